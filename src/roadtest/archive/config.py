@@ -1,0 +1,57 @@
+"""The resolved configuration of a run: everything that can move a score, without secrets."""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+from typing import Any
+
+from roadtest.load import LoadedWorkspace
+from roadtest.plan import Selection, fewshot_ids
+from roadtest.spec import Hypothesis, Scenario
+
+
+def resolve_config(ws: LoadedWorkspace, sel: Selection) -> dict[str, Any]:
+    """The configuration as the run sees it; its canonical hash is the run's fingerprint.
+
+    Each scenario keeps its spec exactly as validated under "spec", with what the loader resolved
+    (dataset hash and size, the drawn few-shot ids) beside it.
+    """
+    scenarios = {}
+    for sid in sel.scenarios:
+        s = ws.scenarios[sid]
+        scenarios[sid] = {
+            "spec": s.spec.model_dump(mode="json"), "source": s.display,
+            "dataset_sha256": s.dataset.sha256, "items": len(s.items),
+            "fewshot_ids": fewshot_ids(s), "pool_sha256": s.pool.sha256 if s.pool is not None else None,
+        }
+    hypotheses = {hid: {"spec": ws.hypotheses[hid].spec.model_dump(mode="json"),
+                        "source": ws.hypotheses[hid].display} for hid in sel.hypotheses}
+    models = [ws.spec.model(mid).model_dump(mode="json") for mid in sel.models]  # api_key_env is a name only
+    return {
+        "workspace": {"name": ws.spec.name, "report": ws.spec.report.model_dump(mode="json")},
+        "models": models,
+        "scenarios": scenarios,
+        "hypotheses": hypotheses,
+        "selection": {"hypotheses": list(sel.hypotheses), "models": list(sel.models),
+                      "scenarios": list(sel.scenarios)},
+    }
+
+
+def scenario_specs(config: dict[str, Any]) -> dict[str, Scenario]:
+    return {sid: Scenario.model_validate(entry["spec"]) for sid, entry in config["scenarios"].items()}
+
+
+def hypothesis_specs(config: dict[str, Any]) -> list[Hypothesis]:
+    return [Hypothesis.model_validate(config["hypotheses"][h]["spec"]) for h in config["selection"]["hypotheses"]]
+
+
+def dataset_hashes(config: dict[str, Any]) -> dict[str, str]:
+    """Workspace-relative dataset path -> sha256, for `verify` and the manifest."""
+    out = {}
+    for entry in config["scenarios"].values():
+        folder = PurePosixPath(entry["source"]).parent
+        spec = entry["spec"]
+        out[str(folder / spec["dataset"]["path"])] = entry["dataset_sha256"]
+        if entry.get("pool_sha256"):
+            out[str(folder / spec["prompt"]["fewshot"]["pool"])] = entry["pool_sha256"]
+    return out

@@ -1,0 +1,168 @@
+"""The run folder: manifest.json, trials.jsonl (append + flush), derived files and their hashes."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any, Iterator
+
+from roadtest import __version__
+from roadtest.archive.canonical import canonical_json, fingerprint
+from roadtest.archive.config import dataset_hashes
+from roadtest.errors import RoadtestError
+
+SCHEMA_VERSION = 1
+MANIFEST = "manifest.json"
+TRIALS = "trials.jsonl"
+PACKAGES = ("pydantic", "httpx", "jinja2", "numpy", "scipy", "pandas", "weasyprint", "markdown-it-py",
+            "typer", "llama-cpp-python")
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {"roadtest": __version__, "python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def git_revision(root: Path) -> str | None:
+    try:
+        res = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if res.returncode != 0:
+        return None
+    return res.stdout.strip() or None
+
+
+class RunArchive:
+    """One run folder. Trials are appended and flushed as they finish."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._trials = None
+
+    # -- creating -----------------------------------------------------------
+    @classmethod
+    def create(cls, runs_dir: Path, config: dict[str, Any], command: list[str], root: Path) -> "RunArchive":
+        fp = fingerprint(config)
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+        run_id = f"{stamp}-{fp[:6]}"
+        path = runs_dir / run_id
+        n = 1
+        while path.exists():
+            n += 1
+            path = runs_dir / f"{run_id}-{n}"
+        path.mkdir(parents=True)
+        archive = cls(path)
+        archive.write_manifest({
+            "schema_version": SCHEMA_VERSION, "run_id": path.name, "status": "running",
+            "command": command, "started_at": now(), "finished_at": None,
+            "versions": versions(), "platform": platform.platform(),
+            "workspace": {"git_revision": git_revision(root)},
+            "config": config, "fingerprint": fp, "datasets": dataset_hashes(config),
+            "endpoints": {}, "files": {},
+        })
+        return archive
+
+    def open_trials(self) -> None:
+        self._trials = (self.path / TRIALS).open("a", encoding="utf-8")
+
+    # -- Sink ---------------------------------------------------------------
+    def write(self, record: dict[str, Any]) -> None:
+        self._trials.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
+        self._trials.flush()
+
+    def endpoint(self, model_id: str, identity: dict[str, Any]) -> None:
+        manifest = self.manifest()
+        manifest["endpoints"][model_id] = identity
+        self.write_manifest(manifest)
+
+    def close_trials(self) -> None:
+        if self._trials is not None:
+            self._trials.flush()
+            os.fsync(self._trials.fileno())
+            self._trials.close()
+            self._trials = None
+
+    def finish(self, status: str) -> None:
+        self.close_trials()
+        manifest = self.manifest()
+        manifest["status"] = status
+        manifest["finished_at"] = now()
+        self.write_manifest(manifest)
+
+    # -- reading ------------------------------------------------------------
+    @property
+    def run_id(self) -> str:
+        return self.path.name
+
+    def manifest(self) -> dict[str, Any]:
+        try:
+            return json.loads((self.path / MANIFEST).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise RoadtestError(f"{self.path} is not a run archive (no {MANIFEST})",
+                                "list archives with `ls runs/`; pass a run id or folder") from None
+        except json.JSONDecodeError as exc:
+            raise RoadtestError(f"{self.path / MANIFEST}:{exc.lineno}: not valid JSON ({exc.msg})",
+                                "the archive is damaged; `roadtest verify` tells what changed") from None
+
+    def write_manifest(self, manifest: dict[str, Any]) -> None:
+        tmp = self.path / (MANIFEST + ".tmp")
+        tmp.write_text(canonical_json(manifest, indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, self.path / MANIFEST)
+
+    def trials(self) -> Iterator[dict[str, Any]]:
+        """Every complete record; a half-written last line (a killed run) is skipped."""
+        path = self.path / TRIALS
+        if not path.exists():
+            return
+        with path.open(encoding="utf-8") as f:
+            for line in f:
+                if not line.endswith("\n"):
+                    return
+                try:
+                    yield json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+
+    def write_derived(self, name: str, text: str) -> None:
+        (self.path / name).write_text(text, encoding="utf-8")
+
+    def record_hashes(self, names: list[str]) -> None:
+        from roadtest.load.datasets import file_sha256
+
+        manifest = self.manifest()
+        manifest["files"] = {n: file_sha256(self.path / n) for n in sorted(names) if (self.path / n).exists()}
+        self.write_manifest(manifest)
+
+
+def find_run(runs_dir: Path, ref: str) -> RunArchive:
+    """A run by id, by folder path, or 'latest'."""
+    candidate = Path(ref)
+    if (candidate / MANIFEST).is_file():
+        return RunArchive(candidate.resolve())
+    if ref == "latest":
+        runs = sorted(p for p in runs_dir.glob("*/") if (p / MANIFEST).is_file()) if runs_dir.is_dir() else []
+        if not runs:
+            raise RoadtestError(f"no runs in {runs_dir}", "start one with `roadtest run`")
+        return RunArchive(runs[-1])
+    if (runs_dir / ref / MANIFEST).is_file():
+        return RunArchive(runs_dir / ref)
+    known = sorted(p.name for p in runs_dir.glob("*/")) if runs_dir.is_dir() else []
+    from roadtest.registry import did_you_mean
+
+    raise RoadtestError(f"no run '{ref}' in {runs_dir}", did_you_mean(ref, known) or "start one with `roadtest run`")

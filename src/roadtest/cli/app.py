@@ -1,0 +1,211 @@
+"""Typer commands. Each command: parse options, call roadtest.api, print, exit with the right code."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated, Any, Callable, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from roadtest import __version__, api
+from roadtest.archive import find_run
+from roadtest.errors import InputError, RoadtestError
+from roadtest.spec.metrics import METRICS
+from roadtest.stats import StatsInputError
+
+app = typer.Typer(name="roadtest", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="Road-test language models against your roadmap hypotheses.\n\n"
+                       "Typical session: roadtest check → roadtest run → roadtest report latest")
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+Workspace = Annotated[Path, typer.Option("--workspace", "-w", help="Workspace folder (has roadtest.yaml).",
+                                         file_okay=False)]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+
+
+def command(fn: Callable) -> Callable:
+    """Register a command whose RoadtestErrors become a message and an exit code, never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except RoadtestError as exc:
+            err.print(exc.render(), markup=False)
+            raise typer.Exit(exc.exit_code) from None
+        except StatsInputError as exc:
+            err.print(f"error: {exc}", markup=False)
+            raise typer.Exit(2) from None
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # a bug: say so briefly, keep the traceback for whoever debugs it
+            err.print(f"internal error: {type(exc).__name__}: {exc}", markup=False)
+            if os.environ.get("ROADTEST_DEBUG"):
+                traceback.print_exc()
+            else:
+                err.print("  hint: set ROADTEST_DEBUG=1 to see the traceback, and please report it", markup=False)
+            raise typer.Exit(3) from None
+
+    return app.command()(wrapper)
+
+
+def _emit_json(payload: Any) -> None:
+    sys.stdout.write(json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
+
+
+@command
+def check(workspace: Workspace = Path("."), json_out: JsonFlag = False,
+          metrics: Annotated[bool, typer.Option("--metrics", help="List the metrics criteria can name.")] = False) -> None:
+    """Validate every file of the workspace; print every problem as path:line. Exit 2 on any.
+
+    Example: roadtest check -w my-workspace
+    """
+    if metrics:
+        _list_metrics(json_out)
+        return
+    try:
+        ws = api.check(workspace)
+    except InputError as exc:
+        if json_out:
+            _emit_json({"ok": False, "problems": [p.__dict__ for p in exc.problems]})
+            raise typer.Exit(2) from None
+        raise
+    summary = {"ok": True, "scenarios": {s: len(x.items) for s, x in ws.scenarios.items()},
+               "hypotheses": list(ws.hypotheses), "models": [m.id for m in ws.spec.models]}
+    if json_out:
+        _emit_json(summary)
+        return
+    items = sum(summary["scenarios"].values())
+    out.print(f"ok: {len(ws.scenarios)} scenarios ({items} items), {len(ws.hypotheses)} hypotheses, "
+              f"{len(ws.spec.models)} models — next: roadtest run")
+
+
+def _list_metrics(json_out: bool) -> None:
+    rows = [{"id": i.id, "family": i.family, "better": i.direction, "unit": i.unit, "description": i.description}
+            for _, i in METRICS.items()]
+    if json_out:
+        _emit_json(rows)
+        return
+    table = Table("metric", "family", "better", "unit", "description")
+    for r in rows:
+        table.add_row(r["id"], r["family"], r["better"], r["unit"], r["description"])
+    out.print(table)
+
+
+@command
+def run(workspace: Workspace = Path("."),
+        hypothesis: Annotated[Optional[list[str]], typer.Option("--hypothesis", "-H", help="Only this hypothesis (repeatable).")] = None,
+        model: Annotated[Optional[list[str]], typer.Option("--model", "-m", help="Only this model (repeatable).")] = None,
+        json_out: JsonFlag = False,
+        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False) -> None:
+    """Run the evaluations linked to the hypotheses and archive every request and response.
+
+    Example: roadtest run -H support-traffic-3x -m smollm2-135m
+    """
+    from roadtest.cli.progress import ProgressEvents
+
+    with ProgressEvents(err, quiet=quiet or json_out) as events:
+        result = api.run(workspace, hypothesis, model, events, command=["roadtest", *sys.argv[1:]])
+    gate_failed = [h["id"] for h in result.verdicts["hypotheses"] if h["gate"]
+                   and any(m["verdict"] == "REFUTED" for m in h["models"].values())]
+    if json_out:
+        _emit_json({"run_id": result.archive.run_id, "path": str(result.archive.path), "trials": result.trials,
+                    "errors": result.errors, "verdicts": _matrix(result.verdicts), "gate_failed": gate_failed})
+    else:
+        _print_run_summary(result, events)
+    if gate_failed:
+        raise typer.Exit(1)
+
+
+def _matrix(verdicts: dict[str, Any]) -> dict[str, dict[str, str]]:
+    return {h["id"]: {m: v["verdict"] for m, v in h["models"].items()} for h in verdicts["hypotheses"]}
+
+
+def _print_run_summary(result: api.RunResult, events) -> None:
+    table = Table("model", "trials", "errors", "mean latency", title="Run summary", title_justify="left")
+    for model_id, t in events.tally.items():
+        kinds = ", ".join(f"{k} {v}" for k, v in sorted(t.error_kinds.items()))
+        table.add_row(model_id, str(t.trials), f"{t.errors}" + (f" ({kinds})" if kinds else ""),
+                      f"{t.latency / t.trials:.2f} s" if t.trials else "—")
+    out.print(table)
+    matrix = _matrix(result.verdicts)
+    models = list(next(iter(matrix.values()), {}))
+    vt = Table("hypothesis", *models, title="Verdicts", title_justify="left")
+    for hid, row in matrix.items():
+        vt.add_row(hid, *(row.get(m, "") for m in models))
+    out.print(vt)
+    out.print(f"archive: {result.archive.path}")
+    out.print(f"next: roadtest report {result.archive.run_id}")
+
+
+RunRef = Annotated[str, typer.Argument(help="Run id, run folder, or 'latest'.")]
+
+
+@command
+def report(run_ref: RunRef = "latest", workspace: Workspace = Path("."),
+           format: Annotated[str, typer.Option("--format", "-f", help="Comma-separated: html, pdf.")] = "html,pdf",
+           json_out: JsonFlag = False) -> None:
+    """Write the decision document (HTML and PDF) into the run folder.
+
+    Example: roadtest report latest --format html,pdf
+    """
+    formats = [f.strip().lower() for f in format.split(",") if f.strip()]
+    bad = [f for f in formats if f not in ("html", "pdf")]
+    if bad or not formats:
+        raise RoadtestError(f"unknown format {', '.join(bad) or '(none)'}", "use --format html,pdf, html or pdf")
+    archive = find_run(_runs_dir(workspace), run_ref)
+    paths = api.report(archive, formats, workspace / "report_templates")
+    if json_out:
+        _emit_json({"run_id": archive.run_id, "written": [str(p) for p in paths]})
+        return
+    for p in paths:
+        out.print(f"{p.suffix[1:]}: {p.resolve()}")
+
+
+@command
+def replay(run_ref: RunRef = "latest", workspace: Workspace = Path("."), json_out: JsonFlag = False) -> None:
+    """Recompute scores, metrics and verdicts from the archived responses alone (no model calls).
+
+    Example: roadtest replay latest
+    """
+    archive = find_run(_runs_dir(workspace), run_ref)
+    verdicts = api.derive(archive)
+    if json_out:
+        _emit_json({"run_id": archive.run_id, "verdicts": _matrix(verdicts)})
+        return
+    out.print(f"replayed {archive.run_id}: {', '.join(api.DERIVED)} rewritten from trials.jsonl")
+
+
+def _runs_dir(workspace: Path) -> Path:
+    """The workspace's runs folder (read from roadtest.yaml when it parses, else ./runs)."""
+    try:
+        import yaml
+
+        data = yaml.safe_load((workspace / "roadtest.yaml").read_text(encoding="utf-8")) or {}
+        return workspace / str(data.get("runs_dir", "runs"))
+    except (OSError, ValueError, AttributeError, yaml.YAMLError):
+        return workspace / "runs"
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"roadtest {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                help="Print the version and exit.")] = False) -> None:
+    """Road-test language models against your roadmap hypotheses."""
+
+
+def main() -> None:
+    app()

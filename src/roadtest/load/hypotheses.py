@@ -1,0 +1,54 @@
+"""Hypothesis files: Markdown with YAML front matter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from roadtest.errors import Problem
+from roadtest.load.pydantic_problems import validate
+from roadtest.load.yamlsrc import Located, parse_yaml
+from roadtest.spec import Hypothesis
+
+
+@dataclass(frozen=True)
+class LoadedHypothesis:
+    """A validated hypothesis and where its criteria are written."""
+
+    spec: Hypothesis
+    display: str
+    src: Located
+
+    def line(self, *loc) -> int:
+        return self.src.line(tuple(loc))
+
+
+def split_front_matter(text: str) -> tuple[str, str] | None:
+    """Return (front matter, body) or None when the file has no front matter."""
+    lines = text.splitlines(keepends=True)
+    if not lines or lines[0].strip() != "---":
+        return None
+    for i in range(1, len(lines)):
+        if lines[i].strip() in ("---", "..."):
+            return "".join(lines[1:i]), "".join(lines[i + 1:])
+    return None
+
+
+def load_hypothesis(path: Path, display: str) -> tuple[LoadedHypothesis | None, list[Problem]]:
+    text = path.read_text(encoding="utf-8")
+    parts = split_front_matter(text)
+    if parts is None:
+        return None, [Problem(display, 1, "no YAML front matter",
+                              "start the file with a line '---', the id, title and criteria, then another '---'")]
+    front, body = parts
+    src = parse_yaml(front, display, line_offset=1)
+    if src.problems:
+        return None, src.problems
+    if isinstance(src.data, dict) and "body" in src.data:
+        return None, [Problem(display, src.line(("body",)), "'body' is not a front-matter key",
+                              "write the text below the closing '---'", field="body")]
+    spec, problems = validate(Hypothesis, src.data if src.data is not None else {}, src, display,
+                              extra={"body": body.strip()})
+    if problems:
+        return None, problems
+    return LoadedHypothesis(spec, display, src), []

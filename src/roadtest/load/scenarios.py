@@ -1,0 +1,163 @@
+"""Scenario files: the YAML, its dataset, its few-shot pool, its template."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from jinja2 import TemplateError, TemplateSyntaxError
+
+from roadtest.errors import Problem
+from roadtest.load.datasets import Row, Table, read_table
+from roadtest.load.pydantic_problems import validate
+from roadtest.load.templates import render, template_variables
+from roadtest.load.yamlsrc import Located, parse_yaml
+from roadtest.spec import Scenario
+
+
+@dataclass(frozen=True)
+class LoadedScenario:
+    """A validated scenario with its dataset and few-shot pool read in."""
+
+    spec: Scenario
+    display: str
+    dataset: Table
+    pool: Table | None
+
+    @property
+    def items(self) -> tuple[Row, ...]:
+        return self.dataset.rows
+
+    def item_id(self, row: Row) -> str:
+        return str(row.data[self.spec.dataset.id])
+
+    def groups(self) -> set[str]:
+        field = self.spec.dataset.group
+        return {str(r.data[field]) for r in self.items} if field else set()
+
+
+def load_scenario(path: Path, display: str) -> tuple[LoadedScenario | None, list[Problem]]:
+    src = parse_yaml(path.read_text(encoding="utf-8"), display)
+    if src.problems or src.data is None:
+        return None, src.problems or [Problem(display, 1, "the scenario file is empty", "see `roadtest init` for an example")]
+    spec, problems = validate(Scenario, src.data, src, display)
+    if spec is None:
+        return None, problems
+    dataset, pool, more = _read_tables(spec, path.parent, display, src)
+    problems += more
+    if dataset is not None and not more:
+        problems += _check_rows(spec, dataset, src, display, pool)
+    if problems:
+        return None, problems
+    return LoadedScenario(spec, display, dataset, pool), []
+
+
+def _read_tables(spec: Scenario, folder: Path, display: str, src: Located):
+    def rel(p: str) -> str:
+        return str(Path(display).parent / p)
+
+    dataset, problems = read_table(folder / spec.dataset.path, rel(spec.dataset.path), display,
+                                   src.line(("dataset", "path")))
+    pool = None
+    if spec.prompt.fewshot is not None:
+        fs = spec.prompt.fewshot
+        pool, more = read_table(folder / fs.pool, rel(fs.pool), display, src.line(("prompt", "fewshot", "pool")))
+        problems += more
+        if pool is not None and not more and fs.k > len(pool.rows):
+            problems.append(Problem(display, src.line(("prompt", "fewshot", "k")),
+                                    f"few-shot k = {fs.k} but the pool has only {len(pool.rows)} examples",
+                                    "lower k or add examples to the pool", field="prompt.fewshot.k"))
+    return dataset, pool, problems
+
+
+def _check_rows(spec: Scenario, dataset: Table, src: Located, display: str, pool: Table | None) -> list[Problem]:
+    problems = _check_template(spec, dataset, src, display)
+    problems += _check_ids(spec, dataset)
+    problems += _check_answers(spec, dataset, src, display)
+    if pool is not None:
+        problems += _check_template(spec, pool, src, display)
+        problems += _check_answers(spec, pool, src, display)
+    return problems
+
+
+def _check_template(spec: Scenario, table: Table, src: Located, display: str) -> list[Problem]:
+    line = src.line(("prompt", "template"))
+    try:
+        names = template_variables(spec.prompt.template)
+    except TemplateSyntaxError as exc:
+        return [Problem(display, line, f"prompt.template: Jinja syntax error: {exc.message}",
+                        "check {{ }} and {% %} pairs", field="prompt.template")]
+    fields = set(table.rows[0].data) if table.rows else set()
+    for row in table.rows:
+        fields &= set(row.data)
+    missing = sorted(names - fields)
+    if missing:
+        return [Problem(display, line,
+                        f"prompt.template uses {', '.join('{{ ' + m + ' }}' for m in missing)} "
+                        f"but {table.display} has no such field in every row",
+                        f"fields present in every row: {', '.join(sorted(fields)) or '(none)'}",
+                        field="prompt.template")]
+    for row in table.rows:
+        try:
+            render(spec.prompt.template, row.data)
+        except TemplateError as exc:
+            return [Problem(table.display, row.line, f"prompt.template fails on this row: {exc}",
+                            "fix the row or the template", field="prompt.template")]
+    return []
+
+
+def _check_ids(spec: Scenario, table: Table) -> list[Problem]:
+    problems, seen = [], {}
+    id_field, group = spec.dataset.id, spec.dataset.group
+    for row in table.rows:
+        if id_field not in row.data or row.data[id_field] in (None, ""):
+            problems.append(Problem(table.display, row.line, f"row has no '{id_field}' (the item id field)",
+                                    "give every row a unique id, or set dataset.id to the field that holds it"))
+            continue
+        key = str(row.data[id_field])
+        if key in seen:
+            problems.append(Problem(table.display, row.line, f"item id '{key}' repeats line {seen[key]}",
+                                    "item ids must be unique"))
+        seen[key] = row.line
+        if group and row.data.get(group) in (None, ""):
+            problems.append(Problem(table.display, row.line, f"row has no '{group}' (the group field)",
+                                    "give every row a group, or remove dataset.group"))
+    return problems
+
+
+def _check_answers(spec: Scenario, table: Table, src: Located, display: str) -> list[Problem]:
+    sc = spec.scoring
+    problems = []
+    choices = {c if sc.case_sensitive else c.casefold() for c in sc.choices or []}
+    for row in table.rows:
+        if sc.answer not in row.data:
+            problems.append(Problem(table.display, row.line, f"row has no '{sc.answer}' (scoring.answer field)",
+                                    f"add the reference answer, or point scoring.answer (line {src.line(('scoring', 'answer'))} of {display}) at the right field"))
+            continue
+        answers = row.data[sc.answer]
+        for answer in answers if isinstance(answers, list) else [answers]:
+            problem = _check_answer(sc.rule, str(answer), choices, sc.case_sensitive)
+            if problem:
+                problems.append(Problem(table.display, row.line, problem[0], problem[1], field=sc.answer))
+    return problems
+
+
+def _check_answer(rule: str, answer: str, choices: set[str], case_sensitive: bool):
+    if rule == "choice" and (answer if case_sensitive else answer.casefold()) not in choices:
+        return f"answer '{answer}' is not one of scoring.choices", "add it to choices or fix the answer"
+    if rule == "regex":
+        try:
+            re.compile(answer)
+        except re.error as exc:
+            return f"answer is not a valid regular expression: {exc}", "escape special characters with a backslash"
+    if rule == "numeric":
+        try:
+            if not math.isfinite(float(answer.replace(",", ""))):
+                raise ValueError
+        except ValueError:
+            return f"answer '{answer}' is not a number", "the numeric rule needs numeric answers"
+    if rule in ("exact", "contains") and not answer.strip():
+        return "the reference answer is empty", "give every item a reference answer"
+    return None

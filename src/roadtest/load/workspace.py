@@ -1,0 +1,147 @@
+"""Load a whole workspace: every file, every problem collected, then fail once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from roadtest.errors import InputError, Problem
+from roadtest.load.hypotheses import LoadedHypothesis, load_hypothesis
+from roadtest.load.pydantic_problems import validate
+from roadtest.load.scenarios import LoadedScenario, load_scenario
+from roadtest.load.yamlsrc import Located, parse_yaml
+from roadtest.registry import did_you_mean
+from roadtest.spec import Workspace
+from roadtest.spec.metrics import METRICS
+from roadtest.spec.model import BUNDLED_MODELS
+
+CONFIG = "roadtest.yaml"
+
+
+@dataclass(frozen=True)
+class LoadedWorkspace:
+    """Everything a run needs, validated: settings, scenarios with data, hypotheses."""
+
+    root: Path
+    spec: Workspace
+    scenarios: dict[str, LoadedScenario]
+    hypotheses: dict[str, LoadedHypothesis]
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.root / self.spec.runs_dir
+
+
+def load_workspace(root: Path) -> LoadedWorkspace:
+    """Read and check every file under `root`; raise InputError listing every problem."""
+    root = root.resolve()
+    problems: list[Problem] = []
+    workspace, ws_src = _load_config(root, problems)
+    scenarios = _load_many(root, "scenarios", ("*.yaml", "*.yml"), load_scenario, problems)
+    hypotheses = _load_many(root, "hypotheses", ("*.md",), load_hypothesis, problems)
+    if workspace is not None:
+        problems += _check_models(workspace, ws_src, root)
+    if not hypotheses and not any(p.path.startswith("hypotheses") for p in problems):
+        problems.append(Problem("hypotheses/", 0, "no hypotheses found",
+                                "add a Markdown file with YAML front matter to hypotheses/ (see `roadtest init`)"))
+    problems += _check_unique(scenarios, "scenario") + _check_unique(hypotheses, "hypothesis")
+    scenario_map = {s.spec.id: s for s in scenarios}
+    model_ids = [m.id for m in workspace.models] if workspace is not None else None
+    failed = _failed_ids(problems)
+    for hyp in hypotheses:
+        problems += _check_criteria(hyp, scenario_map, model_ids, failed)
+    if problems or workspace is None:
+        raise InputError(problems)
+    return LoadedWorkspace(root, workspace, scenario_map, {h.spec.id: h for h in hypotheses})
+
+
+def _load_config(root: Path, problems: list[Problem]) -> tuple[Workspace | None, Located | None]:
+    path = root / CONFIG
+    if not path.is_file():
+        problems.append(Problem(CONFIG, 0, f"no {CONFIG} in {root}",
+                                "run roadtest in a workspace folder, or create one with `roadtest init DIR`"))
+        return None, None
+    src = parse_yaml(path.read_text(encoding="utf-8"), CONFIG)
+    if src.problems:
+        problems += src.problems
+        return None, src
+    workspace, more = validate(Workspace, src.data or {}, src, CONFIG)
+    problems += more
+    return workspace, src
+
+
+def _load_many(root: Path, folder: str, patterns: tuple[str, ...], loader, problems: list[Problem]) -> list:
+    found = sorted({p for pattern in patterns for p in (root / folder).glob(pattern)})
+    loaded = []
+    for path in found:
+        obj, more = loader(path, str(path.relative_to(root)))
+        problems += more
+        if obj is not None:
+            loaded.append(obj)
+    return loaded
+
+
+def _failed_ids(problems: list[Problem]) -> set[str]:
+    """Scenario files that failed to load: criteria naming them get no second complaint."""
+    return {Path(p.path).stem for p in problems if p.path.startswith("scenarios")}
+
+
+def _check_unique(loaded: list, kind: str) -> list[Problem]:
+    seen: dict[str, str] = {}
+    problems = []
+    for obj in loaded:
+        if obj.spec.id in seen:
+            problems.append(Problem(obj.display, 1, f"{kind} id '{obj.spec.id}' is also used by {seen[obj.spec.id]}",
+                                    f"give each {kind} its own id"))
+        seen.setdefault(obj.spec.id, obj.display)
+    return problems
+
+
+def _check_models(workspace: Workspace, src: Located, root: Path) -> list[Problem]:
+    problems = []
+    for i, model in enumerate(workspace.models):
+        if model.provider != "local":
+            continue
+        gguf = model.gguf or ""
+        if gguf.endswith(".gguf"):
+            if not (root / gguf).is_file():
+                problems.append(Problem(CONFIG, src.line(("models", i, "gguf")), f"GGUF file not found: {gguf}",
+                                        "paths are relative to the workspace", field=f"models[{i}].gguf"))
+        elif gguf not in BUNDLED_MODELS:
+            problems.append(Problem(CONFIG, src.line(("models", i, "gguf")), f"unknown bundled model '{gguf}'",
+                                    did_you_mean(gguf, list(BUNDLED_MODELS)) + " (or give a path ending in .gguf)",
+                                    field=f"models[{i}].gguf"))
+    return problems
+
+
+def _check_criteria(hyp: LoadedHypothesis, scenarios: dict[str, LoadedScenario], model_ids: list[str] | None,
+                    scenario_failed: set[str]) -> list[Problem]:
+    """Cross-references: scenario, metric, model (when roadtest.yaml loaded) and slice."""
+    problems = []
+    for i, crit in enumerate(hyp.spec.criteria):
+        def problem(key: tuple, message: str, hint: str) -> None:
+            loc = ("criteria", i) + key
+            problems.append(Problem(hyp.display, hyp.line(*loc), message, hint,
+                                    field=f"criteria[{i}]." + ".".join(map(str, key))))
+
+        scenario = scenarios.get(crit.scenario)
+        if scenario is None and crit.scenario not in scenario_failed:
+            problem(("scenario",), f"criteria[{i}]: unknown scenario '{crit.scenario}'",
+                    did_you_mean(crit.scenario, list(scenarios)))
+        if crit.metric not in METRICS:
+            problem(("metric",), f"criteria[{i}]: unknown metric '{crit.metric}'",
+                    did_you_mean(crit.metric, METRICS.names()))
+        elif crit.versus is not None and not METRICS.get(crit.metric).per_item:
+            problem(("metric",), f"criteria[{i}]: `versus` needs a per-item metric; {crit.metric} is not one",
+                    "compare a per-item metric such as accuracy or latency_mean_s")
+        if crit.versus is not None and model_ids is not None and crit.versus.model not in model_ids:
+            problem(("versus", "model"), f"criteria[{i}]: unknown model '{crit.versus.model}'",
+                    did_you_mean(crit.versus.model, model_ids) + f" (models are listed in {CONFIG})")
+        if crit.slice is not None and scenario is not None:
+            if not scenario.spec.dataset.group:
+                problem(("slice",), f"criteria[{i}]: slice '{crit.slice}' but scenario {crit.scenario} declares no dataset.group",
+                        "add `group:` to the scenario's dataset, or remove the slice")
+            elif crit.slice not in scenario.groups():
+                problem(("slice",), f"criteria[{i}]: no items in group '{crit.slice}'",
+                        did_you_mean(crit.slice, sorted(scenario.groups())))
+    return problems

@@ -1,0 +1,60 @@
+"""Providers: one async `send` per endpoint kind, opened and closed by `open_provider`."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any, AsyncIterator, Callable
+
+from roadtest.providers.base import Provider, Reply
+from roadtest.providers.local import LocalServer
+from roadtest.providers.openai import OpenAIProvider, redact
+from roadtest.registry import Registry
+from roadtest.spec import ModelSpec
+
+Opener = Callable[[ModelSpec, Path], "contextlib.AbstractAsyncContextManager[Provider]"]
+PROVIDERS: Registry[Opener] = Registry("provider")
+
+
+@PROVIDERS.register("openai")
+@contextlib.asynccontextmanager
+async def _open_openai(spec: ModelSpec, root: Path) -> AsyncIterator[Provider]:
+    provider = OpenAIProvider(spec)
+    try:
+        yield provider
+    finally:
+        await provider.aclose()
+
+
+class _LocalProvider(OpenAIProvider):
+    """The openai provider against a llama.cpp server roadtest started itself."""
+
+    def __init__(self, spec: ModelSpec, server: LocalServer) -> None:
+        super().__init__(spec, server.base_url)
+        self.server = server
+
+    def identity(self) -> dict[str, Any]:
+        return self.server.identity()
+
+
+@PROVIDERS.register("local")
+@contextlib.asynccontextmanager
+async def _open_local(spec: ModelSpec, root: Path) -> AsyncIterator[Provider]:
+    server = LocalServer(spec, root)
+    try:
+        server.start()
+        provider = _LocalProvider(spec, server)
+        try:
+            yield provider
+        finally:
+            await provider.aclose()
+    finally:
+        server.stop()
+
+
+def open_provider(spec: ModelSpec, root: Path):
+    """Async context manager yielding a ready provider for `spec`; stops what it started."""
+    return PROVIDERS.get(spec.provider)(spec, root)
+
+
+__all__ = ["PROVIDERS", "Provider", "Reply", "LocalServer", "OpenAIProvider", "open_provider", "redact"]

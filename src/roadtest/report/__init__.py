@@ -1,0 +1,6 @@
+"""The decision document: archive -> view model -> HTML -> PDF."""
+
+from roadtest.report.render import render_html, write_pdf
+from roadtest.report.view import ReportView, build_view
+
+__all__ = ["ReportView", "build_view", "render_html", "write_pdf"]

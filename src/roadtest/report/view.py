@@ -1,0 +1,244 @@
+"""Archive files -> a typed view of the decision document. Templates only loop and print."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from markupsafe import Markup
+
+from roadtest.report.formatting import count, interval, num, pvalue
+from roadtest.report.markdown import render_markdown
+
+BADGES = {
+    "SUPPORTED": ("supported", "✔"), "REFUTED": ("refuted", "✘"), "INCONCLUSIVE": ("inconclusive", "?"),
+    "NOT RUN": ("notrun", "–"), "NOT APPLICABLE": ("notapplicable", "·"),
+}
+SYMBOLS = {"at_least": "≥", "at_most": "≤"}
+
+
+@dataclass(frozen=True)
+class Badge:
+    verdict: str
+    css: str
+    symbol: str
+
+
+def badge(verdict: str) -> Badge:
+    css, symbol = BADGES.get(verdict, ("notrun", "–"))
+    return Badge(verdict, css, symbol)
+
+
+@dataclass(frozen=True)
+class MatrixRow:
+    hypothesis_id: str
+    title: str
+    cells: list[Badge]
+    sentence: str
+
+
+@dataclass(frozen=True)
+class CriterionRow:
+    model: str
+    verdict: Badge
+    estimate: str
+    bounds: str
+    n: str
+    p: str
+    p_adj: str
+    method: str
+    note: str
+
+
+@dataclass(frozen=True)
+class CriterionGroup:
+    """One criterion: its claim, then one row per model."""
+
+    claim: str
+    rows: list[CriterionRow]
+
+
+@dataclass(frozen=True)
+class HypothesisView:
+    id: str
+    title: str
+    meta: list[tuple[str, str]]
+    body: Markup
+    verdicts: list[tuple[str, Badge]]
+    criteria: list[CriterionGroup]
+
+
+@dataclass(frozen=True)
+class Cell:
+    value: str
+    interval: str
+
+
+@dataclass(frozen=True)
+class ScenarioTable:
+    id: str
+    success: str
+    columns: list[tuple[str, str]]
+    """(metric id, header with unit)"""
+    rows: list[tuple[str, str, list[Cell]]]
+    """(model, n items/trials, cells)"""
+
+
+@dataclass(frozen=True)
+class Settings:
+    scenario: str
+    items: list[tuple[str, str]]
+    template: str
+    system: str
+
+
+@dataclass(frozen=True)
+class ReportView:
+    title: str
+    generated: str
+    run_ids: list[str]
+    fingerprints: list[str]
+    models: list[tuple[str, str]]
+    convention: str
+    model_ids: list[str]
+    matrix: list[MatrixRow]
+    hypotheses: list[HypothesisView]
+    scenarios: list[ScenarioTable]
+    settings: list[Settings]
+    versions: list[tuple[str, str]]
+    commands: list[str]
+    warnings: list[str] = field(default_factory=list)
+
+
+def claim_text(c: dict[str, Any], unit: str) -> str:
+    where = f"{c['scenario']} · {c['metric']}" + (f" (slice {c['slice']})" if c.get("slice") else "")
+    if c["direction"] == "versus":
+        return f"{where}: better than {c['versus']} by ≥ {num(c['threshold'], unit)}"
+    return f"{where} {SYMBOLS[c['direction']]} {num(c['threshold'], unit)}"
+
+
+def _note(c: dict[str, Any], unit: str) -> str:
+    parts = [c["note"]] if c.get("note") else []
+    if c["verdict"] == "INCONCLUSIVE":
+        if c.get("mde") is not None:
+            parts.append(f"detectable effect at this n: {num(c['mde'], unit)}")
+        if c.get("n_needed") is not None:
+            noun = "calls" if c["metric"].startswith("latency_p") else "items"
+            parts.append(f"about {count(c['n_needed'])} {noun} would decide it")
+    return "; ".join(parts)
+
+
+def _unit(metric: str, metrics: dict[str, Any]) -> str:
+    return metrics[metric]["unit"] if metric in metrics else ""
+
+
+def _criterion_row(c: dict[str, Any], model: str, metrics: dict[str, Any]) -> CriterionRow:
+    unit = _unit(c["metric"], metrics)
+    conf = round(c["confidence"] * 100)
+    bounds = interval(c.get("lower"), c.get("upper"), unit) if c.get("lower") is not None or c.get("upper") is not None else "—"
+    return CriterionRow(
+        model=model, verdict=badge(c["verdict"]), estimate=num(c.get("estimate"), unit),
+        bounds=bounds + ("" if conf == 95 else f" ({conf}%)"),
+        n=count(c["n"]) if c.get("n") else "—", p=pvalue(c.get("p_value")), p_adj=pvalue(c.get("p_adjusted")),
+        method=c.get("method") or "", note=_note(c, unit),
+    )
+
+
+def _deciding_sentence(hyp: dict[str, Any], models: list[str], metrics: dict[str, Any]) -> str:
+    parts = []
+    for model in models:
+        entry = hyp["models"].get(model)
+        if not entry:
+            continue
+        crits = entry["criteria"]
+        verdict = entry["verdict"]
+        key = next((c for c in crits if c["verdict"] == verdict), None) or (crits[0] if crits else None)
+        if key is None or key.get("estimate") is None:
+            parts.append(f"{model}: {verdict.lower()}")
+            continue
+        unit = metrics.get(key["metric"], {}).get("unit", "")
+        parts.append(f"{model}: {verdict.lower()}, {claim_text(key, unit)} "
+                     f"(estimate {num(key['estimate'], unit)}, n = {count(key['n'])})")
+    return "; ".join(parts) + "."
+
+
+def _scenario_table(sid: str, scenario: dict[str, Any], per_model: dict[str, Any],
+                    metrics: dict[str, Any], model_ids: list[str]) -> ScenarioTable:
+    wanted = [m for m in (scenario.get("metrics") or metrics) if m in metrics] or list(metrics)
+    columns = [(m, m) for m in wanted]
+    rows = []
+    for model in [m for m in model_ids if m in per_model]:
+        variants = per_model[model]
+        base = variants.get("base") or next(iter(variants.values()))
+        cells = []
+        for m in wanted:
+            e = base["metrics"][m]
+            unit = metrics[m]["unit"]
+            cells.append(Cell(num(e["value"], unit), interval(e["lo"], e["hi"], unit) if e["value"] is not None else ""))
+        rows.append((model, f"{base['items']} items, {base['trials']} calls", cells))
+    return ScenarioTable(sid, scenario["success"], columns, rows)
+
+
+def _settings(sid: str, entry: dict[str, Any]) -> Settings:
+    s = entry["spec"]
+    fs = s["prompt"].get("fewshot")
+    items = [
+        ("dataset", f"{s['dataset']['path']} ({entry['items']} items, sha256 {entry['dataset_sha256'][:12]}…)"),
+        ("mode", s["mode"]),
+        ("few-shot", f"k = {fs['k']}, seed {fs['seed']}, pool {fs['pool']}, ids: {', '.join(entry['fewshot_ids']) or '—'}"
+         if fs else "none"),
+        ("sampling", ", ".join(f"{k} = {v}" for k, v in s["sampling"].items())),
+        ("limits", ", ".join(f"{k} = {v}" for k, v in s["limits"].items())),
+        ("scoring", ", ".join(f"{k} = {v}" for k, v in s["scoring"].items() if v not in (None, [], False))),
+        ("repeats", str(s["repeats"])),
+        ("source", entry["source"]),
+    ]
+    return Settings(sid, items, s["prompt"]["template"], s["prompt"].get("system") or "")
+
+
+def _model_line(m: dict[str, Any], endpoint: dict[str, Any]) -> str:
+    if m["provider"] == "local":
+        sha = endpoint.get("gguf_sha256", "")
+        mode = f", {m['mode']} mode" if m.get("mode") else ""
+        return f"local llama.cpp server, {m['gguf']}{mode}" + (f" (GGUF sha256 {sha[:12]}…)" if sha else "")
+    return f"OpenAI-compatible endpoint {m.get('base_url')}, model {m.get('model') or m['id']}"
+
+
+def build_view(manifest: dict[str, Any], metrics: dict[str, Any], verdicts: dict[str, Any],
+               generated: str) -> ReportView:
+    config = manifest["config"]
+    catalogue = metrics["metrics"]
+    model_ids = config["selection"]["models"]
+    matrix, hyps = [], []
+    for h in verdicts["hypotheses"]:
+        matrix.append(MatrixRow(h["id"], h["title"], [badge(h["models"][m]["verdict"]) for m in model_ids],
+                                _deciding_sentence(h, model_ids, catalogue)))
+        spec = config["hypotheses"][h["id"]]["spec"]
+        meta = [(k, str(spec[k])) for k in ("roadmap", "owner", "decision") if spec.get(k)]
+        rows = []
+        for i in range(len(spec["criteria"])):
+            first = h["models"][model_ids[0]]["criteria"][i]
+            rows.append(CriterionGroup(claim_text(first, _unit(first["metric"], catalogue)),
+                                       [_criterion_row(h["models"][m]["criteria"][i], m, catalogue) for m in model_ids]))
+        hyps.append(HypothesisView(h["id"], h["title"], meta, render_markdown(spec.get("body", "")),
+                                   [(m, badge(h["models"][m]["verdict"])) for m in model_ids], rows))
+    scenarios = [_scenario_table(sid, config["scenarios"][sid]["spec"], metrics["scenarios"].get(sid, {}), catalogue,
+                                 model_ids)
+                 for sid in config["selection"]["scenarios"]]
+    settings = [_settings(sid, config["scenarios"][sid]) for sid in config["selection"]["scenarios"]]
+    endpoints = manifest.get("endpoints", {})
+    models = [(m["id"], _model_line(m, endpoints.get(m["id"], {}))) for m in config["models"]]
+    run_id = manifest["run_id"]
+    sel = config["selection"]
+    commands = [
+        f"roadtest replay {run_id}    # recompute scores, metrics, verdicts and this report from the archive",
+        f"roadtest run {' '.join('-H ' + h for h in sel['hypotheses'])} {' '.join('-m ' + m for m in sel['models'])}",
+        f"roadtest report {run_id} --format html,pdf",
+    ]
+    versions = [(k, str(v)) for k, v in sorted(manifest.get("versions", {}).items()) if v]
+    return ReportView(
+        title=config["workspace"]["report"]["title"], generated=generated, run_ids=[run_id],
+        fingerprints=[manifest["fingerprint"]], models=models, convention=verdicts["convention"],
+        model_ids=model_ids, matrix=matrix, hypotheses=hyps, scenarios=scenarios, settings=settings,
+        versions=versions, commands=commands,
+    )

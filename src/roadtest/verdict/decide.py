@@ -1,0 +1,179 @@
+"""Criteria x metrics -> verdicts: one-sided bounds, Holm over the whole report, combined per hypothesis."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Callable
+
+import pandas as pd
+
+from roadtest import stats
+from roadtest.archive.config import hypothesis_specs
+from roadtest.scoring.metrics import metric_sample
+from roadtest.spec import Criterion
+from roadtest.verdict.estimates import Evidence, evidence, paired_evidence
+
+SUPPORTED, REFUTED, INCONCLUSIVE = "SUPPORTED", "REFUTED", "INCONCLUSIVE"
+NOT_RUN, NOT_APPLICABLE = "NOT RUN", "NOT APPLICABLE"
+
+CONVENTION = (
+    "Each criterion is decided by one-sided bounds at its confidence (95% unless stated): "
+    "SUPPORTED when the whole bound lies on the claimed side of the threshold, REFUTED when it lies "
+    "wholly on the other side, INCONCLUSIVE otherwise. All verdicts in this document form one family: "
+    "a criterion is SUPPORTED or REFUTED only if its one-sided p-value also survives Holm's correction. "
+    "Items are the unit: repeats are averaged per item first."
+)
+
+
+@dataclass(frozen=True)
+class CriterionVerdict:
+    """The decision on one criterion for one model, with the numbers behind it."""
+
+    index: int
+    scenario: str
+    metric: str
+    direction: str
+    threshold: float
+    versus: str | None
+    slice: str | None
+    confidence: float
+    verdict: str
+    estimate: float | None = None
+    lower: float | None = None
+    upper: float | None = None
+    n: int = 0
+    method: str = ""
+    p_value: float | None = None
+    p_adjusted: float | None = None
+    mde: float | None = None
+    n_needed: int | None = None
+    correlation: float | None = None
+    se_unpaired: float | None = None
+    note: str = ""
+
+
+def _provisional(crit: Criterion, ev: Evidence) -> tuple[str, float]:
+    """Verdict from the bounds alone, and the one-sided p-value on the side the evidence points to."""
+    claim_above = crit.direction in ("at_least", "versus")
+    p_support = ev.p_greater if claim_above else ev.p_less
+    p_refute = ev.p_less if claim_above else ev.p_greater
+    t = crit.threshold
+    if ev.lower is not None and ev.upper is not None:
+        if (claim_above and ev.lower > t) or (not claim_above and ev.upper < t):
+            return SUPPORTED, p_support
+        if (claim_above and ev.upper < t) or (not claim_above and ev.lower > t):
+            return REFUTED, p_refute
+    return INCONCLUSIVE, min(p_support, p_refute)
+
+
+def _model_frame(frame: pd.DataFrame, model: str, scenario: str) -> pd.DataFrame:
+    return frame[(frame["model"] == model) & (frame["scenario"] == scenario) & (frame["variant"] == "base")]
+
+
+@dataclass(frozen=True)
+class Judged:
+    """A provisional verdict and how to size the study that would decide it."""
+
+    row: CriterionVerdict
+    need: Callable[[float], int | None] | None = None
+
+
+def judge_criterion(index: int, crit: Criterion, model: str, frame: pd.DataFrame) -> Judged:
+    base = CriterionVerdict(index, crit.scenario, crit.metric, crit.direction, crit.threshold,
+                            crit.versus.model if crit.versus else None, crit.slice, crit.confidence, NOT_RUN)
+    if crit.versus is not None and crit.versus.model == model:
+        return Judged(replace(base, verdict=NOT_APPLICABLE, note="the baseline of its own comparison"))
+    own = _model_frame(frame, model, crit.scenario)
+    if own.empty:
+        return Judged(replace(base, note="no trials for this model and scenario"))
+    sample = metric_sample(crit.metric, own, crit.slice)
+    res = None
+    if crit.versus is None:
+        ev = evidence(sample, crit.threshold, crit.confidence)
+    else:
+        other = _model_frame(frame, crit.versus.model, crit.scenario)
+        if other.empty:
+            return Judged(replace(base, note=f"no trials for {crit.versus.model}"))
+        theirs = metric_sample(crit.metric, other, crit.slice)
+        joined = pd.concat([sample.by_item().rename("a"), theirs.by_item().rename("b")], axis=1, join="inner")
+        clusters = None
+        if sample.groups is not None:
+            groups = dict(zip(sample.items or (), sample.groups))
+            labels = [groups[i] for i in joined.index]
+            clusters = labels if len(set(labels)) >= 2 else None
+        ev, res = paired_evidence(joined["a"].to_numpy(), joined["b"].to_numpy(),
+                                  sample.info.direction == "higher", crit.threshold, crit.confidence, clusters)
+    if ev.n == 0:
+        return Judged(replace(base, note=ev.note or "no values"))
+    verdict, p = _provisional(crit, ev)
+    return Judged(replace(
+        base, verdict=verdict, estimate=ev.estimate, lower=ev.lower, upper=ev.upper, n=ev.n, method=ev.method,
+        p_value=p, mde=stats.minimum_detectable_effect(ev.se, 1 - crit.confidence) if ev.se is not None else None,
+        correlation=res.correlation if res else None, se_unpaired=res.se_unpaired if res else None, note=ev.note,
+    ), ev.need)
+
+
+def apply_holm(judged: list[Judged]) -> list[CriterionVerdict]:
+    """One family: adjust every p-value together; a verdict that does not survive is INCONCLUSIVE.
+
+    An INCONCLUSIVE verdict gets the n that would decide it at its own Holm step, alpha / (m - rank).
+    """
+    rows = [j.row for j in judged]
+    tested = [i for i, r in enumerate(rows) if r.p_value is not None]
+    if not tested:
+        return rows
+    adjusted = stats.holm([rows[i].p_value for i in tested])
+    order = sorted(range(len(tested)), key=lambda k: rows[tested[k]].p_value)
+    step = {tested[k]: len(tested) - rank for rank, k in enumerate(order)}
+    for i, p_adj in zip(tested, adjusted):
+        row = replace(rows[i], p_adjusted=float(p_adj))
+        alpha = 1 - row.confidence
+        if row.verdict in (SUPPORTED, REFUTED) and not p_adj < alpha:
+            row = replace(row, verdict=INCONCLUSIVE,
+                          note=(row.note + "; " if row.note else "") + "bounds decide it, but not after Holm's correction")
+        if row.verdict == INCONCLUSIVE and judged[i].need is not None:
+            row = replace(row, n_needed=judged[i].need(alpha / step[i]))
+        rows[i] = row
+    return rows
+
+
+def combine(decision: str, verdicts: list[str]) -> str:
+    """all: every criterion must hold; any: one is enough. NOT RUN / NOT APPLICABLE criteria do not count."""
+    live = [v for v in verdicts if v not in (NOT_RUN, NOT_APPLICABLE)]
+    if not live:
+        return NOT_RUN if NOT_RUN in verdicts else NOT_APPLICABLE
+    if decision == "all":
+        if REFUTED in live:
+            return REFUTED
+        if all(v == SUPPORTED for v in live) and NOT_RUN not in verdicts:
+            return SUPPORTED
+        return INCONCLUSIVE
+    if SUPPORTED in live:
+        return SUPPORTED
+    if all(v == REFUTED for v in live) and NOT_RUN not in verdicts:
+        return REFUTED
+    return INCONCLUSIVE
+
+
+def decide(config: dict[str, Any], frame: pd.DataFrame) -> dict[str, Any]:
+    """verdicts.json: every hypothesis x model, every criterion, Holm over all of them."""
+    models = config["selection"]["models"]
+    hypotheses = hypothesis_specs(config)
+    keys, judged = [], []
+    for hyp in hypotheses:
+        for model in models:
+            for i, crit in enumerate(hyp.criteria):
+                keys.append((hyp.id, model))
+                judged.append(judge_criterion(i, crit, model, frame))
+    rows = apply_holm(judged)
+    out = []
+    for hyp in hypotheses:
+        per_model = {}
+        for model in models:
+            crits = [r for k, r in zip(keys, rows) if k == (hyp.id, model)]
+            per_model[model] = {"verdict": combine(hyp.decision, [c.verdict for c in crits]),
+                                "criteria": [asdict(c) for c in crits]}
+        out.append({"id": hyp.id, "title": hyp.title, "decision": hyp.decision, "gate": hyp.gate,
+                    "models": per_model})
+    return {"alpha": 0.05, "correction": "holm", "family_size": sum(r.p_value is not None for r in rows),
+            "convention": CONVENTION, "hypotheses": out}

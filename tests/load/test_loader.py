@@ -1,0 +1,151 @@
+"""roadtest check: every broken input names its file and line, exits 2, and never shows a traceback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from roadtest.cli import app
+from roadtest.errors import InputError
+from roadtest.load import load_workspace
+from tests.conftest import TINY_HYPOTHESIS, TINY_SCENARIO
+
+runner = CliRunner()
+
+
+def check(ws: Path):
+    return runner.invoke(app, ["check", "-w", str(ws)])
+
+
+def replace_in(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"fixture text not found: {old!r}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_valid_workspace_passes(tiny_workspace):
+    result = check(tiny_workspace)
+    assert result.exit_code == 0, result.output
+    assert "ok: 1 scenarios (5 items), 1 hypotheses, 1 models" in result.output
+
+
+def _line_of(text: str, needle: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+SCEN = "scenarios/tiny-math.yaml"
+HYP = "hypotheses/tiny.md"
+DATA = "scenarios/tiny-math.jsonl"
+
+# (name, file to edit, old, new, expected location, expected words)
+CASES = [
+    ("bad yaml", SCEN, "limits: {max_new_tokens: 6, stop: [\"\\n\"]}", "limits: {max_new_tokens: 6, stop: [\"\\n\"]",
+     f"{SCEN}:", ["YAML syntax error"]),
+    ("unknown key", SCEN, "sampling: {temperature: 0.0,", "sampling: {temprature: 0.0,",
+     f"{SCEN}:{_line_of(TINY_SCENARIO, 'sampling:')}", ["unknown key 'temprature'", "did you mean 'temperature'"]),
+    ("wrong type", SCEN, "repeats: 1", "repeats: three",
+     f"{SCEN}:{_line_of(TINY_SCENARIO, 'repeats:')}", ["repeats", "integer"]),
+    ("unknown scenario", HYP, "  - scenario: tiny-math\n    metric: accuracy", "  - scenario: tiny-maths\n    metric: accuracy",
+     f"{HYP}:{_line_of(TINY_HYPOTHESIS, 'scenario: tiny-math')}", ["unknown scenario 'tiny-maths'", "did you mean 'tiny-math'"]),
+    ("unknown metric", HYP, "metric: accuracy", "metric: acuracy",
+     f"{HYP}:{_line_of(TINY_HYPOTHESIS, 'metric: accuracy')}", ["unknown metric 'acuracy'", "did you mean 'accuracy'"]),
+    ("undefined template variable", SCEN, "{{ question }}", "{{ questoin }}",
+     f"{SCEN}:{_line_of(TINY_SCENARIO, 'template:')}", ["{{ questoin }}", "question"]),
+    ("missing dataset", SCEN, "path: tiny-math.jsonl", "path: tiny-maths.jsonl",
+     f"{SCEN}:{_line_of(TINY_SCENARIO, 'dataset:')}", ["dataset file not found"]),
+    ("unknown rule", SCEN, "rule: numeric", "rule: numerik",
+     f"{SCEN}:{_line_of(TINY_SCENARIO, 'rule:')}", ["scoring.rule", "did you mean 'numeric'"]),
+    ("no front matter", HYP, "---\nid: tiny-claim", "id: tiny-claim", f"{HYP}:1", ["no YAML front matter"]),
+    ("unknown model in versus", HYP, "    metric: accuracy\n    at_least: 0.5",
+     "    metric: accuracy\n    versus: {model: smolm2, by_at_least: 0.0}",
+     f"{HYP}:{_line_of(TINY_HYPOTHESIS, 'at_least: 0.5')}", ["unknown model 'smolm2'", "did you mean 'smollm2'"]),
+    ("two claims", HYP, "    at_least: 0.5", "    at_least: 0.5\n    at_most: 0.9",
+     f"{HYP}:{_line_of(TINY_HYPOTHESIS, 'scenario: tiny-math')}", ["exactly one of"]),
+    ("duplicate key", SCEN, "repeats: 1", "repeats: 1\nrepeats: 2",
+     f"{SCEN}:{_line_of(TINY_SCENARIO, 'repeats:') + 1}", ["'repeats' appears twice"]),
+    ("workspace unknown key", "roadtest.yaml", "name: test workspace", "name: test workspace\nrun_dir: out",
+     "roadtest.yaml:2", ["unknown key 'run_dir'", "did you mean 'runs_dir'"]),
+]
+
+
+@pytest.mark.parametrize("name,path,old,new,where,words", CASES, ids=[c[0] for c in CASES])
+def test_broken_input(tiny_workspace, name, path, old, new, where, words):
+    replace_in(tiny_workspace / path, old, new)
+    result = check(tiny_workspace)
+    assert result.exit_code == 2, result.output
+    assert where in result.output, result.output
+    for word in words:
+        assert word in result.output, result.output
+    assert "Traceback" not in result.output
+    assert "hint:" in result.output
+
+
+def test_empty_dataset(tiny_workspace):
+    (tiny_workspace / DATA).write_text("")
+    result = check(tiny_workspace)
+    assert result.exit_code == 2
+    assert f"{DATA}:1: the dataset has no rows" in result.output
+
+
+def test_bad_json_line_points_at_the_dataset_line(tiny_workspace):
+    lines = (tiny_workspace / DATA).read_text().splitlines()
+    lines[2] = lines[2][:-1]  # drop the closing brace of line 3
+    (tiny_workspace / DATA).write_text("\n".join(lines) + "\n")
+    result = check(tiny_workspace)
+    assert result.exit_code == 2
+    assert f"{DATA}:3: invalid JSON" in result.output
+
+
+def test_duplicate_item_ids_and_missing_answer(tiny_workspace):
+    rows = [json.loads(l) for l in (tiny_workspace / DATA).read_text().splitlines()]
+    rows[3]["id"] = rows[0]["id"]
+    del rows[4]["answer"]
+    (tiny_workspace / DATA).write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = check(tiny_workspace)
+    assert result.exit_code == 2
+    assert f"{DATA}:4: item id 'a1' repeats line 1" in result.output
+    assert f"{DATA}:5: row has no 'answer'" in result.output
+
+
+def test_every_problem_in_every_file_is_reported_at_once(tiny_workspace):
+    replace_in(tiny_workspace / SCEN, "repeats: 1", "repeats: 0")
+    replace_in(tiny_workspace / HYP, "metric: accuracy", "metric: acuracy")
+    replace_in(tiny_workspace / "roadtest.yaml", "provider: openai", "provider: opneai")
+    try:
+        load_workspace(tiny_workspace)
+    except InputError as exc:
+        paths = {p.path for p in exc.problems}
+    else:
+        pytest.fail("expected problems")
+    assert paths == {SCEN, HYP, "roadtest.yaml"}
+    result = check(tiny_workspace)
+    assert result.exit_code == 2
+    assert "3 problems in the workspace" in result.output
+
+
+def test_missing_workspace_suggests_init(tmp_path):
+    result = check(tmp_path)
+    assert result.exit_code == 2
+    assert "no roadtest.yaml" in result.output
+    assert "roadtest init" in result.output
+
+
+def test_unknown_bundled_model(tiny_workspace):
+    (tiny_workspace / "roadtest.yaml").write_text(
+        "models:\n  - id: m\n    provider: local\n    gguf: smollm2-135m-instruk\n")
+    result = check(tiny_workspace)
+    assert result.exit_code == 2
+    assert "roadtest.yaml:4: unknown bundled model" in result.output
+    assert "did you mean 'smollm2-135m-instruct'" in result.output
+
+
+def test_check_json_lists_problems(tiny_workspace):
+    replace_in(tiny_workspace / HYP, "metric: accuracy", "metric: acuracy")
+    result = runner.invoke(app, ["check", "-w", str(tiny_workspace), "--json"])
+    assert result.exit_code == 2
+    payload = json.loads(result.stdout)
+    assert payload["ok"] is False
+    assert payload["problems"][0]["path"] == HYP

@@ -1,0 +1,98 @@
+"""The verdict rule on hand-made cases, Holm over the family, and how criteria combine."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from roadtest.scoring.metrics import Sample
+from roadtest.spec import Criterion
+from roadtest.spec.metrics import METRICS
+from roadtest.verdict import INCONCLUSIVE, NOT_APPLICABLE, NOT_RUN, REFUTED, SUPPORTED, combine
+from roadtest.verdict.decide import Judged, _provisional, apply_holm, judge_criterion
+from roadtest.verdict.estimates import evidence
+
+
+def proportion_sample(k: int, n: int) -> Sample:
+    values = np.array([1.0] * k + [0.0] * (n - k))
+    return Sample(METRICS.get("accuracy"), values, tuple(f"i{i}" for i in range(n)), None)
+
+
+@pytest.mark.parametrize("k,expected", [(186, SUPPORTED), (178, INCONCLUSIVE), (150, REFUTED)])
+def test_spec_check_values_for_p_at_least_085(k, expected):
+    crit = Criterion(scenario="s", metric="accuracy", at_least=0.85)
+    verdict, p = _provisional(crit, evidence(proportion_sample(k, 200), 0.85))
+    assert verdict == expected
+    if expected != INCONCLUSIVE:
+        assert p < 0.05
+
+
+def test_at_most_mirrors_at_least():
+    crit = Criterion(scenario="s", metric="error_rate", at_most=0.2)
+    sample = Sample(METRICS.get("error_rate"), np.array([0.0] * 95 + [1.0] * 5), None, None)
+    assert _provisional(crit, evidence(sample, 0.2))[0] == SUPPORTED
+    sample = Sample(METRICS.get("error_rate"), np.array([0.0] * 50 + [1.0] * 50), None, None)
+    assert _provisional(crit, evidence(sample, 0.2))[0] == REFUTED
+
+
+def test_percentile_claim_needs_enough_calls():
+    crit = Criterion(scenario="s", metric="latency_p95_s", at_most=2.0)
+    few = Sample(METRICS.get("latency_p95_s"), np.full(20, 0.1), None, None)
+    assert _provisional(crit, evidence(few, 2.0))[0] == INCONCLUSIVE   # 20 calls cannot bound a p95 from above
+    many = Sample(METRICS.get("latency_p95_s"), np.linspace(0.1, 0.5, 200), None, None)
+    assert _provisional(crit, evidence(many, 2.0))[0] == SUPPORTED
+    slow = Sample(METRICS.get("latency_p95_s"), np.linspace(2.5, 4.0, 200), None, None)
+    assert _provisional(crit, evidence(slow, 2.0))[0] == REFUTED
+
+
+def frame(rows):
+    return pd.DataFrame(rows, columns=["trial_id", "model", "scenario", "variant", "item", "repeat", "group",
+                                       "score", "error", "latency_s", "tokens_out"])
+
+
+def scores(model, values, scenario="s"):
+    return [(f"{model}/{i}", model, scenario, "base", f"i{i}", 0, None, v, None, 0.1, 3) for i, v in enumerate(values)]
+
+
+def test_versus_is_paired_and_the_baseline_is_not_judged():
+    a = [1.0] * 45 + [0.0] * 15
+    b = [1.0] * 30 + [0.0] * 30
+    f = frame(scores("a", a) + scores("b", b))
+    crit = Criterion.model_validate({"scenario": "s", "metric": "accuracy", "versus": {"model": "b", "by_at_least": 0.0}})
+    judged = judge_criterion(0, crit, "a", f)
+    assert judged.row.verdict == SUPPORTED
+    assert judged.row.estimate == pytest.approx(0.25)
+    assert judge_criterion(0, crit, "b", f).row.verdict == NOT_APPLICABLE
+
+
+def test_missing_model_is_not_run():
+    crit = Criterion(scenario="s", metric="accuracy", at_least=0.5)
+    assert judge_criterion(0, crit, "ghost", frame(scores("a", [1.0, 0.0]))).row.verdict == NOT_RUN
+
+
+def test_holm_turns_a_marginal_verdict_inconclusive_and_sizes_it():
+    f = frame(scores("a", [1.0] * 40 + [0.0] * 20))
+    strong = judge_criterion(0, Criterion(scenario="s", metric="accuracy", at_least=0.3), "a", f)
+    marginal = judge_criterion(1, Criterion(scenario="s", metric="accuracy", at_least=0.56), "a", f)
+    assert marginal.row.verdict == SUPPORTED and 0.025 < marginal.row.p_value < 0.05
+    rows = apply_holm([strong, marginal, marginal])
+    assert rows[0].verdict == SUPPORTED
+    assert rows[1].verdict == INCONCLUSIVE and rows[1].p_adjusted >= 0.05
+    assert rows[1].n_needed is not None and rows[1].n_needed > 60
+    assert rows[0].p_adjusted == pytest.approx(min(1.0, 3 * strong.row.p_value))
+
+
+@pytest.mark.parametrize("decision,verdicts,expected", [
+    ("all", [SUPPORTED, SUPPORTED], SUPPORTED),
+    ("all", [SUPPORTED, INCONCLUSIVE], INCONCLUSIVE),
+    ("all", [SUPPORTED, REFUTED], REFUTED),
+    ("all", [SUPPORTED, NOT_APPLICABLE], SUPPORTED),
+    ("all", [SUPPORTED, NOT_RUN], INCONCLUSIVE),
+    ("any", [REFUTED, SUPPORTED], SUPPORTED),
+    ("any", [REFUTED, REFUTED], REFUTED),
+    ("any", [REFUTED, INCONCLUSIVE], INCONCLUSIVE),
+    ("all", [NOT_RUN], NOT_RUN),
+])
+def test_combine(decision, verdicts, expected):
+    assert combine(decision, verdicts) == expected
