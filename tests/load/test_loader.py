@@ -149,3 +149,29 @@ def test_check_json_lists_problems(tiny_workspace):
     payload = json.loads(result.stdout)
     assert payload["ok"] is False
     assert payload["problems"][0]["path"] == HYP
+
+
+def test_csv_dataset_loads_with_line_numbers(tiny_workspace):
+    (tiny_workspace / DATA).unlink()
+    (tiny_workspace / "scenarios" / "tiny-math.csv").write_text(
+        "id,question,answer,kind\na1,What is 2 plus 2?,4,add\na2,\"What is 3 plus 5, please?\",8,add\na3,What is 1 plus 1?,,add\n")
+    replace_in(tiny_workspace / SCEN, "path: tiny-math.jsonl", "path: tiny-math.csv")
+    result = check(tiny_workspace)
+    assert result.exit_code == 2
+    assert "scenarios/tiny-math.csv:4: the reference answer" not in result.output  # numeric rule: not a number
+    assert "scenarios/tiny-math.csv:4: answer '' is not a number" in result.output
+    (tiny_workspace / "scenarios" / "tiny-math.csv").write_text(
+        "id,question,answer,kind\na1,What is 2 plus 2?,4,add\na2,\"What is 3 plus 5, please?\",8,add\n")
+    ws = load_workspace(tiny_workspace)
+    rows = ws.scenarios["tiny-math"].items
+    assert [r.data["question"] for r in rows][1] == "What is 3 plus 5, please?"
+    assert [r.line for r in rows] == [2, 3]
+
+
+def test_yaml_error_in_front_matter_points_at_the_file_line(tiny_workspace):
+    replace_in(tiny_workspace / HYP, "decision: all", "decision: [all")
+    result = check(tiny_workspace)
+    assert result.exit_code == 2
+    assert f"{HYP}:" in result.output and "YAML syntax error" in result.output
+    line = int(result.output.split(f"{HYP}:")[1].split(":")[0])
+    assert line >= TINY_HYPOTHESIS.splitlines().index("decision: all") + 1
