@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,7 +18,9 @@ from roadtest.plan import Selection, build_trials, select
 from roadtest.report import build_view, render_html, write_pdf
 from roadtest.scoring import score_trials
 from roadtest.verdict import decide, summarise
+from roadtest.verdict.feasibility import feasibility
 
+CHARS_PER_TOKEN = 4  # a rough, tokenizer-free estimate for planning only
 SCORES, METRICS, VERDICTS = "scores.jsonl", "metrics.json", "verdicts.json"
 DERIVED = [SCORES, METRICS, VERDICTS]
 
@@ -75,10 +78,32 @@ def derive(archive: RunArchive) -> dict[str, Any]:
     return verdicts
 
 
+def plan(root: Path, hypotheses: list[str] | None, models: list[str] | None) -> dict[str, Any]:
+    """What a run would do, before any model call: trials, token estimates, which criteria n can decide."""
+    ws = load_workspace(root)
+    sel = select(ws, hypotheses, models)
+    config = resolve_config(ws, sel)
+    counts: dict[tuple[str, str], dict[str, Any]] = {}
+    for trial in build_trials(ws, sel):
+        entry = counts.setdefault((trial.model, trial.scenario), {"trials": 0, "prompt_chars": 0, "max_out": 0})
+        entry["trials"] += 1
+        entry["prompt_chars"] += len(json.dumps(trial.body.get("messages") or trial.body.get("prompt"),
+                                                ensure_ascii=False))
+        entry["max_out"] += trial.body["max_tokens"]
+    rows = []
+    for (model, scenario), c in counts.items():
+        spec = ws.spec.model(model)
+        tokens_in = round(c["prompt_chars"] / CHARS_PER_TOKEN)
+        cost = None
+        if spec.price is not None:
+            cost = (tokens_in * spec.price.input_per_mtok + c["max_out"] * spec.price.output_per_mtok) / 1e6
+        rows.append({"model": model, "scenario": scenario, "trials": c["trials"], "tokens_in_est": tokens_in,
+                     "tokens_out_max": c["max_out"], "cost_max": cost})
+    return {"selection": config["selection"], "trials": rows, "feasibility": feasibility(config)}
+
+
 def report(archive: RunArchive, formats: list[str], workspace_templates: Path | None = None) -> list[Path]:
     """Write report.html and/or report.pdf into the run folder; returns the paths written."""
-    import json
-
     manifest = archive.manifest()
     if not (archive.path / VERDICTS).is_file():
         derive(archive)

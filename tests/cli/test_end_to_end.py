@@ -72,7 +72,7 @@ def test_derived_files_agree_with_the_trials(local_run):
     metrics = json.loads((run_dir / "metrics.json").read_text())
     acc = metrics["scenarios"]["tiny-math"]["smollm2"]["base"]["metrics"]["accuracy"]
     assert acc["value"] == pytest.approx(sum(s["score"] for s in scores) / 5)
-    assert acc["n"] == 5 and acc["method"] == "Wilson"
+    assert acc["n"] == 5 and acc["method"] == "Wilson, clustered"   # the tiny dataset declares a group
     verdicts = json.loads((run_dir / "verdicts.json").read_text())
     cell = verdicts["hypotheses"][0]["models"]["smollm2"]
     assert cell["verdict"] in ("SUPPORTED", "REFUTED", "INCONCLUSIVE")
@@ -118,3 +118,42 @@ def test_replay_rewrites_identical_derived_files(local_run):
     before = {n: (run_dir / n).read_bytes() for n in ("scores.jsonl", "metrics.json", "verdicts.json")}
     run_ok("replay", str(run_dir), "-w", str(ws))
     assert {n: (run_dir / n).read_bytes() for n in before} == before
+
+
+def test_two_models_get_rank_stability_and_holm(tmp_path, llama_server):
+    twin = f"  - id: twin\n    provider: openai\n    base_url: {llama_server}\n    model: smollm2\n"
+    hyp = (TINY_HYPOTHESIS_VERSUS)
+    ws = write_workspace(tmp_path / "ws", url=llama_server, extra_models=twin, hypothesis=hyp)
+    run_ok("run", "-w", str(ws), "-q")
+    run_dir = only_run(ws)
+    verdicts = json.loads((run_dir / "verdicts.json").read_text())
+    assert verdicts["correction"] == "holm" and verdicts["family_size"] == 5   # 3 criteria x 2 models - 1 baseline
+    rows = [c for m in verdicts["hypotheses"][0]["models"].values() for c in m["criteria"] if c["p_value"] is not None]
+    assert all(c["p_adjusted"] >= c["p_value"] for c in rows)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    ranks = metrics["ranks"]["scenarios"]["tiny-math"]
+    assert ranks["headline"] == [1, 1]                     # the same model twice: statistically tied
+    assert metrics["comparisons"][0]["difference"] == 0.0
+    run_ok("report", str(run_dir), "-w", str(ws), "--format", "pdf")
+    text = " ".join(p.extract_text() for p in PdfReader(str(run_dir / "report.pdf")).pages)
+    assert "Rank stability" in text and "statistically tied" in text
+    assert "Holm p" in text
+
+
+TINY_HYPOTHESIS_VERSUS = """\
+---
+id: tiny-claim
+title: The model can add small numbers
+criteria:
+  - scenario: tiny-math
+    metric: accuracy
+    at_least: 0.5
+  - scenario: tiny-math
+    metric: latency_p95_s
+    at_most: 5.0
+  - scenario: tiny-math
+    metric: accuracy
+    versus: {model: twin, by_at_least: 0.0}
+---
+Two copies of one model must come out tied.
+"""

@@ -96,3 +96,36 @@ def test_holm_turns_a_marginal_verdict_inconclusive_and_sizes_it():
 ])
 def test_combine(decision, verdicts, expected):
     assert combine(decision, verdicts) == expected
+
+
+def test_clustered_items_widen_the_bounds():
+    # Whole groups pass or fail together: 6 groups of 10 items, 4 groups correct.
+    values = np.repeat([1.0, 1.0, 0.0, 1.0, 0.0, 1.0], 10)
+    groups = tuple(np.repeat(list("abcdef"), 10))
+    info = METRICS.get("accuracy")
+    plain = evidence(Sample(info, values, None, None), 0.5)
+    clustered = evidence(Sample(info, values, tuple(f"i{i}" for i in range(60)), groups), 0.5)
+    assert clustered.method == "Wilson, clustered" and "6 groups" in clustered.note
+    assert "fewer than 30 groups" in clustered.note
+    assert clustered.upper - clustered.lower > plain.upper - plain.lower
+    assert clustered.p_greater > plain.p_greater
+
+
+def test_inconclusive_verdicts_carry_mde_and_n_needed():
+    f = frame(scores("a", [1.0] * 33 + [0.0] * 27))
+    row = apply_holm([judge_criterion(0, Criterion(scenario="s", metric="accuracy", at_least=0.5), "a", f)])[0]
+    assert row.verdict == INCONCLUSIVE
+    assert row.mde == pytest.approx(2.8016 * np.sqrt(0.55 * 0.45 / 60), rel=1e-3)
+    # n that would decide it if 0.55 were the truth: the one-proportion formula, by hand
+    z_a, z_b = 1.6448536, 0.8416212
+    n = ((z_a * np.sqrt(0.25) + z_b * np.sqrt(0.55 * 0.45)) / 0.05) ** 2
+    assert row.n_needed == int(np.ceil(n))
+
+
+def test_versus_on_binary_scores_reports_mcnemar():
+    a = [1.0] * 45 + [0.0] * 15
+    b = [1.0] * 30 + [0.0] * 30
+    crit = Criterion.model_validate({"scenario": "s", "metric": "accuracy", "versus": {"model": "b"}})
+    row = judge_criterion(0, crit, "a", frame(scores("a", a) + scores("b", b))).row
+    from roadtest.stats import mcnemar_exact
+    assert row.p_mcnemar == pytest.approx(mcnemar_exact(15, 0))

@@ -21,7 +21,7 @@ def resolve_config(ws: LoadedWorkspace, sel: Selection) -> dict[str, Any]:
         s = ws.scenarios[sid]
         scenarios[sid] = {
             "spec": s.spec.model_dump(mode="json"), "source": s.display,
-            "dataset_sha256": s.dataset.sha256, "items": len(s.items),
+            "dataset_sha256": s.dataset.sha256, "items": len(s.items), "group_counts": _group_counts(s),
             "fewshot_ids": fewshot_ids(s), "pool_sha256": s.pool.sha256 if s.pool is not None else None,
         }
     hypotheses = {hid: {"spec": ws.hypotheses[hid].spec.model_dump(mode="json"),
@@ -35,6 +35,14 @@ def resolve_config(ws: LoadedWorkspace, sel: Selection) -> dict[str, Any]:
         "selection": {"hypotheses": list(sel.hypotheses), "models": list(sel.models),
                       "scenarios": list(sel.scenarios)},
     }
+
+
+def _group_counts(s) -> dict[str, int]:
+    field = s.spec.dataset.group
+    counts: dict[str, int] = {}
+    for row in s.items if field else ():
+        counts[str(row.data[field])] = counts.get(str(row.data[field]), 0) + 1
+    return counts
 
 
 def scenario_specs(config: dict[str, Any]) -> dict[str, Scenario]:

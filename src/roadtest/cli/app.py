@@ -146,6 +146,40 @@ def _print_run_summary(result: api.RunResult, events) -> None:
     out.print(f"next: roadtest report {result.archive.run_id}")
 
 
+@command
+def plan(workspace: Workspace = Path("."),
+         hypothesis: Annotated[Optional[list[str]], typer.Option("--hypothesis", "-H", help="Only this hypothesis (repeatable).")] = None,
+         model: Annotated[Optional[list[str]], typer.Option("--model", "-m", help="Only this model (repeatable).")] = None,
+         json_out: JsonFlag = False) -> None:
+    """Show what a run would do, before any model call: trials, tokens, cost, and which criteria n can decide.
+
+    Example: roadtest plan -H support-traffic-3x
+    """
+    result = api.plan(workspace, hypothesis, model)
+    if json_out:
+        _emit_json(result)
+        return
+    table = Table("model", "scenario", "trials", "prompt tokens (≈)", "output tokens (max)", "cost (max)",
+                  title="Planned trials", title_justify="left")
+    for r in result["trials"]:
+        table.add_row(r["model"], r["scenario"], str(r["trials"]), f"{r['tokens_in_est']:,}",
+                      f"{r['tokens_out_max']:,}", "not priced" if r["cost_max"] is None else f"{r['cost_max']:.4f}")
+    out.print(table)
+    f = result["feasibility"]
+    ft = Table("hypothesis", "criterion", "n", "can n decide it?", title_justify="left",
+               title="Can the planned n decide each criterion?",
+               caption=f"{f['family_size']} verdicts in one Holm family: the strictest step tests at alpha/"
+                       f"{f['family_size']}; detectable effects at {f['power']:.0%} power.", caption_justify="left")
+    for r in f["criteria"]:
+        claim = f"{r['scenario']} · {r['metric']} " + (
+            f"better than {r['versus']} by ≥ {r['threshold']:g}" if r["versus"] else
+            f"{'≥' if r['direction'] == 'at_least' else '≤'} {r['threshold']:g}")
+        answer = ("yes, " if r["decidable"] == "yes" else "NO: ") + r["why"]
+        ft.add_row(r["hypothesis"], claim, f"{r['n']} {r['n_unit']}", answer)
+    out.print(ft)
+    out.print("next: roadtest run" + "".join(f" -H {h}" for h in (hypothesis or [])))
+
+
 RunRef = Annotated[str, typer.Argument(help="Run id, run folder, or 'latest'.")]
 
 

@@ -9,6 +9,9 @@ from markupsafe import Markup
 
 from roadtest.report.formatting import count, interval, num, pvalue
 from roadtest.report.markdown import render_markdown
+from roadtest.report.sections import (
+    Comparison, RankTable, VariabilityRow, comparisons, rank_tables, variability_rows,
+)
 
 BADGES = {
     "SUPPORTED": ("supported", "✔"), "REFUTED": ("refuted", "✘"), "INCONCLUSIVE": ("inconclusive", "?"),
@@ -107,6 +110,11 @@ class ReportView:
     settings: list[Settings]
     versions: list[tuple[str, str]]
     commands: list[str]
+    ranks: list[RankTable] = field(default_factory=list)
+    rank_metric: str = "accuracy"
+    rank_seed: str = ""
+    comparisons: list[Comparison] = field(default_factory=list)
+    variability: list[VariabilityRow] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -119,6 +127,11 @@ def claim_text(c: dict[str, Any], unit: str) -> str:
 
 def _note(c: dict[str, Any], unit: str) -> str:
     parts = [c["note"]] if c.get("note") else []
+    if c["direction"] == "versus" and c.get("estimate") is not None:
+        if c.get("p_mcnemar") is not None:
+            parts.append(f"exact McNemar p (no difference) = {pvalue(c['p_mcnemar'])}")
+        if c.get("se_unpaired") is not None and c.get("correlation") is not None:
+            parts.append(f"correlation {c['correlation']:.2f}; unpaired SE would be {c['se_unpaired']:.3f}")
     if c["verdict"] == "INCONCLUSIVE":
         if c.get("mde") is not None:
             parts.append(f"detectable effect at this n: {num(c['mde'], unit)}")
@@ -236,9 +249,15 @@ def build_view(manifest: dict[str, Any], metrics: dict[str, Any], verdicts: dict
         f"roadtest report {run_id} --format html,pdf",
     ]
     versions = [(k, str(v)) for k, v in sorted(manifest.get("versions", {}).items()) if v]
+    units = {m: i["unit"] for m, i in catalogue.items()}
+    ranks = metrics.get("ranks") or {"metric": "accuracy", "scenarios": {}}
+    first_rank = next(iter(ranks["scenarios"].values()), None)
     return ReportView(
         title=config["workspace"]["report"]["title"], generated=generated, run_ids=[run_id],
         fingerprints=[manifest["fingerprint"]], models=models, convention=verdicts["convention"],
         model_ids=model_ids, matrix=matrix, hypotheses=hyps, scenarios=scenarios, settings=settings,
-        versions=versions, commands=commands,
+        versions=versions, commands=commands, ranks=rank_tables(ranks, units), rank_metric=ranks["metric"],
+        rank_seed=f"seed {first_rank['seed']}, B = {first_rank['B']:,}" if first_rank else "",
+        comparisons=comparisons(metrics.get("comparisons", []), units.get(ranks["metric"], "")),
+        variability=variability_rows(metrics.get("variability", {})),
     )

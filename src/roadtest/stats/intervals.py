@@ -21,13 +21,22 @@ def z_value(confidence: float) -> float:
 def wilson_interval(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
     """Wilson score interval for k successes in n trials (two-sided)."""
     k, n = check_count(k, n)
+    return wilson_bounds(k / n, n, confidence)
+
+
+def wilson_bounds(p: float, n: float, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson interval for an observed share p with a (possibly effective, non-integer) sample size n.
+
+    With clustered items, n is the effective sample size n / DEFF.
+    """
+    if not (0.0 <= p <= 1.0) or not n > 0:
+        raise StatsInputError(f"need 0 <= p <= 1 and n > 0, got p={p}, n={n}")
     z = z_value(confidence)
-    p = k / n
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    lo = 0.0 if k == 0 else max(0.0, centre - half)
-    hi = 1.0 if k == n else min(1.0, centre + half)
+    lo = 0.0 if p == 0 else max(0.0, centre - half)
+    hi = 1.0 if p == 1 else min(1.0, centre + half)
     return lo, hi
 
 
@@ -48,7 +57,7 @@ def standard_error(x) -> float:
 
 @dataclass(frozen=True)
 class Bootstrap:
-    """A seeded bootstrap of the mean with its BCa constants."""
+    """A seeded bootstrap of a statistic with its BCa constants (bias z0, acceleration)."""
 
     estimate: float
     replicates: np.ndarray
@@ -68,7 +77,7 @@ class Bootstrap:
         return float(np.quantile(self.replicates, sps.norm.cdf(adj), method="linear"))
 
     def p_greater(self, value: float) -> float:
-        """Achieved significance (BCa) of 'the mean is greater than value': the level at which
+        """Achieved significance (BCa) of 'the statistic is greater than value': the level at which
         the one-sided lower bound reaches `value`. 1 - p_greater is the ASL of 'less than'."""
         share = np.mean(self.replicates < value) + 0.5 * np.mean(self.replicates == value)
         share = min(max(share, 0.5 / self.B), 1 - 0.5 / self.B)
@@ -77,23 +86,43 @@ class Bootstrap:
         return float(sps.norm.cdf(z))
 
 
+def _bca(estimate: float, reps: np.ndarray, jack: np.ndarray, seed: int) -> Bootstrap:
+    B = reps.size
+    below = np.mean(reps < estimate) + 0.5 * np.mean(reps == estimate)
+    z0 = float(sps.norm.ppf(min(max(below, 0.5 / B), 1 - 0.5 / B)))
+    d = jack.mean() - jack
+    denom = 6.0 * (np.sum(d ** 2)) ** 1.5
+    acc = float(np.sum(d ** 3) / denom) if denom > 0 else 0.0
+    return Bootstrap(estimate, reps, z0, acc, seed, B)
+
+
 def bootstrap_mean(x, seed: int = 0, B: int = DEFAULT_B) -> Bootstrap:
     """Resample items with numpy.random.default_rng(seed); BCa constants from the jackknife."""
     arr = as_vector(x, min_n=2)
     rng = np.random.default_rng(seed)
     n = arr.size
-    estimate = float(arr.mean())
     reps = np.empty(B)
     for start in range(0, B, 1000):  # bounded memory for large n
         stop = min(B, start + 1000)
         reps[start:stop] = arr[rng.integers(0, n, size=(stop - start, n))].mean(axis=1)
-    below = np.mean(reps < estimate) + 0.5 * np.mean(reps == estimate)
-    z0 = float(sps.norm.ppf(min(max(below, 0.5 / B), 1 - 0.5 / B)))
-    jack = (arr.sum() - arr) / (n - 1)
-    d = jack.mean() - jack
-    denom = 6.0 * (np.sum(d ** 2)) ** 1.5
-    acc = float(np.sum(d ** 3) / denom) if denom > 0 else 0.0
-    return Bootstrap(estimate, reps, z0, acc, seed, B)
+    return _bca(float(arr.mean()), reps, (arr.sum() - arr) / (n - 1), seed)
+
+
+def bootstrap(statistic, *arrays, seed: int = 0, B: int = DEFAULT_B) -> Bootstrap:
+    """BCa bootstrap of any statistic of paired arrays (resampled together, by item)."""
+    data = [as_vector(a, f"array {i}", min_n=2) for i, a in enumerate(arrays)]
+    n = data[0].size
+    if any(d.size != n for d in data):
+        raise StatsInputError("the arrays must have one value per item each")
+    rng = np.random.default_rng(seed)
+    reps = np.array([statistic(*(d[idx] for d in data)) for idx in rng.integers(0, n, size=(B, n))], dtype=float)
+    keep = np.ones(n, dtype=bool)
+    jack = np.empty(n)
+    for i in range(n):
+        keep[i] = False
+        jack[i] = statistic(*(d[keep] for d in data))
+        keep[i] = True
+    return _bca(float(statistic(*data)), reps, jack, seed)
 
 
 def mean_interval(x, confidence: float = 0.95, method: str = "t", seed: int = 0,

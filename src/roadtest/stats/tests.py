@@ -66,23 +66,31 @@ def benjamini_hochberg(pvalues) -> np.ndarray:
 def proportion_p_greater(k: int, n: int, t: float) -> float:
     """One-sided score-test p-value of 'p > t' (the test the Wilson interval inverts)."""
     k, n = check_count(k, n)
-    if t <= 0:
-        return 0.0 if k > 0 else 1.0
-    if t >= 1:
-        return 1.0
-    z = (k / n - t) / math.sqrt(t * (1 - t) / n)
-    return float(sps.norm.sf(z))
+    return share_p_greater(k / n, n, t)
 
 
 def proportion_p_less(k: int, n: int, t: float) -> float:
     """One-sided score-test p-value of 'p < t'."""
     k, n = check_count(k, n)
+    return share_p_less(k / n, n, t)
+
+
+def share_p_greater(p: float, n: float, t: float) -> float:
+    """Score-test p-value of 'p > t' for a share p with (effective) sample size n."""
+    if t <= 0:
+        return 0.0 if p > 0 else 1.0
     if t >= 1:
-        return 0.0 if k < n else 1.0
+        return 1.0
+    return float(sps.norm.sf((p - t) / math.sqrt(t * (1 - t) / n)))
+
+
+def share_p_less(p: float, n: float, t: float) -> float:
+    """Score-test p-value of 'p < t' for a share p with (effective) sample size n."""
+    if t >= 1:
+        return 0.0 if p < 1 else 1.0
     if t <= 0:
         return 1.0
-    z = (k / n - t) / math.sqrt(t * (1 - t) / n)
-    return float(sps.norm.cdf(z))
+    return float(sps.norm.cdf((p - t) / math.sqrt(t * (1 - t) / n)))
 
 
 def mean_p_greater(mean: float, se: float, t: float, df: int | None = None) -> float:

@@ -49,6 +49,8 @@ class CriterionVerdict:
     n_needed: int | None = None
     correlation: float | None = None
     se_unpaired: float | None = None
+    p_mcnemar: float | None = None
+    """versus on a 0/1 metric: exact McNemar p-value of 'no difference' (two-sided)."""
     note: str = ""
 
 
@@ -101,8 +103,9 @@ def judge_criterion(index: int, crit: Criterion, model: str, frame: pd.DataFrame
             groups = dict(zip(sample.items or (), sample.groups))
             labels = [groups[i] for i in joined.index]
             clusters = labels if len(set(labels)) >= 2 else None
-        ev, res = paired_evidence(joined["a"].to_numpy(), joined["b"].to_numpy(),
-                                  sample.info.direction == "higher", crit.threshold, crit.confidence, clusters)
+        a, b = joined["a"].to_numpy(), joined["b"].to_numpy()
+        ev, res = paired_evidence(a, b, sample.info.direction == "higher", crit.threshold, crit.confidence, clusters)
+        base = replace(base, p_mcnemar=_mcnemar(a, b))
     if ev.n == 0:
         return Judged(replace(base, note=ev.note or "no values"))
     verdict, p = _provisional(crit, ev)
@@ -111,6 +114,13 @@ def judge_criterion(index: int, crit: Criterion, model: str, frame: pd.DataFrame
         p_value=p, mde=stats.minimum_detectable_effect(ev.se, 1 - crit.confidence) if ev.se is not None else None,
         correlation=res.correlation if res else None, se_unpaired=res.se_unpaired if res else None, note=ev.note,
     ), ev.need)
+
+
+def _mcnemar(a, b) -> float | None:
+    binary = all(set(map(float, x)) <= {0.0, 1.0} for x in (a, b))
+    if not binary or len(a) == 0:
+        return None
+    return stats.mcnemar_exact(int(((a == 1) & (b == 0)).sum()), int(((a == 0) & (b == 1)).sum()))
 
 
 def apply_holm(judged: list[Judged]) -> list[CriterionVerdict]:

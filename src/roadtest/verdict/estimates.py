@@ -60,9 +60,9 @@ def estimate(sample: Sample, confidence: float = 0.95) -> Estimate:
         note = "" if lo is not None and hi is not None else "too few calls for a distribution-free bound"
         return Estimate(value, lo, hi, sample.n, "order statistics", note)
     if sample.binary and sample.info.kind == "proportion":
-        k = int(x.sum())
-        lo, hi = stats.wilson_interval(k, sample.n, confidence)
-        return Estimate(k / sample.n, lo, hi, sample.n, "Wilson")
+        design = Design.of(sample)
+        lo, hi = stats.wilson_bounds(float(x.mean()), design.n_eff, confidence)
+        return Estimate(float(x.mean()), lo, hi, sample.n, design.method("Wilson"), design.note)
     method = "bca" if (sample.n < SMALL_N or sample.info.skewed) else "t"
     value, lo, hi = stats.mean_interval(x, confidence, method=method, seed=BOOT_SEED)
     note = "one item: no interval" if sample.n == 1 else ""
@@ -78,14 +78,55 @@ def evidence(sample: Sample, threshold: float, confidence: float = 0.95) -> Evid
     if sample.info.kind == "percentile":
         return _percentile_evidence(x, sample.info.quantile, threshold, two_sided)
     if sample.binary and sample.info.kind == "proportion":
-        k = int(x.sum())
-        lo, hi = stats.wilson_interval(k, n, two_sided)
-        p_hat = k / n
-        se = math.sqrt(max(p_hat * (1 - p_hat), threshold * (1 - threshold)) / n)
-        need = partial(_need_proportion, threshold, p_hat) if 0 <= threshold <= 1 else None
-        return Evidence(p_hat, lo, hi, stats.proportion_p_greater(k, n, threshold),
-                        stats.proportion_p_less(k, n, threshold), n, se, "Wilson", need)
+        return _proportion_evidence(sample, threshold, two_sided)
     return _mean_evidence(x, threshold, two_sided, confidence, skewed=sample.info.skewed)
+
+
+@dataclass(frozen=True)
+class Design:
+    """Clustering of a proportion's items (the dataset's group field): design effect and effective n."""
+
+    n: int
+    clusters: int
+    deff: float
+
+    @classmethod
+    def of(cls, sample: Sample) -> "Design":
+        labels = sample.groups
+        if labels is None or len(set(labels)) < 2 or sample.n < 3:
+            return cls(sample.n, 0, 1.0)
+        deff = stats.design_effect(sample.values, [str(g) for g in labels])
+        return cls(sample.n, len(set(labels)), deff)
+
+    @property
+    def n_eff(self) -> float:
+        """n / DEFF; a design effect below 1 is not allowed to narrow the interval."""
+        return self.n / max(1.0, self.deff)
+
+    def method(self, base: str) -> str:
+        return f"{base}, clustered" if self.clusters else base
+
+    @property
+    def note(self) -> str:
+        if not self.clusters:
+            return ""
+        text = f"{self.clusters} groups, design effect {self.deff:.2f}"
+        if self.clusters < 30:
+            text += " (fewer than 30 groups: the clustered SE is itself uncertain)"
+        return text
+
+
+def _proportion_evidence(sample: Sample, threshold: float, two_sided: float) -> Evidence:
+    """Wilson bounds and score-test p-values, on the effective n when items are clustered."""
+    design = Design.of(sample)
+    p_hat = float(sample.values.mean())
+    lo, hi = stats.wilson_bounds(p_hat, design.n_eff, two_sided)
+    spread = p_hat * (1 - p_hat) if 0 < p_hat < 1 else min(max(threshold, 0.0), 1.0) * (1 - min(max(threshold, 0.0), 1.0))
+    se = math.sqrt(spread / design.n_eff)  # the estimate's SE; at 0 or 1 observed, the threshold's
+    need = partial(_need_proportion, threshold, p_hat, max(1.0, design.deff)) if 0 <= threshold <= 1 else None
+    return Evidence(p_hat, lo, hi, stats.share_p_greater(p_hat, design.n_eff, threshold),
+                    stats.share_p_less(p_hat, design.n_eff, threshold), sample.n, se,
+                    design.method("Wilson"), need, design.note)
 
 
 def _mean_evidence(x: np.ndarray, threshold: float, two_sided: float, confidence: float,
@@ -114,7 +155,7 @@ def _mean_evidence(x: np.ndarray, threshold: float, two_sided: float, confidence
 def _percentile_evidence(x: np.ndarray, q: float, threshold: float, two_sided: float) -> Evidence:
     value, lo, hi = stats.quantile_interval(x, q, two_sided)
     share_below = float(np.mean(x <= threshold))
-    need = partial(_need_proportion, q, share_below)  # p_q <= t  <=>  P(X <= t) >= q
+    need = partial(_need_proportion, q, share_below, 1.0)  # p_q <= t  <=>  P(X <= t) >= q
     note = "" if lo is not None and hi is not None else "too few calls for a distribution-free bound"
     return Evidence(value, lo, hi, stats.quantile_p_greater(x, q, threshold), stats.quantile_p_less(x, q, threshold),
                     x.size, None, "order statistics", need, note)
@@ -139,8 +180,9 @@ def paired_evidence(a: np.ndarray, b: np.ndarray, higher_is_better: bool, margin
     return Evidence(res.mean, res.lo, res.hi, greater, 1 - greater, n, res.se, method, need), res
 
 
-def _need_proportion(threshold: float, p_hat: float, alpha: float) -> int | None:
-    return stats.required_n_proportion(threshold, p_hat, alpha)
+def _need_proportion(threshold: float, p_hat: float, deff: float, alpha: float) -> int | None:
+    n = stats.required_n_proportion(threshold, p_hat, alpha)
+    return None if n is None else math.ceil(n * deff)
 
 
 def _need_mean(var: float, delta: float, alpha: float) -> int | None:

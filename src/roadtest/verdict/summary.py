@@ -9,6 +9,7 @@ import pandas as pd
 from roadtest.scoring.metrics import metric_sample
 from roadtest.spec.metrics import METRICS
 from roadtest.verdict.estimates import BOOT_SEED, estimate
+from roadtest.verdict.ranking import pairwise_scan, rank_summary, variability_summary
 
 
 def summarise(config: dict[str, Any], frame: pd.DataFrame) -> dict[str, Any]:
@@ -30,4 +31,5 @@ def summarise(config: dict[str, Any], frame: pd.DataFrame) -> dict[str, Any]:
     return {"confidence": 0.95, "bootstrap": {"seed": BOOT_SEED, "B": 10_000},
             "metrics": {m: {"family": i.family, "direction": i.direction, "unit": i.unit,
                             "description": i.description} for m, i in METRICS.items()},
-            "scenarios": scenarios}
+            "scenarios": scenarios, "ranks": rank_summary(config, frame),
+            "comparisons": pairwise_scan(config, frame), "variability": variability_summary(config, frame)}

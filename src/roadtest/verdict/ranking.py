@@ -1,0 +1,148 @@
+"""Rank stability, exploratory pairwise comparisons (Benjamini-Hochberg) and run-to-run variability."""
+
+from __future__ import annotations
+
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from roadtest import stats
+from roadtest.scoring.metrics import metric_sample
+from roadtest.spec.metrics import METRICS
+
+RANK_SEED = 20240611
+RANK_B = 10_000
+RANK_METRIC = "accuracy"
+
+
+def _item_matrix(frame: pd.DataFrame, scenario: str, models: list[str], metric: str) -> pd.DataFrame | None:
+    """models x items of one metric on the items every model was scored on."""
+    columns = {}
+    for model in models:
+        part = frame[(frame["scenario"] == scenario) & (frame["model"] == model) & (frame["variant"] == "base")]
+        if part.empty:
+            return None
+        columns[model] = metric_sample(metric, part).by_item()
+    matrix = pd.concat(columns, axis=1, join="inner").T
+    return matrix if matrix.shape[1] >= 2 else None
+
+
+def _ranks(scores, models: list[str], higher: bool) -> dict[str, Any]:
+    r = stats.rank_probabilities(scores, seed=RANK_SEED, B=RANK_B, names=tuple(models), higher_is_better=higher)
+    return {
+        "models": list(r.names), "estimates": [float(v) for v in r.estimates],
+        "rank_probs": [[float(p) for p in row] for row in r.rank_probs],
+        "rank_interval": [list(iv) for iv in r.rank_interval],
+        "pairwise_better": [[float(p) for p in row] for row in r.pairwise],
+        "pairwise_p_holm": [[float(p) for p in row] for row in r.p_adjusted],
+        "headline": list(r.headline), "tied_groups": [list(g) for g in r.tied_groups],
+        "seed": r.seed, "B": r.B,
+    }
+
+
+def _separation(a: np.ndarray, b: np.ndarray, higher: bool) -> dict[str, Any]:
+    """The gap between two models on the same items and the n that would tell them apart."""
+    d = a - b
+    gap = float(d.mean()) if higher else float(-d.mean())
+    var = float(d.var(ddof=1)) if d.size > 1 else 0.0
+    return {"gap": gap, "var_d": var, "n": int(d.size),
+            "n_to_separate": stats.required_n_paired(var, gap) if var > 0 and gap != 0 else None}
+
+
+def rank_summary(config: dict[str, Any], frame: pd.DataFrame, metric: str = RANK_METRIC) -> dict[str, Any]:
+    """Per scenario and overall (stratified, plain mean of scenario scores): P(rank), tied groups, gaps."""
+    models = config["selection"]["models"]
+    higher = METRICS.get(metric).direction == "higher"
+    out: dict[str, Any] = {"metric": metric, "scenarios": {}, "overall": None}
+    if len(models) < 2:
+        return out
+    matrices = {}
+    for sid in config["selection"]["scenarios"]:
+        matrix = _item_matrix(frame, sid, models, metric)
+        if matrix is None:
+            continue
+        matrices[sid] = matrix
+        entry = _ranks(matrix.to_numpy(), models, higher)
+        entry["separation"] = _top_pair(matrix, entry, higher)
+        out["scenarios"][sid] = entry
+    if len(matrices) >= 2:
+        entry = _ranks({s: m.to_numpy() for s, m in matrices.items()}, models, higher)
+        entry["separation"] = _top_pair_overall(matrices, entry, higher)
+        entry["scenarios"] = list(matrices)
+        out["overall"] = entry
+    return out
+
+
+def _leaders(ranks: dict[str, Any], higher: bool) -> tuple[int, int]:
+    order = sorted(range(len(ranks["models"])), key=lambda i: -ranks["estimates"][i] if higher else ranks["estimates"][i])
+    return order[0], order[1]
+
+
+def _top_pair_overall(matrices: dict[str, pd.DataFrame], ranks: dict[str, Any], higher: bool) -> dict[str, Any]:
+    """The aggregate gap (mean of scenario gaps) and the items per scenario that would separate it."""
+    first, second = _leaders(ranks, higher)
+    seps = [_separation(m.iloc[first].to_numpy(), m.iloc[second].to_numpy(), higher) for m in matrices.values()]
+    gap = float(np.mean([s["gap"] for s in seps]))
+    var_sum = sum(s["var_d"] for s in seps)
+    per_scenario = stats.required_n_paired(var_sum / len(seps) ** 2, gap) if var_sum > 0 and gap != 0 else None
+    return {"leader": ranks["models"][first], "runner_up": ranks["models"][second],
+            "tied": ranks["headline"][first] == ranks["headline"][second], "gap": gap,
+            "n": int(sum(s["n"] for s in seps)), "n_to_separate": per_scenario, "per": "scenario"}
+
+
+def _top_pair(matrix: pd.DataFrame, ranks: dict[str, Any], higher: bool) -> dict[str, Any]:
+    first, second = _leaders(ranks, higher)
+    sep = _separation(matrix.iloc[first].to_numpy(), matrix.iloc[second].to_numpy(), higher)
+    return {"leader": ranks["models"][first], "runner_up": ranks["models"][second],
+            "tied": ranks["headline"][first] == ranks["headline"][second], **sep}
+
+
+def pairwise_scan(config: dict[str, Any], frame: pd.DataFrame, metric: str = RANK_METRIC) -> list[dict[str, Any]]:
+    """Every scenario x model pair, exploratory: paired difference, p-value, BH-adjusted q over the scan."""
+    models = config["selection"]["models"]
+    rows = []
+    for sid in config["selection"]["scenarios"]:
+        matrix = _item_matrix(frame, sid, models, metric)
+        if matrix is None:
+            continue
+        for a, b in combinations(models, 2):
+            x, y = matrix.loc[a].to_numpy(), matrix.loc[b].to_numpy()
+            res = stats.paired_difference(x, y)
+            binary = np.isin(x, (0, 1)).all() and np.isin(y, (0, 1)).all()
+            if binary:
+                p = stats.mcnemar_exact(int(((x == 1) & (y == 0)).sum()), int(((x == 0) & (y == 1)).sum()))
+            elif res.se == 0:
+                p = 1.0 if res.mean == 0 else 0.0
+            else:
+                p = float(2 * stats.mean_p_greater(abs(res.mean), res.se, 0.0, df=res.n - 1))
+            rows.append({"scenario": sid, "a": a, "b": b, "difference": res.mean, "lo": res.lo, "hi": res.hi,
+                         "se": res.se, "se_unpaired": res.se_unpaired, "correlation": res.correlation,
+                         "n": res.n, "test": "exact McNemar" if binary else "paired t", "p": p})
+    if rows:
+        for row, q in zip(rows, stats.benjamini_hochberg([r["p"] for r in rows])):
+            row["q_bh"] = float(q)
+    return rows
+
+
+def variability_summary(config: dict[str, Any], frame: pd.DataFrame, metric: str = RANK_METRIC) -> dict[str, Any]:
+    """Run-to-run variability per scenario x model, for scenarios with repeats > 1."""
+    out: dict[str, Any] = {}
+    for sid in config["selection"]["scenarios"]:
+        if config["scenarios"][sid]["spec"]["repeats"] < 2:
+            continue
+        for model in config["selection"]["models"]:
+            part = frame[(frame["scenario"] == sid) & (frame["model"] == model) & (frame["variant"] == "base")]
+            if part.empty:
+                continue
+            wide = part.pivot_table(index="item", columns="repeat", values="score", aggfunc="first").dropna()
+            if wide.shape[0] < 2 or wide.shape[1] < 2:
+                continue
+            v = stats.variability(wide.to_numpy())
+            out.setdefault(sid, {})[model] = {
+                "metric": metric, "repeats": v.k, "items": v.n_items, "run_scores": list(v.run_scores),
+                "run_sd": v.run_sd, "flip_rate": v.flip_rate, "within_item_variance": v.within_item_variance,
+                "icc": v.icc, "item_se": v.item_se,
+            }
+    return out
