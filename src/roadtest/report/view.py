@@ -113,6 +113,7 @@ class ReportView:
     ranks: list[RankTable] = field(default_factory=list)
     rank_metric: str = "accuracy"
     rank_seed: str = ""
+    bootstrap: str = ""
     comparisons: list[Comparison] = field(default_factory=list)
     variability: list[VariabilityRow] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -258,6 +259,7 @@ def build_view(manifest: dict[str, Any], metrics: dict[str, Any], verdicts: dict
         model_ids=model_ids, matrix=matrix, hypotheses=hyps, scenarios=scenarios, settings=settings,
         versions=versions, commands=commands, ranks=rank_tables(ranks, units), rank_metric=ranks["metric"],
         rank_seed=f"seed {first_rank['seed']}, B = {first_rank['B']:,}" if first_rank else "",
+        bootstrap=f"seed {metrics['bootstrap']['seed']}, B = {metrics['bootstrap']['B']:,}",
         comparisons=comparisons(metrics.get("comparisons", []), units.get(ranks["metric"], "")),
         variability=variability_rows(metrics.get("variability", {})),
     )

@@ -113,13 +113,16 @@ def pairwise_scan(config: dict[str, Any], frame: pd.DataFrame, metric: str = RAN
             binary = np.isin(x, (0, 1)).all() and np.isin(y, (0, 1)).all()
             if binary:
                 p = stats.mcnemar_exact(int(((x == 1) & (y == 0)).sum()), int(((x == 0) & (y == 1)).sum()))
+                test = "exact McNemar"
+            elif res.n <= 20:
+                p, test = stats.sign_flip_test(x - y), "exact sign-flip"
             elif res.se == 0:
-                p = 1.0 if res.mean == 0 else 0.0
+                p, test = (1.0 if res.mean == 0 else 0.0), "paired t"
             else:
-                p = float(2 * stats.mean_p_greater(abs(res.mean), res.se, 0.0, df=res.n - 1))
+                p, test = float(2 * stats.mean_p_greater(abs(res.mean), res.se, 0.0, df=res.n - 1)), "paired t"
             rows.append({"scenario": sid, "a": a, "b": b, "difference": res.mean, "lo": res.lo, "hi": res.hi,
                          "se": res.se, "se_unpaired": res.se_unpaired, "correlation": res.correlation,
-                         "n": res.n, "test": "exact McNemar" if binary else "paired t", "p": p})
+                         "n": res.n, "test": test, "p": p})
     if rows:
         for row, q in zip(rows, stats.benjamini_hochberg([r["p"] for r in rows])):
             row["q_bh"] = float(q)
