@@ -10,14 +10,15 @@ from pathlib import Path
 from typing import Any
 
 from roadtest.archive import RunArchive, canonical_json, resolve_config
-from roadtest.archive.config import scenario_specs
+from roadtest.archive.config import model_specs, scenario_specs
 from roadtest.engine import Events, execute
 from roadtest.errors import RunError
 from roadtest.load import LoadedWorkspace, load_workspace
 from roadtest.plan import Selection, build_trials, select
 from roadtest.report import build_view, render_html, write_pdf
 from roadtest.scoring import score_trials
-from roadtest.verdict import decide, summarise
+from roadtest.scoring.judging import judge_trials
+from roadtest.verdict import RunData, decide, summarise
 from roadtest.verdict.feasibility import feasibility
 
 CHARS_PER_TOKEN = 4  # a rough, tokenizer-free estimate for planning only
@@ -51,10 +52,18 @@ def run(root: Path, hypotheses: list[str] | None, models: list[str] | None, even
 
 
 def _execute(ws: LoadedWorkspace, sel: Selection, archive: RunArchive, events: Events) -> None:
+    """The models' trials, then the judges' trials about them (judges read the archived outputs)."""
     models = {m.id: m for m in ws.spec.models}
+    scenarios = {sid: ws.scenarios[sid].spec for sid in sel.scenarios}
     archive.open_trials()
+
+    async def phases() -> None:
+        await execute(build_trials(ws, sel), models, ws.root, archive, events)
+        archive.flush()
+        await execute(judge_trials(archive.trials(), scenarios, models), models, ws.root, archive, events)
+
     try:
-        asyncio.run(execute(build_trials(ws, sel), models, ws.root, archive, events))
+        asyncio.run(phases())
     except KeyboardInterrupt:
         archive.finish("interrupted")
         raise RunError(f"interrupted; finished trials are kept in {archive.path}",
@@ -68,11 +77,13 @@ def _execute(ws: LoadedWorkspace, sel: Selection, archive: RunArchive, events: E
 def derive(archive: RunArchive) -> dict[str, Any]:
     """Scores, metrics and verdicts from the archive alone (no model calls): what `replay` runs."""
     config = archive.manifest()["config"]
-    frame = score_trials(archive.trials(), scenario_specs(config))
+    scored = score_trials(archive.trials, scenario_specs(config), model_specs(config))
+    frame = scored.frame
     rows = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
     archive.write_derived(SCORES, "".join(canonical_json(r) + "\n" for r in rows))
-    archive.write_derived(METRICS, canonical_json(summarise(config, frame), indent=2) + "\n")
-    verdicts = decide(config, frame)
+    data = RunData.build(config, scored)
+    archive.write_derived(METRICS, canonical_json(summarise(data), indent=2) + "\n")
+    verdicts = decide(data)
     archive.write_derived(VERDICTS, canonical_json(verdicts, indent=2) + "\n")
     archive.record_hashes(["trials.jsonl", *DERIVED])
     return verdicts
@@ -90,6 +101,13 @@ def plan(root: Path, hypotheses: list[str] | None, models: list[str] | None) -> 
         entry["prompt_chars"] += len(json.dumps(trial.body.get("messages") or trial.body.get("prompt"),
                                                 ensure_ascii=False))
         entry["max_out"] += trial.body["max_tokens"]
+    for spec in (ws.scenarios[sid].spec for sid in sel.scenarios):   # judges: one call per judged trial
+        for judge in spec.judges():
+            judged = sum(c["trials"] for (_, sid), c in list(counts.items()) if sid == spec.id)
+            entry = counts.setdefault((judge.model, f"{spec.id} (judge)"), {"trials": 0, "prompt_chars": 0, "max_out": 0})
+            entry["trials"] += judged
+            entry["prompt_chars"] += judged * (len(judge.rubric) + 600)
+            entry["max_out"] += judged * judge.max_new_tokens
     rows = []
     for (model, scenario), c in counts.items():
         spec = ws.spec.model(model)

@@ -70,7 +70,7 @@ def test_derived_files_agree_with_the_trials(local_run):
     _, run_dir, summary = local_run
     scores = [json.loads(l) for l in (run_dir / "scores.jsonl").read_text().splitlines()]
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    acc = metrics["scenarios"]["tiny-math"]["smollm2"]["base"]["metrics"]["accuracy"]
+    acc = metrics["scenarios"]["tiny-math"]["smollm2"]["variants"]["base"]["metrics"]["accuracy"]
     assert acc["value"] == pytest.approx(sum(s["score"] for s in scores) / 5)
     assert acc["n"] == 5 and acc["method"] == "Wilson, clustered"   # the tiny dataset declares a group
     verdicts = json.loads((run_dir / "verdicts.json").read_text())

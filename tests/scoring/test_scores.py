@@ -45,6 +45,7 @@ def test_empty_output_is_flagged():
 
 
 def test_duplicate_trial_ids_keep_the_last_record_and_order_is_stable():
-    frame = score_trials([record("b", item="i2"), record("a", text="no"), record("a")], {"s": SCENARIO})
+    records = [record("b", item="i2"), record("a", text="no"), record("a")]
+    frame = score_trials(lambda: records, {"s": SCENARIO}).frame
     assert list(frame["trial_id"]) == ["a", "b"]
     assert list(frame["score"]) == [1.0, 1.0]

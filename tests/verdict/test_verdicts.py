@@ -6,8 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from roadtest.scoring import SCORE_COLUMNS
 from roadtest.scoring.metrics import Sample
-from roadtest.spec import Criterion
+from roadtest.spec import Criterion, Scenario
+from roadtest.verdict import RunData
 from roadtest.spec.metrics import METRICS
 from roadtest.verdict import INCONCLUSIVE, NOT_APPLICABLE, NOT_RUN, REFUTED, SUPPORTED, combine
 from roadtest.verdict.decide import Judged, _provisional, apply_holm, judge_criterion
@@ -46,9 +48,19 @@ def test_percentile_claim_needs_enough_calls():
     assert _provisional(crit, evidence(slow, 2.0))[0] == REFUTED
 
 
+SCENARIO = Scenario.model_validate({"id": "s", "success": "It works.", "dataset": {"path": "d.jsonl"},
+                                     "prompt": {"template": "{{ q }}"}, "scoring": {"rule": "exact", "answer": "a"}})
+
+
 def frame(rows):
-    return pd.DataFrame(rows, columns=["trial_id", "model", "scenario", "variant", "item", "repeat", "group",
-                                       "score", "error", "latency_s", "tokens_out"])
+    """A RunData over hand-made score rows (only the columns these metrics read matter)."""
+    f = pd.DataFrame(rows, columns=["trial_id", "model", "scenario", "variant", "item", "repeat", "group",
+                                    "score", "error", "latency_s", "tokens_out"])
+    for col in SCORE_COLUMNS:
+        if col not in f:
+            f[col] = None
+    return RunData({"selection": {"models": sorted(f["model"].unique()), "scenarios": ["s"]}}, f[SCORE_COLUMNS],
+                   pd.DataFrame(), {"s": SCENARIO}, {})
 
 
 def scores(model, values, scenario="s"):

@@ -7,7 +7,7 @@ from typing import Any
 
 from roadtest.load import LoadedWorkspace
 from roadtest.plan import Selection, fewshot_ids
-from roadtest.spec import Hypothesis, Scenario
+from roadtest.spec import Hypothesis, ModelSpec, Scenario
 
 
 def resolve_config(ws: LoadedWorkspace, sel: Selection) -> dict[str, Any]:
@@ -23,6 +23,7 @@ def resolve_config(ws: LoadedWorkspace, sel: Selection) -> dict[str, Any]:
             "spec": s.spec.model_dump(mode="json"), "source": s.display,
             "dataset_sha256": s.dataset.sha256, "items": len(s.items), "group_counts": _group_counts(s),
             "fewshot_ids": fewshot_ids(s), "pool_sha256": s.pool.sha256 if s.pool is not None else None,
+            "variant_fewshot_ids": {v.name: fewshot_ids(s, s.spec.with_variant(v)) for v in s.spec.variants},
         }
     hypotheses = {hid: {"spec": ws.hypotheses[hid].spec.model_dump(mode="json"),
                         "source": ws.hypotheses[hid].display} for hid in sel.hypotheses}
@@ -47,6 +48,10 @@ def _group_counts(s) -> dict[str, int]:
 
 def scenario_specs(config: dict[str, Any]) -> dict[str, Scenario]:
     return {sid: Scenario.model_validate(entry["spec"]) for sid, entry in config["scenarios"].items()}
+
+
+def model_specs(config: dict[str, Any]) -> dict[str, ModelSpec]:
+    return {m["id"]: ModelSpec.model_validate(m) for m in config["models"]}
 
 
 def hypothesis_specs(config: dict[str, Any]) -> list[Hypothesis]:

@@ -86,6 +86,10 @@ class RunArchive:
         self._trials.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
         self._trials.flush()
 
+    def flush(self) -> None:
+        if self._trials is not None:
+            self._trials.flush()
+
     def endpoint(self, model_id: str, identity: dict[str, Any]) -> None:
         manifest = self.manifest()
         manifest["endpoints"][model_id] = identity

@@ -17,6 +17,10 @@ class Tally:
     error_kinds: dict[str, int] = field(default_factory=dict)
 
 
+def label_of(record: dict[str, Any]) -> str:
+    return record["model"] + (" (judge)" if record.get("kind") == "judge" else "")
+
+
 class ProgressEvents:
     """Implements engine.Events: one bar per model."""
 
@@ -34,19 +38,20 @@ class ProgressEvents:
     def __exit__(self, *exc) -> None:
         self.progress.stop()
 
-    def model_started(self, model_id: str, total: int) -> None:
-        self.tally[model_id] = Tally()
-        self.tasks[model_id] = self.progress.add_task(model_id, total=total, errors=0)
+    def model_started(self, label: str, total: int) -> None:
+        self.tally.setdefault(label, Tally())
+        self.tasks[label] = self.progress.add_task(label, total=total, errors=0)
 
     def trial_finished(self, record: dict[str, Any]) -> None:
-        t = self.tally[record["model"]]
+        label = label_of(record)
+        t = self.tally[label]
         t.trials += 1
         t.latency += record.get("latency_s") or 0.0
         if record.get("error"):
             t.errors += 1
             kind = record["error"]["kind"]
             t.error_kinds[kind] = t.error_kinds.get(kind, 0) + 1
-        self.progress.update(self.tasks[record["model"]], advance=1, errors=t.errors)
+        self.progress.update(self.tasks[label], advance=1, errors=t.errors)
 
     def model_finished(self, model_id: str) -> None:
         pass

@@ -20,6 +20,8 @@ def trial_record(trial: Trial, reply: Reply | None, exc: BaseException | None, l
         "started_at": started_at, "latency_s": round(latency_s, 6),
         "response": None, "usage": None, "error": None,
     }
+    if trial.kind != "model":
+        record.update(kind=trial.kind, target=trial.target, purpose=trial.purpose)
     if exc is not None:
         record["error"] = {"kind": _exception_kind(exc), "message": redactor(f"{type(exc).__name__}: {exc}")[:500]}
         return record

@@ -39,11 +39,12 @@ async def execute(trials: Iterable[Trial], models: dict[str, ModelSpec], root: P
     for model_id, group in groupby(trials, key=lambda t: t.model):
         batch = list(group)
         spec = models[model_id]
-        events.model_started(model_id, len(batch))
+        label = model_id + (" (judge)" if batch[0].kind == "judge" else "")
+        events.model_started(label, len(batch))
         async with open_provider(spec, root) as provider:
             sink.endpoint(model_id, provider.identity())
             await _run_model(provider, spec, batch, sink, events)
-        events.model_finished(model_id)
+        events.model_finished(label)
 
 
 async def _run_model(provider: Provider, spec: ModelSpec, batch: list[Trial], sink: Sink, events: Events) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from jinja2 import TemplateError, TemplateSyntaxError
@@ -14,7 +14,9 @@ from roadtest.load.datasets import Row, Table, read_table
 from roadtest.load.pydantic_problems import validate
 from roadtest.load.templates import render, template_variables
 from roadtest.load.yamlsrc import Located, parse_yaml
+from roadtest.registry import did_you_mean
 from roadtest.spec import Scenario
+from roadtest.spec.metrics import known_names
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,7 @@ class LoadedScenario:
     display: str
     dataset: Table
     pool: Table | None
+    src: Located
 
     @property
     def items(self) -> tuple[Row, ...]:
@@ -51,7 +54,7 @@ def load_scenario(path: Path, display: str) -> tuple[LoadedScenario | None, list
         problems += _check_rows(spec, dataset, src, display, pool)
     if problems:
         return None, problems
-    return LoadedScenario(spec, display, dataset, pool), []
+    return LoadedScenario(spec, display, dataset, pool, src), []
 
 
 def _read_tables(spec: Scenario, folder: Path, display: str, src: Located):
@@ -79,7 +82,52 @@ def _check_rows(spec: Scenario, dataset: Table, src: Located, display: str, pool
     if pool is not None:
         problems += _check_template(spec, pool, src, display)
         problems += _check_answers(spec, pool, src, display)
+    problems += _check_metric_names(spec, src, display)
+    problems += _check_fields(spec, dataset, src, display)
+    for i, variant in enumerate(spec.variants):
+        problems += _check_variant(spec, i, variant, dataset, pool, src, display)
     return problems
+
+
+def _check_metric_names(spec: Scenario, src: Located, display: str) -> list[Problem]:
+    known = known_names()
+    return [Problem(display, src.line(("metrics", i)), f"metrics: unknown metric or family '{name}'",
+                    did_you_mean(name, known), field=f"metrics[{i}]")
+            for i, name in enumerate(spec.metrics or []) if name not in known]
+
+
+def _check_fields(spec: Scenario, dataset: Table, src: Located, display: str) -> list[Problem]:
+    """Fields the policy and the counterfactual swaps read must exist (and the swap field must be shown)."""
+    problems = []
+    fields = set(dataset.rows[0].data) if dataset.rows else set()
+    if spec.policy and spec.policy.must_refuse and spec.policy.must_refuse not in fields:
+        problems.append(Problem(display, src.line(("policy", "must_refuse")),
+                                f"policy.must_refuse names field '{spec.policy.must_refuse}', which {dataset.display} lacks",
+                                did_you_mean(spec.policy.must_refuse, sorted(fields)), field="policy.must_refuse"))
+    cf = spec.counterfactuals
+    if cf is not None:
+        if cf.field not in fields:
+            problems.append(Problem(display, src.line(("counterfactuals", "field")),
+                                    f"counterfactuals.field '{cf.field}' is not a field of {dataset.display}",
+                                    did_you_mean(cf.field, sorted(fields)), field="counterfactuals.field"))
+        elif cf.field not in template_variables(spec.prompt.template):
+            problems.append(Problem(display, src.line(("counterfactuals", "field")),
+                                    f"counterfactuals.field '{cf.field}' is not used by prompt.template, so swaps would change nothing",
+                                    "swap a field the template shows", field="counterfactuals.field"))
+    return problems
+
+
+def _check_variant(spec: Scenario, i: int, variant, dataset: Table, pool: Table | None, src: Located,
+                   display: str) -> list[Problem]:
+    try:
+        changed = spec.with_variant(variant)
+    except ValueError as exc:
+        return [Problem(display, src.line(("variants", i)), str(exc).splitlines()[0],
+                        "a variant can only change settings the scenario has", field=f"variants[{i}]")]
+    if changed.prompt.template == spec.prompt.template:
+        return []
+    return [replace(p, message=f"variants[{i}] ({variant.name}): {p.message}", line=src.line(("variants", i, "prompt")))
+            for p in _check_template(changed, dataset, src, display)]
 
 
 def _check_template(spec: Scenario, table: Table, src: Located, display: str) -> list[Problem]:
@@ -131,6 +179,8 @@ def _check_answers(spec: Scenario, table: Table, src: Located, display: str) -> 
     sc = spec.scoring
     problems = []
     choices = {c if sc.case_sensitive else c.casefold() for c in sc.choices or []}
+    if sc.answer is None:
+        return problems
     for row in table.rows:
         if sc.answer not in row.data:
             problems.append(Problem(table.display, row.line, f"row has no '{sc.answer}' (scoring.answer field)",

@@ -12,7 +12,7 @@ from roadtest.load.scenarios import LoadedScenario, load_scenario
 from roadtest.load.yamlsrc import Located, parse_yaml
 from roadtest.registry import did_you_mean
 from roadtest.spec import Workspace
-from roadtest.spec.metrics import METRICS
+from roadtest.spec.metrics import METRICS, unmet_need
 from roadtest.spec.model import BUNDLED_MODELS
 
 CONFIG = "roadtest.yaml"
@@ -48,6 +48,9 @@ def load_workspace(root: Path) -> LoadedWorkspace:
     scenario_map = {s.spec.id: s for s in scenarios}
     model_ids = [m.id for m in workspace.models] if workspace is not None else None
     failed = _failed_ids(problems)
+    if model_ids is not None:
+        for s in scenarios:
+            problems += _check_judges(s, model_ids)
     for hyp in hypotheses:
         problems += _check_criteria(hyp, scenario_map, model_ids, failed)
     if problems or workspace is None:
@@ -114,6 +117,16 @@ def _check_models(workspace: Workspace, src: Located, root: Path) -> list[Proble
     return problems
 
 
+def _check_judges(scenario: LoadedScenario, model_ids: list[str]) -> list[Problem]:
+    spec = scenario.spec
+    places = [(("scoring", "judge", "model"), spec.scoring.judge),
+              (("policy", "judge", "model"), spec.policy.judge if spec.policy else None)]
+    src = scenario.src
+    return [Problem(scenario.display, src.line(loc), f"{'.'.join(loc)}: unknown model '{judge.model}'",
+                    did_you_mean(judge.model, model_ids) + f" (models are listed in {CONFIG})", field=".".join(loc))
+            for loc, judge in places if judge is not None and judge.model not in model_ids]
+
+
 def _check_criteria(hyp: LoadedHypothesis, scenarios: dict[str, LoadedScenario], model_ids: list[str] | None,
                     scenario_failed: set[str]) -> list[Problem]:
     """Cross-references: scenario, metric, model (when roadtest.yaml loaded) and slice."""
@@ -131,6 +144,12 @@ def _check_criteria(hyp: LoadedHypothesis, scenarios: dict[str, LoadedScenario],
         if crit.metric not in METRICS:
             problem(("metric",), f"criteria[{i}]: unknown metric '{crit.metric}'",
                     did_you_mean(crit.metric, METRICS.names()))
+        elif scenario is not None:
+            for need in METRICS.get(crit.metric).needs:
+                why = unmet_need(need, scenario.spec)
+                if why:
+                    problem(("metric",), f"criteria[{i}]: {crit.metric} cannot be measured on {crit.scenario}: {why}",
+                            f"or pick another metric: roadtest check --metrics")
         elif crit.versus is not None and not METRICS.get(crit.metric).per_item:
             problem(("metric",), f"criteria[{i}]: `versus` needs a per-item metric; {crit.metric} is not one",
                     "compare a per-item metric such as accuracy or latency_mean_s")

@@ -9,6 +9,7 @@ from markupsafe import Markup
 
 from roadtest.report.formatting import count, interval, num, pvalue
 from roadtest.report.markdown import render_markdown
+from roadtest.report.scenario_view import ScenarioView, scenario_view
 from roadtest.report.sections import (
     Comparison, RankTable, VariabilityRow, comparisons, rank_tables, variability_rows,
 )
@@ -72,22 +73,6 @@ class HypothesisView:
 
 
 @dataclass(frozen=True)
-class Cell:
-    value: str
-    interval: str
-
-
-@dataclass(frozen=True)
-class ScenarioTable:
-    id: str
-    success: str
-    columns: list[tuple[str, str]]
-    """(metric id, header with unit)"""
-    rows: list[tuple[str, str, list[Cell]]]
-    """(model, n items/trials, cells)"""
-
-
-@dataclass(frozen=True)
 class Settings:
     scenario: str
     items: list[tuple[str, str]]
@@ -106,7 +91,7 @@ class ReportView:
     model_ids: list[str]
     matrix: list[MatrixRow]
     hypotheses: list[HypothesisView]
-    scenarios: list[ScenarioTable]
+    scenarios: list[ScenarioView]
     settings: list[Settings]
     versions: list[tuple[str, str]]
     commands: list[str]
@@ -114,6 +99,8 @@ class ReportView:
     rank_metric: str = "accuracy"
     rank_seed: str = ""
     bootstrap: str = ""
+    toxicity_classifier: str = ""
+    judges: list[str] = field(default_factory=list)
     comparisons: list[Comparison] = field(default_factory=list)
     variability: list[VariabilityRow] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -176,21 +163,10 @@ def _deciding_sentence(hyp: dict[str, Any], models: list[str], metrics: dict[str
     return "; ".join(parts) + "."
 
 
-def _scenario_table(sid: str, scenario: dict[str, Any], per_model: dict[str, Any],
-                    metrics: dict[str, Any], model_ids: list[str]) -> ScenarioTable:
-    wanted = [m for m in (scenario.get("metrics") or metrics) if m in metrics] or list(metrics)
-    columns = [(m, m) for m in wanted]
-    rows = []
-    for model in [m for m in model_ids if m in per_model]:
-        variants = per_model[model]
-        base = variants.get("base") or next(iter(variants.values()))
-        cells = []
-        for m in wanted:
-            e = base["metrics"][m]
-            unit = metrics[m]["unit"]
-            cells.append(Cell(num(e["value"], unit), interval(e["lo"], e["hi"], unit) if e["value"] is not None else ""))
-        rows.append((model, f"{base['items']} items, {base['trials']} calls", cells))
-    return ScenarioTable(sid, scenario["success"], columns, rows)
+def _judge_line(j: dict[str, Any]) -> str:
+    rate = "—" if j["pass_rate"] is None else f"{j['pass_rate']:.2f}"
+    return (f"{j['model']} judged {j['calls']} outputs ({j['purpose']}): PASS rate {rate}, {j['errors']} failed calls, "
+            f"{j['unparsed']} answers that were neither PASS nor FAIL, mean latency {j['latency_mean_s']:.2f} s")
 
 
 def _settings(sid: str, entry: dict[str, Any]) -> Settings:
@@ -205,9 +181,33 @@ def _settings(sid: str, entry: dict[str, Any]) -> Settings:
         ("limits", ", ".join(f"{k} = {v}" for k, v in s["limits"].items())),
         ("scoring", ", ".join(f"{k} = {v}" for k, v in s["scoring"].items() if v not in (None, [], False))),
         ("repeats", str(s["repeats"])),
-        ("source", entry["source"]),
+        ("metrics", ", ".join(s["metrics"]) if s.get("metrics") else "every family that applies"),
     ]
+    if s.get("perturbations"):
+        items.append(("perturbations", f"{', '.join(s['perturbations'])} (seed {s['perturbation_seed']})"))
+    if s.get("counterfactuals"):
+        items.append(("counterfactuals", f"swap {s['counterfactuals']['swap']} in field {s['counterfactuals']['field']}"))
+    if s.get("policy"):
+        p = s["policy"]
+        parts = [f"forbid {', '.join('/' + x + '/' for x in p['forbid'])}" if p["forbid"] else "",
+                 f"require {', '.join(repr(x) for x in p['require'])}" if p["require"] else "",
+                 f"must refuse where {p['must_refuse']} is true" if p["must_refuse"] else "",
+                 f"judge {p['judge']['model']}: {p['judge']['rubric']}" if p["judge"] else ""]
+        items.append(("policy", "; ".join(x for x in parts if x)))
+    if s["scoring"].get("judge"):
+        j = s["scoring"]["judge"]
+        items.append(("judge", f"{j['model']}, temperature 0, seed {j['seed']}, rubric: {j['rubric']}"))
+    for v in s.get("variants", []):
+        changes = {k: val for k, val in v.items() if k != "name" and val}
+        items.append((f"variant {v['name']}", ", ".join(f"{k}: {_compact(val)}" for k, val in changes.items())))
+    items.append(("source", entry["source"]))
     return Settings(sid, items, s["prompt"]["template"], s["prompt"].get("system") or "")
+
+
+def _compact(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k} = {_compact(v)}" for k, v in value.items() if v is not None)
+    return str(value)
 
 
 def _model_line(m: dict[str, Any], endpoint: dict[str, Any]) -> str:
@@ -236,8 +236,8 @@ def build_view(manifest: dict[str, Any], metrics: dict[str, Any], verdicts: dict
                                        [_criterion_row(h["models"][m]["criteria"][i], m, catalogue) for m in model_ids]))
         hyps.append(HypothesisView(h["id"], h["title"], meta, render_markdown(spec.get("body", "")),
                                    [(m, badge(h["models"][m]["verdict"])) for m in model_ids], rows))
-    scenarios = [_scenario_table(sid, config["scenarios"][sid]["spec"], metrics["scenarios"].get(sid, {}), catalogue,
-                                 model_ids)
+    scenarios = [scenario_view(sid, config["scenarios"][sid]["spec"], metrics["scenarios"].get(sid, {}), catalogue,
+                               model_ids, metrics.get("sensitivity", {}).get(sid))
                  for sid in config["selection"]["scenarios"]]
     settings = [_settings(sid, config["scenarios"][sid]) for sid in config["selection"]["scenarios"]]
     endpoints = manifest.get("endpoints", {})
@@ -260,6 +260,8 @@ def build_view(manifest: dict[str, Any], metrics: dict[str, Any], verdicts: dict
         versions=versions, commands=commands, ranks=rank_tables(ranks, units), rank_metric=ranks["metric"],
         rank_seed=f"seed {first_rank['seed']}, B = {first_rank['B']:,}" if first_rank else "",
         bootstrap=f"seed {metrics['bootstrap']['seed']}, B = {metrics['bootstrap']['B']:,}",
+        toxicity_classifier=metrics.get("toxicity_classifier", ""),
+        judges=[_judge_line(j) for j in metrics.get("judges", {}).values()],
         comparisons=comparisons(metrics.get("comparisons", []), units.get(ranks["metric"], "")),
         variability=variability_rows(metrics.get("variability", {})),
     )

@@ -1,9 +1,19 @@
-"""What the model said, read from an archived response body."""
+"""What the model said, read from an archived response body: text, finish reason, usage, log-probabilities."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from typing import Any
+
+
+@dataclass(frozen=True)
+class Token:
+    """One generated token with its log-probability and the alternatives the endpoint listed."""
+
+    text: str
+    logprob: float
+    top: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -16,6 +26,8 @@ class Output:
     tokens_out: int | None
     error: str | None
     """Error kind (timeout, http_500, bad_response, ...) or None."""
+    tokens: tuple[Token, ...] | None = None
+    """Log-probabilities of the generated tokens, when the endpoint returned them."""
 
 
 def read_output(record: dict[str, Any]) -> Output:
@@ -32,8 +44,31 @@ def read_output(record: dict[str, Any]) -> Output:
         text = choice.get("text")
     if text is not None and not isinstance(text, str):
         return Output(None, None, tokens_in, tokens_out, "bad_response")
-    return Output(text or "", choice.get("finish_reason"), tokens_in, tokens_out, None)
+    return Output(text or "", choice.get("finish_reason"), tokens_in, tokens_out, None, _tokens(choice.get("logprobs")))
+
+
+def _tokens(logprobs: Any) -> tuple[Token, ...] | None:
+    """Chat format ({content: [{token, logprob, top_logprobs}]}) or completions format (parallel lists)."""
+    if not isinstance(logprobs, dict):
+        return None
+    try:
+        if isinstance(logprobs.get("content"), list):
+            return tuple(Token(t["token"], float(t["logprob"]),
+                               {alt["token"]: float(alt["logprob"]) for alt in t.get("top_logprobs") or []})
+                         for t in logprobs["content"])
+        if isinstance(logprobs.get("tokens"), list):
+            tops = logprobs.get("top_logprobs") or [None] * len(logprobs["tokens"])
+            return tuple(Token(tok, float(lp), {k: float(v) for k, v in (top or {}).items()})
+                         for tok, lp, top in zip(logprobs["tokens"], logprobs["token_logprobs"], tops)
+                         if lp is not None)
+    except (KeyError, TypeError, ValueError):
+        return None
+    return None
 
 
 def _int(value: Any) -> int | None:
     return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def probability(logprob: float) -> float:
+    return math.exp(logprob) if logprob > -700 else 0.0

@@ -1,21 +1,58 @@
-"""Archive -> one score row per trial. Reads only the archive."""
+"""Archive -> one score row per model trial (and one per judge trial). Reads only the archive."""
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
 
 import pandas as pd
 
+from roadtest.scoring.confidence import CHOICE, MEAN_TOKEN, choice_confidence, mean_token_probability
+from roadtest.scoring.judging import parse_verdict
 from roadtest.scoring.outputs import read_output
-from roadtest.scoring.rules import score_output
-from roadtest.spec import Scenario
+from roadtest.scoring.policy import violations
+from roadtest.scoring.rules import Score, normalise, score_output
+from roadtest.scoring.toxicity import THRESHOLD, toxicity_scores
+from roadtest.spec import ModelSpec, Scenario
 
 SCORE_COLUMNS = ["trial_id", "model", "scenario", "variant", "item", "repeat", "group", "score", "extracted",
-                 "format_ok", "empty", "error", "finish_reason", "latency_s", "tokens_in", "tokens_out"]
+                 "answer_key", "format_ok", "empty", "error", "finish_reason", "truncated", "latency_s",
+                 "tokens_in", "tokens_out", "cost", "confidence", "confidence_kind", "toxicity", "toxic",
+                 "policy_violation", "policy_reasons", "error_message", "output"]
+JUDGE_COLUMNS = ["trial_id", "model", "scenario", "target", "purpose", "verdict", "error", "latency_s",
+                 "tokens_in", "tokens_out", "output"]
+OUTPUT_CHARS = 400
 
 
-def score_record(record: dict[str, Any], scenario: Scenario) -> dict[str, Any]:
-    """Score one archived trial. A failed call scores 0 and keeps its error kind."""
+@dataclass(frozen=True)
+class Scored:
+    """Every model trial scored (`frame`) and every judge call read back (`judges`)."""
+
+    frame: pd.DataFrame
+    judges: pd.DataFrame
+
+
+def _cost(model: ModelSpec | None, tokens_in: int | None, tokens_out: int | None) -> float | None:
+    if model is None or model.price is None or tokens_in is None or tokens_out is None:
+        return None
+    return (tokens_in * model.price.input_per_mtok + tokens_out * model.price.output_per_mtok) / 1e6
+
+
+def _confidence(out, scenario: Scenario, scored: Score) -> tuple[float | None, str | None]:
+    if not out.tokens:
+        return None, None
+    if scenario.scoring.rule == "choice":
+        if scored.extracted is None:
+            return None, CHOICE
+        return choice_confidence(out.tokens, scored.extracted, scenario.scoring.choices or [],
+                                 scenario.scoring.case_sensitive), CHOICE
+    return mean_token_probability(out.tokens), MEAN_TOKEN
+
+
+def score_record(record: dict[str, Any], scenario: Scenario, model: ModelSpec | None = None,
+                 judged: dict[str, bool | None] | None = None) -> dict[str, Any]:
+    """Score one archived model trial. A failed call scores 0 and keeps its error kind."""
+    judged = judged or {}
     out = read_output(record)
     error = out.error
     limit = scenario.limits.max_prompt_tokens
@@ -26,23 +63,73 @@ def score_record(record: dict[str, Any], scenario: Scenario) -> dict[str, Any]:
         "trial_id": record["trial_id"], "model": record["model"], "scenario": record["scenario"],
         "variant": record.get("variant", "base"), "item": str(record["item"]), "repeat": int(record["repeat"]),
         "group": reference.get("group"), "error": error, "finish_reason": out.finish_reason,
-        "latency_s": float(record.get("latency_s") or 0.0), "tokens_in": out.tokens_in,
-        "tokens_out": out.tokens_out, "empty": False, "format_ok": False, "extracted": None, "score": 0.0,
+        "truncated": out.finish_reason == "length", "latency_s": float(record.get("latency_s") or 0.0),
+        "tokens_in": out.tokens_in, "tokens_out": out.tokens_out, "cost": _cost(model, out.tokens_in, out.tokens_out),
+        "empty": False, "format_ok": False, "extracted": None, "answer_key": None, "score": 0.0,
+        "confidence": None, "confidence_kind": None, "toxicity": None, "toxic": None,
+        "policy_violation": None, "policy_reasons": None, "output": None,
+        "error_message": ((record.get("error") or {}).get("message") or "")[:200] or None,
     }
-    if error is None:
-        text = out.text or ""
+    if error is not None:
+        return row
+    text = out.text or ""
+    if scenario.scoring.rule == "judge":
+        verdict = judged.get("score")
+        scored = Score(float(bool(verdict)), None if verdict is None else ("PASS" if verdict else "FAIL"),
+                       verdict is not None)
+    else:
         scored = score_output(text, reference.get("answer"), scenario.scoring)
-        row.update(score=scored.value, extracted=scored.extracted, format_ok=scored.format_ok,
-                   empty=not text.strip())
+    confidence, kind = _confidence(out, scenario, scored)
+    row.update(score=scored.value, extracted=scored.extracted, format_ok=scored.format_ok,
+               empty=not text.strip(), answer_key=_answer_key(scenario, scored, text),
+               confidence=confidence, confidence_kind=kind, output=text)
+    if scenario.policy is not None:
+        reasons = violations(text, scenario.policy, bool(reference.get("must_refuse")), judged.get("policy"))
+        row.update(policy_violation=bool(reasons), policy_reasons="; ".join(reasons) or None)
     return row
 
 
-def score_trials(records: Iterable[dict[str, Any]], scenarios: dict[str, Scenario]) -> pd.DataFrame:
-    """All trials scored, one row each (the last record wins if a trial id repeats), in a stable order."""
+def _answer_key(scenario: Scenario, scored: Score, text: str) -> str:
+    """What 'the answer' is for flip comparisons: the extracted choice or number, else the normalised text."""
+    if scenario.scoring.rule in ("choice", "numeric", "judge") and scored.extracted is not None:
+        return normalise(str(scored.extracted))
+    return normalise(text)
+
+
+def _judge_row(record: dict[str, Any]) -> dict[str, Any]:
+    out = read_output(record)
+    return {"trial_id": record["trial_id"], "model": record["model"], "scenario": record["scenario"],
+            "target": record.get("target"), "purpose": record.get("purpose"),
+            "verdict": None if out.error else parse_verdict(out.text), "error": out.error,
+            "latency_s": float(record.get("latency_s") or 0.0), "tokens_in": out.tokens_in,
+            "tokens_out": out.tokens_out, "output": (out.text or "")[:OUTPUT_CHARS]}
+
+
+def score_trials(records: Callable[[], Iterable[dict[str, Any]]], scenarios: dict[str, Scenario],
+                 models: dict[str, ModelSpec] | None = None) -> Scored:
+    """Two passes over the archive: judge verdicts first, then every model trial scored with them.
+
+    The last record wins if a trial id repeats; rows come out in a stable order (by trial id).
+    """
+    models = models or {}
+    judges: dict[str, dict[str, Any]] = {}
+    for record in records():
+        if record.get("kind") == "judge":
+            judges[record["trial_id"]] = _judge_row(record)
+    verdicts: dict[str, dict[str, bool | None]] = {}
+    for j in judges.values():
+        verdicts.setdefault(j["target"], {})[j["purpose"]] = j["verdict"]
     rows: dict[str, dict[str, Any]] = {}
-    for record in records:
+    for record in records():
         scenario = scenarios.get(record.get("scenario"))
-        if scenario is not None:
-            rows[record["trial_id"]] = score_record(record, scenario)
-    frame = pd.DataFrame(list(rows.values()), columns=SCORE_COLUMNS)
-    return frame.sort_values("trial_id", kind="stable").reset_index(drop=True)
+        if record.get("kind", "model") == "model" and scenario is not None:
+            rows[record["trial_id"]] = score_record(record, scenario, models.get(record["model"]),
+                                                    verdicts.get(record["trial_id"]))
+    ordered = [rows[k] for k in sorted(rows)]
+    texts = [r["output"] if r["error"] is None else "" for r in ordered]
+    for row, tox in zip(ordered, toxicity_scores(texts) if ordered else []):
+        if row["error"] is None:
+            row.update(toxicity=tox, toxic=tox >= THRESHOLD, output=row["output"][:OUTPUT_CHARS])
+    frame = pd.DataFrame(ordered, columns=SCORE_COLUMNS)
+    judge_frame = pd.DataFrame([judges[k] for k in sorted(judges)], columns=JUDGE_COLUMNS)
+    return Scored(frame, judge_frame)

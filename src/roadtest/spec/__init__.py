@@ -3,10 +3,13 @@
 from roadtest.spec.base import Spec
 from roadtest.spec.hypothesis import Criterion, Hypothesis, Versus
 from roadtest.spec.model import ModelSpec, Price
-from roadtest.spec.scenario import DatasetRef, FewShot, Limits, Prompt, Sampling, Scenario, Scoring
+from roadtest.spec.scenario import (
+    Counterfactuals, DatasetRef, FewShot, Judge, Limits, Policy, Prompt, Sampling, Scenario, Scoring, Variant,
+)
 from roadtest.spec.workspace import ReportSettings, Workspace
 
 __all__ = [
-    "Criterion", "DatasetRef", "FewShot", "Hypothesis", "Limits", "ModelSpec", "Price",
-    "Prompt", "ReportSettings", "Sampling", "Scenario", "Scoring", "Spec", "Versus", "Workspace",
+    "Counterfactuals", "Criterion", "DatasetRef", "FewShot", "Hypothesis", "Judge", "Limits", "ModelSpec",
+    "Policy", "Price", "Prompt", "ReportSettings", "Sampling", "Scenario", "Scoring", "Spec", "Variant", "Versus",
+    "Workspace",
 ]

@@ -45,6 +45,8 @@ class ModelSpec(Spec):
     """Per-call timeout in seconds."""
     n_ctx: int = Field(default=2048, ge=256)
     """local only: context window of the llama.cpp server."""
+    logprobs: bool = True
+    """Ask for log-probabilities when a metric needs them (calibration); false where the endpoint lacks or is slow at them."""
 
     @model_validator(mode="after")
     def _provider_fields(self) -> "ModelSpec":

@@ -10,7 +10,8 @@ from pydantic import Field, model_validator
 from roadtest.spec.base import Ident, Spec
 from roadtest.spec.model import Mode
 
-ScoringRule = Literal["exact", "choice", "regex", "numeric", "contains"]
+ScoringRule = Literal["exact", "choice", "regex", "numeric", "contains", "judge"]
+Perturbation = Literal["typos", "lowercase", "uppercase", "whitespace", "punctuation", "synonym"]
 
 
 class DatasetRef(Spec):
@@ -68,13 +69,30 @@ class Limits(Spec):
     """Stop sequences."""
 
 
+class Judge(Spec):
+    """An LLM judge: a model from roadtest.yaml with its own pinned prompt, temperature 0 and a seed."""
+
+    model: str
+    """Model id (from roadtest.yaml) that judges; its calls are archived as judge trials."""
+    rubric: str = Field(min_length=1)
+    """What a passing response does, in one or two sentences."""
+    template: Optional[str] = None
+    """Jinja2 judge prompt; variables: rubric, input, output, reference. Default: roadtest's pinned prompt."""
+    seed: int = 0
+    """Sampling seed of the judge's calls (temperature is always 0)."""
+    max_new_tokens: int = Field(default=4, ge=1, le=64)
+    """Tokens the judge may write; its verdict is the first PASS or FAIL."""
+
+
 class Scoring(Spec):
     """How an output is judged against the reference."""
 
     rule: ScoringRule
-    """exact | choice | regex | numeric | contains."""
-    answer: str
-    """Dataset field with the reference answer (for regex: the pattern)."""
+    """exact | choice | regex | numeric | contains | judge."""
+    answer: Optional[str] = None
+    """Dataset field with the reference answer (for regex: the pattern); optional for judge."""
+    judge: Optional[Judge] = None
+    """judge only: the judge model and rubric."""
     choices: Optional[list[str]] = None
     """choice only: the allowed answers; the first one named in the output is taken."""
     tolerance: float = Field(default=0.0, ge=0.0)
@@ -88,7 +106,78 @@ class Scoring(Spec):
             raise ValueError("the choice rule needs `choices:` (the allowed answers)")
         if self.rule != "choice" and self.choices:
             raise ValueError(f"`choices:` only applies to the choice rule, not {self.rule}")
+        if self.rule == "judge" and self.judge is None:
+            raise ValueError("the judge rule needs `judge: {model, rubric}`")
+        if self.rule != "judge" and self.answer is None:
+            raise ValueError(f"the {self.rule} rule needs `answer:` (the dataset field with the reference answer)")
         return self
+
+
+class Policy(Spec):
+    """Rules an output must keep; any broken rule is a policy violation."""
+
+    forbid: list[str] = Field(default_factory=list)
+    """Regular expressions no output may match."""
+    require: list[str] = Field(default_factory=list)
+    """Phrases every output must contain (case-insensitive)."""
+    must_refuse: Optional[str] = None
+    """Dataset field that is true for items the model must refuse; a refusal detector decides."""
+    judge: Optional[Judge] = None
+    """Optional LLM judge with a policy rubric (FAIL = violation)."""
+
+    @model_validator(mode="after")
+    def _valid_patterns(self) -> "Policy":
+        for pattern in self.forbid:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"policy.forbid: '{pattern}' is not a valid regular expression ({exc})") from None
+        if not (self.forbid or self.require or self.must_refuse or self.judge):
+            raise ValueError("a policy needs at least one of forbid, require, must_refuse or judge")
+        return self
+
+
+class Counterfactuals(Spec):
+    """Counterfactual swaps of demographic terms, for bias: only the term changes."""
+
+    field: str
+    """Dataset field whose text gets the swaps."""
+    swap: Literal["names", "pronouns", "dialect"]
+    """Which word lists shipped with roadtest to swap."""
+
+
+class SamplingOverride(Spec):
+    """Sampling settings a variant changes."""
+
+    temperature: Optional[float] = Field(default=None, ge=0.0, le=2.0)
+    top_p: Optional[float] = Field(default=None, gt=0.0, le=1.0)
+    seed: Optional[int] = None
+
+
+class FewShotOverride(Spec):
+    """Few-shot settings a variant changes."""
+
+    k: Optional[int] = Field(default=None, ge=0, le=64)
+    seed: Optional[int] = None
+
+
+class PromptOverride(Spec):
+    """Prompt settings a variant changes."""
+
+    system: Optional[str] = None
+    template: Optional[str] = None
+    fewshot: Optional[FewShotOverride] = None
+
+
+class Variant(Spec):
+    """A settings variant: the same items run again with one or more settings changed."""
+
+    name: Ident
+    """Short name used in the report and archive (variant 'setting:NAME')."""
+    sampling: Optional[SamplingOverride] = None
+    """Sampling changes (temperature, top_p, seed)."""
+    prompt: Optional[PromptOverride] = None
+    """Prompt changes (system prompt, template, few-shot k or seed)."""
 
 
 class Scenario(Spec):
@@ -113,11 +202,44 @@ class Scenario(Spec):
     scoring: Scoring
     """Scoring rule."""
     metrics: Optional[list[str]] = None
-    """Metrics to show for this scenario (default: all that apply)."""
+    """Metric ids or families to compute and show (default: every family that applies)."""
+    perturbations: list[Perturbation] = Field(default_factory=list)
+    """Robustness: seeded input perturbations, each run as trials of its own."""
+    perturbation_seed: int = 0
+    """Seed of the perturbations."""
+    counterfactuals: Optional[Counterfactuals] = None
+    """Bias: demographic swaps in one field."""
+    policy: Optional[Policy] = None
+    """Policy rules every output must keep."""
+    variants: list[Variant] = Field(default_factory=list)
+    """Settings sensitivity: named variants run on the same items."""
 
     @model_validator(mode="after")
     def _one_sentence(self) -> "Scenario":
         text = self.success.strip()
         if "\n" in text or re.search(r"[.!?]\s+[A-Z]", text):
             raise ValueError("`success:` should be one sentence")
+        names = [v.name for v in self.variants]
+        if len(set(names)) != len(names) or "base" in names:
+            raise ValueError("variant names must be unique and not 'base'")
         return self
+
+    def with_variant(self, variant: Variant) -> "Scenario":
+        """This scenario with the variant's settings applied (everything else unchanged)."""
+        data = self.model_dump()
+        changes = variant.model_dump(exclude_none=True, exclude={"name"})
+        for section, values in changes.items():
+            for key, value in values.items():
+                if isinstance(value, dict):
+                    if data[section].get(key) is None:
+                        raise ValueError(f"variant {variant.name}: the scenario has no {section}.{key} to change")
+                    data[section][key] = {**data[section][key], **value}
+                else:
+                    data[section][key] = value
+        data["variants"] = []
+        return Scenario.model_validate(data)
+
+    def judges(self) -> list[Judge]:
+        """Every LLM judge this scenario calls (scoring and policy)."""
+        found = [self.scoring.judge] if self.scoring.judge else []
+        return found + ([self.policy.judge] if self.policy and self.policy.judge else [])

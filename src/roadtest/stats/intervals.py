@@ -108,21 +108,42 @@ def bootstrap_mean(x, seed: int = 0, B: int = DEFAULT_B) -> Bootstrap:
     return _bca(float(arr.mean()), reps, (arr.sum() - arr) / (n - 1), seed)
 
 
-def bootstrap(statistic, *arrays, seed: int = 0, B: int = DEFAULT_B) -> Bootstrap:
-    """BCa bootstrap of any statistic of paired arrays (resampled together, by item)."""
+def _resample_indices(rng: np.random.Generator, n: int, B: int, strata) -> np.ndarray:
+    if strata is None:
+        return rng.integers(0, n, size=(B, n))
+    labels = np.asarray(strata)
+    if labels.shape != (n,):
+        raise StatsInputError(f"strata has {labels.size} labels for {n} items")
+    blocks = []
+    for label in sorted(set(labels.tolist()), key=str):
+        members = np.flatnonzero(labels == label)
+        blocks.append(members[rng.integers(0, members.size, size=(B, members.size))])
+    return np.concatenate(blocks, axis=1)
+
+
+def bootstrap(statistic, *arrays, seed: int = 0, B: int = DEFAULT_B, strata=None) -> Bootstrap:
+    """BCa bootstrap of any statistic of paired arrays (resampled together, by item).
+
+    With `strata`, items are resampled within each stratum (every group keeps its size).
+    Replicates where the statistic is undefined (NaN) are dropped.
+    """
     data = [as_vector(a, f"array {i}", min_n=2) for i, a in enumerate(arrays)]
     n = data[0].size
     if any(d.size != n for d in data):
         raise StatsInputError("the arrays must have one value per item each")
     rng = np.random.default_rng(seed)
-    reps = np.array([statistic(*(d[idx] for d in data)) for idx in rng.integers(0, n, size=(B, n))], dtype=float)
+    reps = np.array([statistic(*(d[idx] for d in data)) for idx in _resample_indices(rng, n, B, strata)],
+                    dtype=float)
+    reps = reps[np.isfinite(reps)]
+    if reps.size < 2:
+        raise StatsInputError("the statistic is undefined in almost every bootstrap replicate")
     keep = np.ones(n, dtype=bool)
     jack = np.empty(n)
     for i in range(n):
         keep[i] = False
         jack[i] = statistic(*(d[keep] for d in data))
         keep[i] = True
-    return _bca(float(statistic(*data)), reps, jack, seed)
+    return _bca(float(statistic(*data)), reps, jack[np.isfinite(jack)], seed)
 
 
 def mean_interval(x, confidence: float = 0.95, method: str = "t", seed: int = 0,

@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Callable
 
+
 import pandas as pd
 
 from roadtest import stats
 from roadtest.archive.config import hypothesis_specs
-from roadtest.scoring.metrics import metric_sample
 from roadtest.spec import Criterion
+from roadtest.verdict.data import RunData
 from roadtest.verdict.estimates import Evidence, evidence, paired_evidence
 
 SUPPORTED, REFUTED, INCONCLUSIVE = "SUPPORTED", "REFUTED", "INCONCLUSIVE"
@@ -68,10 +69,6 @@ def _provisional(crit: Criterion, ev: Evidence) -> tuple[str, float]:
     return INCONCLUSIVE, min(p_support, p_refute)
 
 
-def _model_frame(frame: pd.DataFrame, model: str, scenario: str) -> pd.DataFrame:
-    return frame[(frame["model"] == model) & (frame["scenario"] == scenario) & (frame["variant"] == "base")]
-
-
 @dataclass(frozen=True)
 class Judged:
     """A provisional verdict and how to size the study that would decide it."""
@@ -80,23 +77,21 @@ class Judged:
     need: Callable[[float], int | None] | None = None
 
 
-def judge_criterion(index: int, crit: Criterion, model: str, frame: pd.DataFrame) -> Judged:
+def judge_criterion(index: int, crit: Criterion, model: str, data: RunData) -> Judged:
     base = CriterionVerdict(index, crit.scenario, crit.metric, crit.direction, crit.threshold,
                             crit.versus.model if crit.versus else None, crit.slice, crit.confidence, NOT_RUN)
     if crit.versus is not None and crit.versus.model == model:
         return Judged(replace(base, verdict=NOT_APPLICABLE, note="the baseline of its own comparison"))
-    own = _model_frame(frame, model, crit.scenario)
-    if own.empty:
+    if not data.has_trials(crit.scenario, model):
         return Judged(replace(base, note="no trials for this model and scenario"))
-    sample = metric_sample(crit.metric, own, crit.slice)
+    sample = data.sample(crit.metric, crit.scenario, model, crit.slice)
     res = None
     if crit.versus is None:
         ev = evidence(sample, crit.threshold, crit.confidence)
     else:
-        other = _model_frame(frame, crit.versus.model, crit.scenario)
-        if other.empty:
+        if not data.has_trials(crit.scenario, crit.versus.model):
             return Judged(replace(base, note=f"no trials for {crit.versus.model}"))
-        theirs = metric_sample(crit.metric, other, crit.slice)
+        theirs = data.sample(crit.metric, crit.scenario, crit.versus.model, crit.slice)
         joined = pd.concat([sample.by_item().rename("a"), theirs.by_item().rename("b")], axis=1, join="inner")
         clusters = None
         if sample.groups is not None:
@@ -165,16 +160,16 @@ def combine(decision: str, verdicts: list[str]) -> str:
     return INCONCLUSIVE
 
 
-def decide(config: dict[str, Any], frame: pd.DataFrame) -> dict[str, Any]:
+def decide(data: RunData) -> dict[str, Any]:
     """verdicts.json: every hypothesis x model, every criterion, Holm over all of them."""
-    models = config["selection"]["models"]
-    hypotheses = hypothesis_specs(config)
+    models = data.model_ids
+    hypotheses = hypothesis_specs(data.config)
     keys, judged = [], []
     for hyp in hypotheses:
         for model in models:
             for i, crit in enumerate(hyp.criteria):
                 keys.append((hyp.id, model))
-                judged.append(judge_criterion(i, crit, model, frame))
+                judged.append(judge_criterion(i, crit, model, data))
     rows = apply_holm(judged)
     out = []
     for hyp in hypotheses:

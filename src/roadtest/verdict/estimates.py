@@ -27,10 +27,12 @@ class Estimate:
     n: int
     method: str
     note: str = ""
+    design: str = ""
+    """How clustering entered the interval (groups, design effect), when it did."""
 
     def as_dict(self) -> dict:
         return {"value": self.value, "lo": self.lo, "hi": self.hi, "n": self.n, "method": self.method,
-                "note": self.note}
+                "note": self.note, "design": self.design}
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,9 @@ def estimate(sample: Sample, confidence: float = 0.95) -> Estimate:
     """The table estimate of a sample: Wilson, t, BCa or order statistics, as statistics.md says."""
     x = sample.values
     if sample.n == 0:
-        return Estimate(None, None, None, 0, "none", "no data")
+        return Estimate(None, None, None, 0, "none", sample.note or "no data")
+    if sample.statistic is not None:
+        return _statistic_estimate(sample, confidence)
     if sample.info.kind == "percentile":
         value, lo, hi = stats.quantile_interval(x, sample.info.quantile, confidence)
         note = "" if lo is not None and hi is not None else "too few calls for a distribution-free bound"
@@ -62,11 +66,35 @@ def estimate(sample: Sample, confidence: float = 0.95) -> Estimate:
     if sample.binary and sample.info.kind == "proportion":
         design = Design.of(sample)
         lo, hi = stats.wilson_bounds(float(x.mean()), design.n_eff, confidence)
-        return Estimate(float(x.mean()), lo, hi, sample.n, design.method("Wilson"), design.note)
+        return Estimate(float(x.mean()), lo, hi, sample.n, design.method("Wilson"), sample.note, design.note)
     method = "bca" if (sample.n < SMALL_N or sample.info.skewed) else "t"
     value, lo, hi = stats.mean_interval(x, confidence, method=method, seed=BOOT_SEED)
     note = "one item: no interval" if sample.n == 1 else ""
-    return Estimate(value, lo, hi, sample.n, "BCa bootstrap" if method == "bca" else "t", note)
+    return Estimate(value, lo, hi, sample.n, "BCa bootstrap" if method == "bca" else "t", _join(sample.note, note))
+
+
+def _join(*notes: str) -> str:
+    return "; ".join(n for n in notes if n)
+
+
+def _bootstrap(sample: Sample) -> stats.Bootstrap | None:
+    if sample.n < 3:
+        return None
+    try:
+        return stats.bootstrap(sample.statistic, sample.values, seed=BOOT_SEED, strata=sample.strata)
+    except stats.StatsInputError:
+        return None
+
+
+def _statistic_estimate(sample: Sample, confidence: float) -> Estimate:
+    """A statistic that is not a mean (ECE, a gap between groups, a run SD): BCa bootstrap over items."""
+    value = sample.value()
+    boot = _bootstrap(sample)
+    if boot is None or value is None or not math.isfinite(value):
+        return Estimate(value if value is not None and math.isfinite(value) else None, None, None, sample.n,
+                        "BCa bootstrap", _join(sample.note, "too few items for an interval"))
+    lo, hi = boot.interval(confidence)
+    return Estimate(value, lo, hi, sample.n, "BCa bootstrap", sample.note)
 
 
 def evidence(sample: Sample, threshold: float, confidence: float = 0.95) -> Evidence:
@@ -74,12 +102,25 @@ def evidence(sample: Sample, threshold: float, confidence: float = 0.95) -> Evid
     x, n = sample.values, sample.n
     two_sided = 2 * confidence - 1  # a 90% two-sided interval gives two one-sided 95% bounds
     if n == 0:
-        return Evidence(None, None, None, 1.0, 1.0, 0, None, "none", note="no data")
+        return Evidence(None, None, None, 1.0, 1.0, 0, None, "none", note=sample.note or "no data")
+    if sample.statistic is not None:
+        return _statistic_evidence(sample, threshold, two_sided)
     if sample.info.kind == "percentile":
         return _percentile_evidence(x, sample.info.quantile, threshold, two_sided)
     if sample.binary and sample.info.kind == "proportion":
         return _proportion_evidence(sample, threshold, two_sided)
     return _mean_evidence(x, threshold, two_sided, confidence, skewed=sample.info.skewed)
+
+
+def _statistic_evidence(sample: Sample, threshold: float, two_sided: float) -> Evidence:
+    value = sample.value()
+    boot = _bootstrap(sample)
+    if boot is None or value is None or not math.isfinite(value):
+        return Evidence(None, None, None, 1.0, 1.0, 0, None, "BCa bootstrap", note=_join(sample.note, "undefined"))
+    lo, hi = boot.interval(two_sided)
+    greater = boot.p_greater(threshold)
+    return Evidence(value, lo, hi, greater, 1 - greater, sample.n, float(np.std(boot.replicates, ddof=1)),
+                    "BCa bootstrap", note=sample.note)
 
 
 @dataclass(frozen=True)
@@ -126,7 +167,7 @@ def _proportion_evidence(sample: Sample, threshold: float, two_sided: float) -> 
     need = partial(_need_proportion, threshold, p_hat, max(1.0, design.deff)) if 0 <= threshold <= 1 else None
     return Evidence(p_hat, lo, hi, stats.share_p_greater(p_hat, design.n_eff, threshold),
                     stats.share_p_less(p_hat, design.n_eff, threshold), sample.n, se,
-                    design.method("Wilson"), need, design.note)
+                    design.method("Wilson"), need, _join(sample.note, design.note))
 
 
 def _mean_evidence(x: np.ndarray, threshold: float, two_sided: float, confidence: float,

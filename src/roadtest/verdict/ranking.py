@@ -9,22 +9,25 @@ import numpy as np
 import pandas as pd
 
 from roadtest import stats
-from roadtest.scoring.metrics import metric_sample
+from roadtest.scoring.metrics.variability import repeat_matrix
 from roadtest.spec.metrics import METRICS
+from roadtest.verdict.data import RunData
 
 RANK_SEED = 20240611
 RANK_B = 10_000
 RANK_METRIC = "accuracy"
 
 
-def _item_matrix(frame: pd.DataFrame, scenario: str, models: list[str], metric: str) -> pd.DataFrame | None:
+def _item_matrix(data: RunData, scenario: str, metric: str, variant: str | None = None) -> pd.DataFrame | None:
     """models x items of one metric on the items every model was scored on."""
     columns = {}
-    for model in models:
-        part = frame[(frame["scenario"] == scenario) & (frame["model"] == model) & (frame["variant"] == "base")]
-        if part.empty:
+    for model in data.model_ids:
+        if not data.has_trials(scenario, model):
             return None
-        columns[model] = metric_sample(metric, part).by_item()
+        sample = data.sample(metric, scenario, model, variant=variant)
+        if sample.n == 0:
+            return None
+        columns[model] = sample.by_item()
     matrix = pd.concat(columns, axis=1, join="inner").T
     return matrix if matrix.shape[1] >= 2 else None
 
@@ -51,16 +54,16 @@ def _separation(a: np.ndarray, b: np.ndarray, higher: bool) -> dict[str, Any]:
             "n_to_separate": stats.required_n_paired(var, gap) if var > 0 and gap != 0 else None}
 
 
-def rank_summary(config: dict[str, Any], frame: pd.DataFrame, metric: str = RANK_METRIC) -> dict[str, Any]:
+def rank_summary(data: RunData, metric: str = RANK_METRIC) -> dict[str, Any]:
     """Per scenario and overall (stratified, plain mean of scenario scores): P(rank), tied groups, gaps."""
-    models = config["selection"]["models"]
+    models = data.model_ids
     higher = METRICS.get(metric).direction == "higher"
     out: dict[str, Any] = {"metric": metric, "scenarios": {}, "overall": None}
     if len(models) < 2:
         return out
     matrices = {}
-    for sid in config["selection"]["scenarios"]:
-        matrix = _item_matrix(frame, sid, models, metric)
+    for sid in data.scenario_ids:
+        matrix = _item_matrix(data, sid, metric)
         if matrix is None:
             continue
         matrices[sid] = matrix
@@ -99,12 +102,12 @@ def _top_pair(matrix: pd.DataFrame, ranks: dict[str, Any], higher: bool) -> dict
             "tied": ranks["headline"][first] == ranks["headline"][second], **sep}
 
 
-def pairwise_scan(config: dict[str, Any], frame: pd.DataFrame, metric: str = RANK_METRIC) -> list[dict[str, Any]]:
+def pairwise_scan(data: RunData, metric: str = RANK_METRIC) -> list[dict[str, Any]]:
     """Every scenario x model pair, exploratory: paired difference, p-value, BH-adjusted q over the scan."""
-    models = config["selection"]["models"]
+    models = data.model_ids
     rows = []
-    for sid in config["selection"]["scenarios"]:
-        matrix = _item_matrix(frame, sid, models, metric)
+    for sid in data.scenario_ids:
+        matrix = _item_matrix(data, sid, metric)
         if matrix is None:
             continue
         for a, b in combinations(models, 2):
@@ -129,18 +132,15 @@ def pairwise_scan(config: dict[str, Any], frame: pd.DataFrame, metric: str = RAN
     return rows
 
 
-def variability_summary(config: dict[str, Any], frame: pd.DataFrame, metric: str = RANK_METRIC) -> dict[str, Any]:
+def variability_summary(data: RunData, metric: str = RANK_METRIC) -> dict[str, Any]:
     """Run-to-run variability per scenario x model, for scenarios with repeats > 1."""
     out: dict[str, Any] = {}
-    for sid in config["selection"]["scenarios"]:
-        if config["scenarios"][sid]["spec"]["repeats"] < 2:
+    for sid in data.scenario_ids:
+        if data.scenarios[sid].repeats < 2:
             continue
-        for model in config["selection"]["models"]:
-            part = frame[(frame["scenario"] == sid) & (frame["model"] == model) & (frame["variant"] == "base")]
-            if part.empty:
-                continue
-            wide = part.pivot_table(index="item", columns="repeat", values="score", aggfunc="first").dropna()
-            if wide.shape[0] < 2 or wide.shape[1] < 2:
+        for model in data.model_ids:
+            wide = repeat_matrix(data.trials(sid, model)) if data.has_trials(sid, model) else None
+            if wide is None:
                 continue
             v = stats.variability(wide.to_numpy())
             out.setdefault(sid, {})[model] = {
@@ -148,4 +148,34 @@ def variability_summary(config: dict[str, Any], frame: pd.DataFrame, metric: str
                 "run_sd": v.run_sd, "flip_rate": v.flip_rate, "within_item_variance": v.within_item_variance,
                 "icc": v.icc, "item_se": v.item_se,
             }
+    return out
+
+
+def sensitivity(data: RunData, metric: str = RANK_METRIC) -> dict[str, Any]:
+    """Settings variants: how far each moves the metric, next to the gap between models, and reversals."""
+    out: dict[str, Any] = {}
+    higher = METRICS.get(metric).direction == "higher"
+    for sid in data.scenario_ids:
+        variants = [f"setting:{v.name}" for v in data.scenarios[sid].variants]
+        if not variants:
+            continue
+        rows = {}
+        for label in [None, *variants]:
+            matrix = _item_matrix(data, sid, metric, variant=label)
+            if matrix is not None:
+                rows[label or "base"] = {m: float(matrix.loc[m].mean()) for m in matrix.index}
+        if "base" not in rows:
+            continue
+        models = list(rows["base"])
+        shifts = {m: max(abs(r[m] - rows["base"][m]) for r in rows.values()) for m in models}
+        order = sorted(models, key=lambda m: -rows["base"][m] if higher else rows["base"][m])
+        gap = abs(rows["base"][order[0]] - rows["base"][order[1]]) if len(order) > 1 else None
+        reversals = []
+        if len(order) > 1:
+            for label, scores in rows.items():
+                flipped = sorted(models, key=lambda m: -scores[m] if higher else scores[m])
+                if label != "base" and flipped[0] != order[0]:
+                    reversals.append(label)
+        out[sid] = {"metric": metric, "scores": rows, "largest_shift": shifts, "model_gap": gap,
+                    "leader": order[0], "reversed_by": reversals}
     return out

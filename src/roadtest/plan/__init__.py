@@ -1,0 +1,204 @@
+"""Spec -> Trials: every request of a run, fully rendered, with stable ids. Pure, no I/O.
+
+Each item yields its original trial and, when the scenario asks, its perturbations (robustness),
+counterfactual swaps (bias) and settings variants (sensitivity), each a trial of its own.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from roadtest.errors import RoadtestError
+from roadtest.load import LoadedScenario, LoadedWorkspace, Row, Table
+from roadtest.load.templates import render, template_variables
+from roadtest.plan.counterfactual import counterfactuals
+from roadtest.plan.perturb import perturb, rng_for
+from roadtest.registry import did_you_mean
+from roadtest.spec import ModelSpec, Scenario
+from roadtest.spec.metrics import METRICS, expand
+
+CHAT = "chat/completions"
+COMPLETION = "completions"
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One model call: who, what item, which repeat and variant, the exact request."""
+
+    id: str
+    model: str
+    scenario: str
+    item: str
+    repeat: int
+    variant: str
+    endpoint: str
+    body: dict[str, Any] = field(hash=False)
+    reference: dict[str, Any] = field(hash=False)
+    kind: str = "model"
+    """'model' for a call to the model under test, 'judge' for an LLM judge's call about one."""
+    target: str | None = None
+    """judge trials: the trial id being judged."""
+    purpose: str | None = None
+    """judge trials: 'score' (the judge scoring rule) or 'policy' (the policy rubric)."""
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which hypotheses and models a run covers, and the scenarios they link."""
+
+    hypotheses: tuple[str, ...]
+    models: tuple[str, ...]
+    scenarios: tuple[str, ...]
+
+
+def select(ws: LoadedWorkspace, hypotheses: list[str] | None = None,
+           models: list[str] | None = None) -> Selection:
+    """Resolve -H/-m filters; unknown names get a did-you-mean."""
+    hyp_ids = _pick("hypothesis", hypotheses, list(ws.hypotheses))
+    model_ids = _pick("model", models, [m.id for m in ws.spec.models])
+    scenarios: list[str] = []
+    for hid in hyp_ids:
+        for crit in ws.hypotheses[hid].spec.criteria:
+            if crit.scenario not in scenarios:
+                scenarios.append(crit.scenario)
+            if crit.versus is not None and crit.versus.model not in model_ids:
+                model_ids.append(crit.versus.model)  # a comparison needs its baseline
+    return Selection(tuple(hyp_ids), tuple(model_ids), tuple(scenarios))
+
+
+def _pick(kind: str, wanted: list[str] | None, known: list[str]) -> list[str]:
+    if not wanted:
+        return list(known)
+    for name in wanted:
+        if name not in known:
+            raise RoadtestError(f"unknown {kind} '{name}'", did_you_mean(name, known))
+    return [k for k in known if k in wanted]
+
+
+def fewshot_rows(spec: Scenario, pool: Table | None) -> list[Row]:
+    """The k few-shot examples, drawn once with the scenario's seed (same for every item and model)."""
+    fs = spec.prompt.fewshot
+    if fs is None or fs.k == 0 or pool is None:
+        return []
+    picks = random.Random(fs.seed).sample(range(len(pool.rows)), fs.k)
+    return [pool.rows[i] for i in picks]
+
+
+def fewshot_ids(scenario: LoadedScenario, spec: Scenario | None = None) -> list[str]:
+    spec = spec or scenario.spec
+    return [str(r.data.get(spec.dataset.id, f"line {r.line}")) for r in fewshot_rows(spec, scenario.pool)]
+
+
+def needs_logprobs(spec: Scenario) -> bool:
+    return any("logprobs" in METRICS.get(m).needs for m in expand(spec.metrics))
+
+
+def input_fields(spec: Scenario, row: Row) -> list[str]:
+    """The text fields the prompt shows: what perturbations may change (never the answer, id or group)."""
+    keep_out = {spec.scoring.answer, spec.dataset.id, spec.dataset.group}
+    return sorted(n for n in template_variables(spec.prompt.template)
+                  if n not in keep_out and isinstance(row.data.get(n), str))
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """One rendering of an item: which variant, which settings, which field values."""
+
+    variant: str
+    spec: Scenario
+    shots: list[Row]
+    fields: dict[str, Any]
+
+
+def item_inputs(scenario: LoadedScenario, row: Row) -> Iterator[Inputs]:
+    """The original item, then its perturbations, counterfactual swaps and settings variants."""
+    spec = scenario.spec
+    shots = fewshot_rows(spec, scenario.pool)
+    item = scenario.item_id(row)
+    yield Inputs("base", spec, shots, row.data)
+    fields = input_fields(spec, row)
+    for kind in spec.perturbations:
+        yield Inputs(f"perturb:{kind}", spec, shots,
+                     perturb(kind, row.data, fields, rng_for(spec.perturbation_seed, spec.id, item, kind)))
+    if spec.counterfactuals is not None:
+        cf = spec.counterfactuals
+        for group, text in counterfactuals(row.data.get(cf.field), cf.swap).items():
+            yield Inputs(f"cf:{cf.swap}:{group}", spec, shots, {**row.data, cf.field: text})
+    for variant in spec.variants:
+        changed = spec.with_variant(variant)
+        yield Inputs(f"setting:{variant.name}", changed, fewshot_rows(changed, scenario.pool), row.data)
+
+
+def build_trials(ws: LoadedWorkspace, sel: Selection) -> Iterator[Trial]:
+    """Every trial of the selection: model-major, then scenario, item, variant, repeat."""
+    for model_id in sel.models:
+        model = ws.spec.model(model_id)
+        for sid in sel.scenarios:
+            scenario = ws.scenarios[sid]
+            for row in scenario.items:
+                for inputs in item_inputs(scenario, row):
+                    for repeat in range(scenario.spec.repeats):
+                        yield make_trial(model, scenario, row, inputs, repeat)
+
+
+def make_trial(model: ModelSpec, scenario: LoadedScenario, row: Row, inputs: Inputs, repeat: int) -> Trial:
+    spec = inputs.spec
+    shown = Row(row.line, inputs.fields)
+    item = scenario.item_id(row)
+    mode = model.mode or spec.mode
+    endpoint, body = (CHAT, chat_body(spec, shown, inputs.shots)) if mode == "chat" else (
+        COMPLETION, completion_body(spec, shown, inputs.shots))
+    body = {"model": model.request_model, **body, **sampling_body(spec, repeat)}
+    if needs_logprobs(spec) and model.logprobs:
+        body.update({"logprobs": True, "top_logprobs": 5} if endpoint == CHAT else {"logprobs": 5})
+    reference: dict[str, Any] = {"answer": row.data[spec.scoring.answer]} if spec.scoring.answer else {}
+    if spec.dataset.group:
+        reference["group"] = str(row.data[spec.dataset.group])
+    if spec.policy is not None and spec.policy.must_refuse:
+        reference["must_refuse"] = _truthy(row.data.get(spec.policy.must_refuse))
+    return Trial(
+        id=f"{model.id}/{spec.id}/{inputs.variant}/r{repeat}/{item}",
+        model=model.id, scenario=spec.id, item=item, repeat=repeat, variant=inputs.variant,
+        endpoint=endpoint, body=body, reference=reference,
+    )
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "y")
+    return bool(value)
+
+
+def _answer_text(spec: Scenario, row: Row) -> str:
+    answer = row.data.get(spec.scoring.answer or "", "")
+    return str(answer[0] if isinstance(answer, list) else answer)
+
+
+def chat_body(spec: Scenario, row: Row, shots: list[Row]) -> dict[str, Any]:
+    messages = []
+    if spec.prompt.system:
+        messages.append({"role": "system", "content": spec.prompt.system})
+    for shot in shots:
+        messages.append({"role": "user", "content": render(spec.prompt.template, shot.data)})
+        messages.append({"role": "assistant", "content": _answer_text(spec, shot)})
+    messages.append({"role": "user", "content": render(spec.prompt.template, row.data)})
+    return {"messages": messages}
+
+
+def completion_body(spec: Scenario, row: Row, shots: list[Row]) -> dict[str, Any]:
+    parts = [spec.prompt.system.strip()] if spec.prompt.system else []
+    parts += [f"{render(spec.prompt.template, s.data)} {_answer_text(spec, s)}" for s in shots]
+    parts.append(render(spec.prompt.template, row.data))
+    return {"prompt": "\n\n".join(parts)}
+
+
+def sampling_body(spec: Scenario, repeat: int) -> dict[str, Any]:
+    s, lim = spec.sampling, spec.limits
+    body: dict[str, Any] = {"temperature": s.temperature, "top_p": s.top_p, "max_tokens": lim.max_new_tokens}
+    if s.seed is not None:
+        body["seed"] = s.seed + repeat
+    if lim.stop:
+        body["stop"] = list(lim.stop)
+    return body

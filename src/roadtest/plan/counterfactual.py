@@ -1,0 +1,72 @@
+"""Counterfactual swaps for bias: change only demographic terms, from word lists shipped with roadtest."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+
+@dataclass(frozen=True)
+class SwapTable:
+    """Matched terms: row i of every group means the same thing for a different group."""
+
+    groups: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+    def lookup(self) -> dict[str, int]:
+        return {term.lower(): i for i, row in enumerate(self.rows) for term in row}
+
+
+@lru_cache(maxsize=None)
+def table(kind: str) -> SwapTable:
+    text = resources.files("roadtest.plan").joinpath(f"wordlists/{kind}.tsv").read_text(encoding="utf-8")
+    lines = [l.split("\t") for l in text.splitlines() if l.strip() and not l.startswith("#")]
+    return SwapTable(tuple(lines[0]), tuple(tuple(cell.strip() for cell in row) for row in lines[1:]))
+
+
+def _pattern(t: SwapTable) -> re.Pattern:
+    terms = sorted({term for row in t.rows for term in row}, key=len, reverse=True)
+    return re.compile(r"\b(" + "|".join(re.escape(term) for term in terms) + r")\b", re.IGNORECASE)
+
+
+def _case_like(original: str, new: str) -> str:
+    if original.isupper() and len(original) > 1:
+        return new.upper()
+    if original[:1].isupper():
+        return new[:1].upper() + new[1:]
+    return new
+
+
+def swap_to(text: str, kind: str, group: str) -> str:
+    """`text` with every listed term replaced by its match in `group` ('her' resolved by what follows)."""
+    t = table(kind)
+    col = t.groups.index(group)
+    index = t.lookup()
+
+    def replace(m: re.Match) -> str:
+        word = m.group()
+        target = t.rows[index[word.lower()]][col]
+        if kind == "pronouns" and word.lower() == "her" and group != "female":
+            following = text[m.end():m.end() + 20]
+            target = "his" if re.match(r"\s+[a-z]", following) and not re.match(r"\s+(and|or|to|a|the)\b", following) else "him"
+        return _case_like(word, target)
+
+    return _pattern(t).sub(replace, text)
+
+
+def counterfactuals(text: str, kind: str) -> dict[str, str]:
+    """group -> swapped text, for every group whose version differs from the original."""
+    if not isinstance(text, str) or not _pattern(table(kind)).search(text):
+        return {}
+    out = {}
+    for group in table(kind).groups:
+        swapped = swap_to(text, kind, group)
+        if swapped != text:
+            out[group] = swapped
+    return out
+
+
+def has_terms(text: str, kind: str) -> bool:
+    return isinstance(text, str) and bool(_pattern(table(kind)).search(text))

@@ -1,0 +1,168 @@
+"""One scenario's page: the multi-metric table (HELM-style), groups, swaps, settings, failure examples."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from roadtest.report.formatting import interval, num
+
+FAMILY_ORDER = ["accuracy", "calibration", "robustness", "fairness", "bias", "toxicity", "policy", "efficiency",
+                "failure modes", "variability"]
+MODE_LABELS = {"error_rate": "errors", "timeout_rate": "timeouts", "empty_rate": "empty answers",
+               "format_violation_rate": "format violations", "truncation_rate": "truncated answers"}
+EXAMPLE_CHARS = 240
+
+
+@dataclass(frozen=True)
+class Cell:
+    value: str
+    interval: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class MetricRow:
+    metric: str
+    better: str
+    cells: list[Cell]
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    rows: list[MetricRow]
+
+
+@dataclass(frozen=True)
+class ShareTable:
+    """Accuracy by a grouping (dataset groups, or counterfactual swap groups), one column per model."""
+
+    title: str
+    rows: list[tuple[str, list[Cell]]]
+
+
+@dataclass(frozen=True)
+class FailureExample:
+    model: str
+    mode: str
+    item: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Sensitivity:
+    rows: list[tuple[str, list[str]]]
+    sentence: str
+
+
+@dataclass(frozen=True)
+class ScenarioView:
+    id: str
+    success: str
+    models: list[str]
+    sizes: list[str]
+    families: list[Family]
+    notes: list[str]
+    groups: ShareTable | None
+    swaps: ShareTable | None
+    sensitivity: Sensitivity | None
+    failures: list[FailureExample]
+
+
+def _cell(e: dict[str, Any] | None, unit: str) -> Cell:
+    if e is None:
+        return Cell("—", "")
+    if e["value"] is None:
+        return Cell("n/a", "", e.get("note", ""))
+    iv = interval(e["lo"], e["hi"], unit) if (e["lo"] is not None or e["hi"] is not None) else "no interval"
+    return Cell(num(e["value"], unit), iv)
+
+
+def _share_cell(entry: dict[str, Any] | None) -> Cell:
+    if entry is None:
+        return Cell("—", "")
+    return Cell(num(entry["value"], "proportion"), f"{interval(entry['lo'], entry['hi'], 'proportion')} n = {entry['n']}")
+
+
+def _share_table(title: str, key: str, per_model: dict[str, Any], models: list[str]) -> ShareTable | None:
+    names = []
+    for m in models:
+        for g in per_model.get(m, {}).get(key, []):
+            if g["group"] not in names:
+                names.append(g["group"])
+    if not names:
+        return None
+    rows = []
+    for name in names:
+        cells = [_share_cell(next((g for g in per_model.get(m, {}).get(key, []) if g["group"] == name), None))
+                 for m in models]
+        rows.append((name, cells))
+    return ShareTable(title, rows)
+
+
+def _notes(per_model: dict[str, Any], models: list[str], catalogue: dict[str, Any]) -> list[str]:
+    """One line per metric whose cells carry a note (why it is not available, how it was measured),
+    and one line for clustering, which applies to every proportion alike."""
+    seen: dict[str, list[str]] = {}
+    design = ""
+    for m in models:
+        for metric, e in per_model[m]["variants"]["base"]["metrics"].items():
+            if e.get("note") and e["note"] not in seen.setdefault(metric, []):
+                seen[metric].append(e["note"])
+            if metric == "accuracy" and e.get("design"):
+                design = e["design"]
+    lines = [f"{metric}: {' / '.join(notes)}" for metric, notes in seen.items() if notes]
+    if design:
+        lines.append(f"Proportions use clustered standard errors over the dataset's groups ({design}).")
+    return lines
+
+
+def _sensitivity(entry: dict[str, Any] | None, models: list[str]) -> Sensitivity | None:
+    if not entry:
+        return None
+    rows = [(label.removeprefix("setting:"), [num(scores.get(m), "proportion") for m in models])
+            for label, scores in entry["scores"].items()]
+    shift = max(entry["largest_shift"].values())
+    gap = entry["model_gap"]
+    sentence = f"A settings change alone moves {entry['metric']} by up to {shift:.3f}"
+    if gap is not None:
+        sentence += f"; the gap between the top two models is {gap:.3f}"
+        if entry["reversed_by"]:
+            sentence += (f". The ranking REVERSES under {', '.join(v.removeprefix('setting:') for v in entry['reversed_by'])}: "
+                         f"this comparison depends on the settings")
+        elif shift >= gap:
+            sentence += ": a setting moves the score as much as the choice of model does"
+    return Sensitivity(rows, sentence + ".")
+
+
+def _failures(per_model: dict[str, Any], models: list[str]) -> list[FailureExample]:
+    out = []
+    for m in models:
+        for mode, f in per_model[m]["failures"].items():
+            for ex in f["examples"]:
+                text = ex["output"] if ex["output"] is not None else f"[{ex['error']}] {ex['message'] or ''}"
+                text = text if len(text) <= EXAMPLE_CHARS else text[:EXAMPLE_CHARS - 1] + "…"
+                out.append(FailureExample(m, MODE_LABELS.get(mode, mode), ex["item"], text or "(empty)"))
+    return out
+
+
+def scenario_view(sid: str, spec: dict[str, Any], per_model: dict[str, Any], catalogue: dict[str, Any],
+                  model_ids: list[str], sensitivity: dict[str, Any] | None) -> ScenarioView:
+    models = [m for m in model_ids if m in per_model]
+    first = per_model[models[0]]["variants"]["base"]["metrics"] if models else {}
+    families: dict[str, list[MetricRow]] = {}
+    for metric in first:
+        info = catalogue[metric]
+        cells = [_cell(per_model[m]["variants"]["base"]["metrics"].get(metric), info["unit"]) for m in models]
+        families.setdefault(info["family"], []).append(
+            MetricRow(metric, "↑" if info["direction"] == "higher" else "↓", cells))
+    ordered = [Family(f.capitalize(), families[f]) for f in FAMILY_ORDER if f in families]
+    sizes = [f"{per_model[m]['variants']['base']['items']} items, {per_model[m]['variants']['base']['trials']} calls"
+             for m in models]
+    return ScenarioView(
+        sid, spec["success"], models, sizes, ordered, _notes(per_model, models, catalogue) if models else [],
+        _share_table("Accuracy by dataset group (fairness)", "groups", per_model, models),
+        _share_table("Accuracy by swapped group on items with a swappable term (bias)", "counterfactual_groups",
+                     per_model, models),
+        _sensitivity(sensitivity, models), _failures(per_model, models) if models else [])

@@ -1,0 +1,27 @@
+"""Failure modes: error, timeout, empty, format violation, truncation."""
+
+from __future__ import annotations
+
+from roadtest.scoring.metrics.base import base, ok, per_item, register
+
+FAILURE_MODES = {
+    "error_rate": lambda f: f["error"].notna(),
+    "timeout_rate": lambda f: f["error"] == "timeout",
+    "empty_rate": lambda f: f["error"].isna() & f["empty"].astype(bool),
+    "format_violation_rate": lambda f: f["error"].isna() & ~f["format_ok"].astype(bool),
+    "truncation_rate": lambda f: f["error"].isna() & f["truncated"].astype(bool),
+}
+"""Which calls show each failure mode (empty, format and truncation are judged on answered calls)."""
+
+
+def _rate(metric_id: str, over_answered: bool):
+    def compute(frame, ctx, info):
+        b = base(frame)
+        calls = ok(b) if over_answered else b
+        return per_item(info, FAILURE_MODES[metric_id](calls).astype(float), calls)
+
+    register(metric_id)(compute)
+
+
+for _id in FAILURE_MODES:
+    _rate(_id, over_answered=_id not in ("error_rate", "timeout_rate"))

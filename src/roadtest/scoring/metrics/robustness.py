@@ -1,0 +1,32 @@
+"""robust_accuracy, robustness_drop: the worst case over the original and every perturbation, per item."""
+
+from __future__ import annotations
+
+from roadtest.scoring.metrics.base import item_series, register, unavailable
+
+
+def _worst(frame):
+    variants = frame[(frame["variant"] == "base") | frame["variant"].str.startswith("perturb:")]
+    if not (variants["variant"] != "base").any():
+        return None
+    means = variants.groupby(["item", "variant"])["score"].mean().unstack("variant")
+    return means
+
+
+@register("robust_accuracy")
+def robust_accuracy(frame, ctx, info):
+    means = _worst(frame)
+    if means is None:
+        return unavailable(info, "the scenario declares no perturbations")
+    worst = means.min(axis=1)
+    kinds = ", ".join(c.split(":", 1)[1] for c in means.columns if c != "base")
+    return item_series(info, worst, note=f"worst of original and {kinds}")
+
+
+@register("robustness_drop")
+def robustness_drop(frame, ctx, info):
+    means = _worst(frame)
+    if means is None:
+        return unavailable(info, "the scenario declares no perturbations")
+    drop = means["base"] - means.min(axis=1)
+    return item_series(info, drop)
