@@ -6,7 +6,7 @@ RT := $(VENV)/bin/roadtest
 # (SIGSEGV in ggml_backend_amx_mul_mat), so pin the instruction sets explicitly.
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 
-.PHONY: install demo test clean-runs
+.PHONY: install demo test bench clean-runs
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -23,6 +23,10 @@ demo: install
 
 test: install
 	$(PY) -m pytest
+
+bench: install
+	$(PY) benchmarks/bench_engine.py
+	$(PY) benchmarks/bench_archive.py
 
 clean-runs:
 	rm -rf runs/*/

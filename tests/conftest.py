@@ -133,3 +133,21 @@ def tiny_workspace(tmp_path):
 
 def dedent(text: str) -> str:
     return textwrap.dedent(text)
+
+
+@pytest.fixture
+def fault_proxy(llama_server):
+    """Start fault-injecting proxies in front of the real server: fault_proxy(script, **options) -> (proxy, url)."""
+    from tests.support.proxy import FaultProxy
+
+    made = []
+
+    def start(script=lambda i, body: "pass", **options):
+        proxy = FaultProxy(llama_server.removesuffix("/v1"), script, **options)
+        url = proxy.start()
+        made.append(proxy)
+        return proxy, url
+
+    yield start
+    for proxy in made:
+        proxy.stop()

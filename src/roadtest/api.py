@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -11,10 +12,11 @@ from typing import Any
 
 from roadtest.archive import RunArchive, canonical_json, resolve_config
 from roadtest.archive.config import model_specs, scenario_specs
-from roadtest.engine import Events, execute
-from roadtest.errors import RunError
+from roadtest.archive.run_dir import PLAN, now
+from roadtest.engine import Budget, EngineOptions, Events, ResponseCache, RetryPolicy, execute, group_key
+from roadtest.errors import RoadtestError, RunError
 from roadtest.load import LoadedWorkspace, load_workspace
-from roadtest.plan import Selection, build_trials, select
+from roadtest.plan import build_trials, select
 from roadtest.report import build_view, render_html, write_pdf
 from roadtest.scoring import score_trials
 from roadtest.scoring.judging import judge_trials
@@ -36,51 +38,122 @@ class RunResult:
     archive: RunArchive
     trials: int
     errors: int
+    cached: int
     verdicts: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    """How a run executes (none of this changes what is measured, so none of it is in the fingerprint)."""
+
+    cache: bool = True
+    max_cost: float | None = None
+    deadline_s: float | None = None
+    retry_base_s: float = 0.5
+
+
+CACHE_PATH = Path(".roadtest") / "cache.sqlite"
+
+
 def run(root: Path, hypotheses: list[str] | None, models: list[str] | None, events: Events,
-        command: list[str]) -> RunResult:
-    """Plan, execute, archive, derive. Interrupted or failed runs keep what finished (exit code 3)."""
+        command: list[str], options: RunOptions = RunOptions()) -> RunResult:
+    """Plan, archive the plan, execute, derive. A run that cannot finish keeps what finished (exit code 3)."""
     ws = load_workspace(root)
     sel = select(ws, hypotheses, models)
     archive = RunArchive.create(ws.runs_dir, resolve_config(ws, sel), command, ws.root)
-    _execute(ws, sel, archive, events)
+    totals = archive.write_plan(build_trials(ws, sel))
+    _execute(archive, ws.root, events, options, totals, skip=set())
+    return _result(archive)
+
+
+def resume(root: Path, archive: RunArchive, events: Events, command: list[str],
+           options: RunOptions = RunOptions()) -> RunResult:
+    """Finish an interrupted run from its own archive: finished trials are not sent again."""
+    manifest = archive.manifest()
+    if manifest["status"] == "complete":
+        raise RoadtestError(f"run {archive.run_id} is already complete",
+                            f"nothing to resume; see `roadtest report {archive.run_id}`")
+    if not (archive.path / PLAN).is_file():
+        raise RoadtestError(f"run {archive.run_id} has no plan.jsonl to resume from",
+                            "start a new run with `roadtest run`")
+    archive.repair_trials()
+    done = archive.done_ids()
+    totals: dict[tuple, int] = {}
+    for trial in archive.plan(skip=done):
+        totals[group_key(trial)] = totals.get(group_key(trial), 0) + 1
+    manifest["resumes"] = manifest.get("resumes", []) + [{"command": command, "at": now(), "done_before": len(done)}]
+    archive.write_manifest(manifest)
+    _execute(archive, root.resolve(), events, options, totals, skip=done)
+    return _result(archive)
+
+
+def _result(archive: RunArchive) -> RunResult:
     verdicts = derive(archive)
-    errors = sum(1 for t in archive.trials() if t.get("error"))
-    return RunResult(archive, sum(1 for _ in archive.trials()), errors, verdicts)
+    trials = errors = cached = 0
+    for t in archive.trials():
+        trials += 1
+        errors += bool(t.get("error"))
+        cached += bool(t.get("cache"))
+    return RunResult(archive, trials, errors, cached, verdicts)
 
 
-def _execute(ws: LoadedWorkspace, sel: Selection, archive: RunArchive, events: Events) -> None:
+def _execute(archive: RunArchive, root: Path, events: Events, options: RunOptions, totals: dict[tuple, int],
+             skip: set[str]) -> None:
     """The models' trials, then the judges' trials about them (judges read the archived outputs)."""
-    models = {m.id: m for m in ws.spec.models}
-    scenarios = {sid: ws.scenarios[sid].spec for sid in sel.scenarios}
+    config = archive.manifest()["config"]
+    models, scenarios = model_specs(config), scenario_specs(config)
+    cache = ResponseCache(root / CACHE_PATH) if options.cache else None
+    engine = EngineOptions(
+        cache=cache, budget=Budget(options.max_cost) if options.max_cost is not None else None,
+        deadline=time.monotonic() + options.deadline_s if options.deadline_s is not None else None,
+        retry=RetryPolicy(base_s=options.retry_base_s))
     archive.open_trials()
 
     async def phases() -> None:
-        await execute(build_trials(ws, sel), models, ws.root, archive, events)
+        await execute(archive.plan(skip), models, root, archive, events, engine, totals)
+        if engine.stopped:
+            return
         archive.flush()
-        await execute(judge_trials(archive.trials(), scenarios, models), models, ws.root, archive, events)
+        done = archive.done_ids()
+        judges = (t for t in judge_trials(archive.trials(), scenarios, models) if t.id not in done)
+        await execute(judges, models, root, archive, events, engine)
 
     try:
         asyncio.run(phases())
     except KeyboardInterrupt:
         archive.finish("interrupted")
         raise RunError(f"interrupted; finished trials are kept in {archive.path}",
-                       "start the run again to finish it") from None
+                       f"finish it with: roadtest run --resume {archive.run_id}") from None
     except BaseException:
         archive.finish("failed")
         raise
+    finally:
+        _record_execution(archive, options, cache)
+    if engine.stopped:
+        archive.finish(f"stopped: {engine.stopped}")
+        derive(archive)
+        what = "the deadline passed" if engine.stopped == "deadline" else "the next calls would exceed --max-cost"
+        raise RunError(f"stopped before the end: {what}; finished trials are kept in {archive.path}",
+                       f"finish it with: roadtest run --resume {archive.run_id} (with a larger budget or deadline)")
     archive.finish("complete")
+
+
+def _record_execution(archive: RunArchive, options: RunOptions, cache: ResponseCache | None) -> None:
+    manifest = archive.manifest()
+    runs = manifest.get("execution", [])
+    runs.append({"cache": cache.stats() if cache else None, "max_cost": options.max_cost,
+                 "deadline_s": options.deadline_s, "finished_at": now()})
+    manifest["execution"] = runs
+    archive.write_manifest(manifest)
+    if cache is not None:
+        cache.close()
 
 
 def derive(archive: RunArchive) -> dict[str, Any]:
     """Scores, metrics and verdicts from the archive alone (no model calls): what `replay` runs."""
     config = archive.manifest()["config"]
     scored = score_trials(archive.trials, scenario_specs(config), model_specs(config))
-    frame = scored.frame
-    rows = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
-    archive.write_derived(SCORES, "".join(canonical_json(r) + "\n" for r in rows))
+    archive.write_lines(SCORES, _score_lines(scored.frame))
     data = RunData.build(config, scored)
     archive.write_derived(METRICS, canonical_json(summarise(data), indent=2) + "\n")
     verdicts = decide(data)
@@ -98,8 +171,7 @@ def plan(root: Path, hypotheses: list[str] | None, models: list[str] | None) -> 
     for trial in build_trials(ws, sel):
         entry = counts.setdefault((trial.model, trial.scenario), {"trials": 0, "prompt_chars": 0, "max_out": 0})
         entry["trials"] += 1
-        entry["prompt_chars"] += len(json.dumps(trial.body.get("messages") or trial.body.get("prompt"),
-                                                ensure_ascii=False))
+        entry["prompt_tokens"] = entry.get("prompt_tokens", 0) + Budget.prompt_bound(trial)
         entry["max_out"] += trial.body["max_tokens"]
     for spec in (ws.scenarios[sid].spec for sid in sel.scenarios):   # judges: one call per judged trial
         for judge in spec.judges():
@@ -111,13 +183,20 @@ def plan(root: Path, hypotheses: list[str] | None, models: list[str] | None) -> 
     rows = []
     for (model, scenario), c in counts.items():
         spec = ws.spec.model(model)
-        tokens_in = round(c["prompt_chars"] / CHARS_PER_TOKEN)
+        tokens_in = c.get("prompt_tokens", round(c["prompt_chars"] / CHARS_PER_TOKEN))
         cost = None
         if spec.price is not None:
             cost = (tokens_in * spec.price.input_per_mtok + c["max_out"] * spec.price.output_per_mtok) / 1e6
         rows.append({"model": model, "scenario": scenario, "trials": c["trials"], "tokens_in_est": tokens_in,
                      "tokens_out_max": c["max_out"], "cost_max": cost})
     return {"selection": config["selection"], "trials": rows, "feasibility": feasibility(config)}
+
+
+def _score_lines(frame):
+    """scores.jsonl, one canonical line per trial, streamed from the frame."""
+    columns = list(frame.columns)
+    for values in frame.itertuples(index=False, name=None):
+        yield canonical_json({c: (None if isinstance(v, float) and v != v else v) for c, v in zip(columns, values)})
 
 
 def report(archive: RunArchive, formats: list[str], workspace_templates: Path | None = None) -> list[Path]:

@@ -97,8 +97,8 @@ def test_report_html_and_pdf(local_run):
 
 def test_same_tiny_run_twice_is_identical(tmp_path, llama_server):
     ws = write_workspace(tmp_path / "ws", url=llama_server)
-    run_ok("run", "-w", str(ws), "-q")
-    run_ok("run", "-w", str(ws), "-q")
+    run_ok("run", "-w", str(ws), "-q", "--no-cache")   # both runs really call the model
+    run_ok("run", "-w", str(ws), "-q", "--no-cache")
     runs = sorted(p for p in (ws / "runs").iterdir())
     assert len(runs) == 2
     fingerprints = [json.loads((r / "manifest.json").read_text())["fingerprint"] for r in runs]

@@ -79,3 +79,10 @@ def test_variant_trials_keep_the_reference(tmp_path):
     assert {t.body["temperature"] for t in by_variant["base"]} == {0.0}
     again = list(build_trials(ws, select(ws)))
     assert [json.dumps(t.body) for t in again] == [json.dumps(t.body) for t in trials]
+
+
+def test_typos_always_change_a_word_that_can_change():
+    for seed in range(20):
+        assert PERTURBATIONS.get("typos")("What is the opposite of up?", rng_for(seed, "s", "i", "typos")) != \
+            "What is the opposite of up?"
+    assert PERTURBATIONS.get("typos")("I see a bee", rng_for(0, "s", "i", "typos")) == "I see a bee"  # nothing to swap

@@ -12,7 +12,7 @@ from roadtest.spec import Criterion, Scenario
 from roadtest.verdict import RunData
 from roadtest.spec.metrics import METRICS
 from roadtest.verdict import INCONCLUSIVE, NOT_APPLICABLE, NOT_RUN, REFUTED, SUPPORTED, combine
-from roadtest.verdict.decide import Judged, _provisional, apply_holm, judge_criterion
+from roadtest.verdict.decide import _provisional, apply_holm, judge_criterion
 from roadtest.verdict.estimates import evidence
 
 

@@ -28,13 +28,18 @@ def resolve_config(ws: LoadedWorkspace, sel: Selection) -> dict[str, Any]:
     hypotheses = {hid: {"spec": ws.hypotheses[hid].spec.model_dump(mode="json"),
                         "source": ws.hypotheses[hid].display} for hid in sel.hypotheses}
     models = [ws.spec.model(mid).model_dump(mode="json") for mid in sel.models]  # api_key_env is a name only
+    judge_ids = sorted({j.model for sid in sel.scenarios for j in ws.scenarios[sid].spec.judges()} - set(sel.models))
+    judges = [ws.spec.model(mid).model_dump(mode="json") for mid in judge_ids]
     return {
         "workspace": {"name": ws.spec.name, "report": ws.spec.report.model_dump(mode="json")},
         "models": models,
+        "judge_models": judges,
         "scenarios": scenarios,
         "hypotheses": hypotheses,
         "selection": {"hypotheses": list(sel.hypotheses), "models": list(sel.models),
-                      "scenarios": list(sel.scenarios)},
+                      "scenarios": list(sel.scenarios),
+                      "loads": [{"scenario": sid, **load.model_dump(exclude_none=True), "label": load.label}
+                                for sid, load in sel.loads]},
     }
 
 
@@ -51,7 +56,7 @@ def scenario_specs(config: dict[str, Any]) -> dict[str, Scenario]:
 
 
 def model_specs(config: dict[str, Any]) -> dict[str, ModelSpec]:
-    return {m["id"]: ModelSpec.model_validate(m) for m in config["models"]}
+    return {m["id"]: ModelSpec.model_validate(m) for m in config["models"] + config.get("judge_models", [])}
 
 
 def hypothesis_specs(config: dict[str, Any]) -> list[Hypothesis]:

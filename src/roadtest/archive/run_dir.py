@@ -6,7 +6,6 @@ import json
 import os
 import platform
 import subprocess
-import sys
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -20,6 +19,7 @@ from roadtest.errors import RoadtestError
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
 TRIALS = "trials.jsonl"
+PLAN = "plan.jsonl"
 PACKAGES = ("pydantic", "httpx", "jinja2", "numpy", "scipy", "pandas", "weasyprint", "markdown-it-py",
             "typer", "llama-cpp-python")
 
@@ -78,7 +78,55 @@ class RunArchive:
         })
         return archive
 
+    def write_plan(self, trials) -> dict[tuple, int]:
+        """Every planned trial, one JSON line each (streamed); returns the count per engine block."""
+        from roadtest.engine import group_key
+
+        counts: dict[tuple, int] = {}
+        with (self.path / PLAN).open("w", encoding="utf-8") as f:
+            for trial in trials:
+                f.write(json.dumps(trial.to_json(), ensure_ascii=False, sort_keys=True) + "\n")
+                counts[group_key(trial)] = counts.get(group_key(trial), 0) + 1
+        return counts
+
+    def plan(self, skip: set[str] | None = None):
+        """The planned trials, streamed, leaving out the ids in `skip`."""
+        from roadtest.plan import Trial
+
+        with (self.path / PLAN).open(encoding="utf-8") as f:
+            for line in f:
+                data = json.loads(line)
+                if not skip or data["id"] not in skip:
+                    yield Trial.from_json(data)
+
+    def done_ids(self) -> set[str]:
+        return {t["trial_id"] for t in self.trials()}
+
+    def repair_trials(self) -> int:
+        """Drop a half-written last line (a killed run); returns the bytes removed."""
+        path = self.path / TRIALS
+        if not path.exists():
+            return 0
+        size = path.stat().st_size
+        with path.open("rb+") as f:
+            if size == 0:
+                return 0
+            f.seek(max(0, size - 1))
+            if f.read(1) == b"\n":
+                return 0
+            chunk = min(size, 1 << 20)
+            while True:
+                f.seek(size - chunk)
+                data = f.read(chunk)
+                cut = data.rfind(b"\n")
+                if cut >= 0 or chunk == size:
+                    keep = size - chunk + cut + 1 if cut >= 0 else 0
+                    f.truncate(keep)
+                    return size - keep
+                chunk = min(size, chunk * 2)
+
     def open_trials(self) -> None:
+        self.repair_trials()
         self._trials = (self.path / TRIALS).open("a", encoding="utf-8")
 
     # -- Sink ---------------------------------------------------------------
@@ -145,6 +193,11 @@ class RunArchive:
 
     def write_derived(self, name: str, text: str) -> None:
         (self.path / name).write_text(text, encoding="utf-8")
+
+    def write_lines(self, name: str, lines) -> None:
+        with (self.path / name).open("w", encoding="utf-8") as f:
+            for line in lines:
+                f.write(line + "\n")
 
     def record_hashes(self, names: list[str]) -> None:
         from roadtest.load.datasets import file_sha256

@@ -100,25 +100,58 @@ def _list_metrics(json_out: bool) -> None:
     out.print(table)
 
 
+def _duration(text: str | None) -> float | None:
+    """'90', '90s', '15m', '2h' -> seconds."""
+    if text is None:
+        return None
+    units = {"s": 1, "m": 60, "h": 3600}
+    value = text.strip().lower()
+    scale = units.get(value[-1:], None)
+    try:
+        seconds = float(value[:-1] if scale else value) * (scale or 1)
+    except ValueError:
+        raise RoadtestError(f"--deadline: '{text}' is not a duration", "write seconds or e.g. 15m, 2h") from None
+    if seconds <= 0:
+        raise RoadtestError("--deadline must be positive", "e.g. --deadline 30m")
+    return seconds
+
+
 @command
 def run(workspace: Workspace = Path("."),
         hypothesis: Annotated[Optional[list[str]], typer.Option("--hypothesis", "-H", help="Only this hypothesis (repeatable).")] = None,
         model: Annotated[Optional[list[str]], typer.Option("--model", "-m", help="Only this model (repeatable).")] = None,
+        resume: Annotated[Optional[str], typer.Option("--resume", help="Finish an interrupted run (id, folder or 'latest'); finished calls are not sent again.")] = None,
+        no_cache: Annotated[bool, typer.Option("--no-cache", help="Send every request, even ones answered before.")] = False,
+        max_cost: Annotated[Optional[float], typer.Option("--max-cost", help="Stop before spending more than this (from the models' prices).")] = None,
+        deadline: Annotated[Optional[str], typer.Option("--deadline", help="Stop starting calls after this long, e.g. 30m; resume later.")] = None,
+        retry_base: Annotated[float, typer.Option("--retry-base", hidden=True, help="First retry backoff in seconds.")] = 0.5,
         json_out: JsonFlag = False,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False) -> None:
     """Run the evaluations linked to the hypotheses and archive every request and response.
 
-    Example: roadtest run -H support-traffic-3x -m smollm2-135m
+    Example: roadtest run -H support-traffic-3x -m smollm2-135m --max-cost 2.50
+    Exit codes: 0 done; 1 a gate hypothesis was refuted; 2 bad input; 3 the run could not finish.
     """
     from roadtest.cli.progress import ProgressEvents
 
+    options = api.RunOptions(cache=not no_cache, max_cost=max_cost, deadline_s=_duration(deadline),
+                             retry_base_s=retry_base)
+    command_line = ["roadtest", *sys.argv[1:]]
     with ProgressEvents(err, quiet=quiet or json_out) as events:
-        result = api.run(workspace, hypothesis, model, events, command=["roadtest", *sys.argv[1:]])
+        if resume is not None:
+            if hypothesis or model:
+                raise RoadtestError("--resume finishes a run as it was planned; -H and -m do not apply",
+                                    f"run `roadtest run --resume {resume}` alone")
+            archive = find_run(_runs_dir(workspace), resume)
+            result = api.resume(workspace, archive, events, command_line, options)
+        else:
+            result = api.run(workspace, hypothesis, model, events, command=command_line, options=options)
     gate_failed = [h["id"] for h in result.verdicts["hypotheses"] if h["gate"]
                    and any(m["verdict"] == "REFUTED" for m in h["models"].values())]
     if json_out:
         _emit_json({"run_id": result.archive.run_id, "path": str(result.archive.path), "trials": result.trials,
-                    "errors": result.errors, "verdicts": _matrix(result.verdicts), "gate_failed": gate_failed})
+                    "errors": result.errors, "cached": result.cached, "verdicts": _matrix(result.verdicts),
+                    "gate_failed": gate_failed})
     else:
         _print_run_summary(result, events)
     if gate_failed:
@@ -142,6 +175,8 @@ def _print_run_summary(result: api.RunResult, events) -> None:
     for hid, row in matrix.items():
         vt.add_row(hid, *(row.get(m, "") for m in models))
     out.print(vt)
+    if result.cached:
+        out.print(f"{result.cached} of {result.trials} calls came from the response cache (--no-cache sends them again)")
     out.print(f"archive: {result.archive.path}")
     out.print(f"next: roadtest report {result.archive.run_id}")
 
@@ -159,7 +194,7 @@ def plan(workspace: Workspace = Path("."),
     if json_out:
         _emit_json(result)
         return
-    table = Table("model", "scenario", "trials", "prompt tokens (≈)", "output tokens (max)", "cost (max)",
+    table = Table("model", "scenario", "trials", "prompt tokens (at most ≈)", "output tokens (max)", "cost (max)",
                   title="Planned trials", title_justify="left")
     for r in result["trials"]:
         table.add_row(r["model"], r["scenario"], str(r["trials"]), f"{r['tokens_in_est']:,}",

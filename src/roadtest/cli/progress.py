@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rich.console import Console
+
+from roadtest.engine.runner import label
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 
@@ -18,7 +20,7 @@ class Tally:
 
 
 def label_of(record: dict[str, Any]) -> str:
-    return record["model"] + (" (judge)" if record.get("kind") == "judge" else "")
+    return label(record["model"], record.get("level"), record.get("kind", "model"))
 
 
 class ProgressEvents:

@@ -1,6 +1,9 @@
-"""Engine: send every trial through its model's provider, with bounded concurrency, into a sink."""
+"""Engine: send every trial through its model's provider with concurrency, retries, limits and a cache."""
 
+from roadtest.engine.cache import ResponseCache, request_key
+from roadtest.engine.policy import RetryPolicy
 from roadtest.engine.records import trial_record
-from roadtest.engine.runner import Events, Sink, execute
+from roadtest.engine.runner import Budget, EngineOptions, Events, Sink, execute, group_key
 
-__all__ = ["Events", "Sink", "execute", "trial_record"]
+__all__ = ["Budget", "EngineOptions", "Events", "ResponseCache", "RetryPolicy", "Sink", "execute", "group_key",
+           "request_key", "trial_record"]

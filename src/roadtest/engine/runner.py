@@ -1,18 +1,29 @@
-"""Run trials model by model, each with its own bounded concurrency, streaming results to a sink."""
+"""Run trials model by model: bounded concurrency or an open-loop rate, retries, limits, cache, deadline, budget.
+
+Trials stream in (the plan is never held in memory) and finished records stream out to a sink.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import random
 import time
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from itertools import groupby
 from pathlib import Path
-from typing import Any, Iterable, Protocol
+from typing import Any, Iterable, Iterator, Protocol
 
-from roadtest.engine.records import trial_record
+from roadtest.engine.cache import ResponseCache, request_key
+from roadtest.engine.limits import RateLimiter
+from roadtest.engine.policy import RetryPolicy, classify_exception, classify_reply
+from roadtest.engine.records import server_message, trial_record
 from roadtest.plan import Trial
-from roadtest.providers import Provider, open_provider, redact
+from roadtest.providers import Provider, Reply, open_provider, redact
 from roadtest.spec import ModelSpec
+
+MAX_IN_FLIGHT = 1024
+CHARS_PER_TOKEN = 4
 
 
 class Sink(Protocol):
@@ -26,55 +37,226 @@ class Sink(Protocol):
 class Events(Protocol):
     """Progress notifications (the CLI draws a progress bar from them)."""
 
-    def model_started(self, model_id: str, total: int) -> None: ...
+    def model_started(self, label: str, total: int | None) -> None: ...
 
     def trial_finished(self, record: dict[str, Any]) -> None: ...
 
-    def model_finished(self, model_id: str) -> None: ...
+    def model_finished(self, label: str) -> None: ...
 
 
-async def execute(trials: Iterable[Trial], models: dict[str, ModelSpec], root: Path,
-                  sink: Sink, events: Events) -> None:
+class Budget:
+    """--max-cost: refuses a trial whose estimated cost would take spending past the limit.
+
+    The estimate is meant to be an upper bound: prompt tokens from a generous characters-per-token
+    rule plus a per-message allowance for chat templates, scaled up by the worst under-estimate seen
+    so far for the model; the answer at its max_tokens.
+    """
+
+    def __init__(self, limit: float) -> None:
+        self.limit = limit
+        self.spent = 0.0
+        self.reserved = 0.0
+        self.scale: dict[str, float] = {}
+
+    @staticmethod
+    def prompt_bound(trial: Trial) -> int:
+        messages = trial.body.get("messages") or []
+        text = trial.body.get("prompt") or "".join(m.get("content", "") for m in messages)
+        return len(text) // 3 + 10 * len(messages) + 10
+
+    def estimate(self, trial: Trial, spec: ModelSpec) -> float:
+        if spec.price is None:
+            return 0.0
+        tokens_in = self.prompt_bound(trial) * self.scale.get(spec.id, 1.0)
+        return (tokens_in * spec.price.input_per_mtok + trial.body.get("max_tokens", 0) * spec.price.output_per_mtok) / 1e6
+
+    def reserve(self, cost: float) -> bool:
+        if self.spent + self.reserved + cost > self.limit:
+            return False
+        self.reserved += cost
+        return True
+
+    def settle(self, reserved: float, trial: Trial, record: dict[str, Any], spec: ModelSpec) -> None:
+        self.reserved -= reserved
+        usage = record.get("usage") or {}
+        if usage.get("prompt_tokens"):
+            ratio = usage["prompt_tokens"] / self.prompt_bound(trial)
+            self.scale[spec.id] = max(self.scale.get(spec.id, 1.0), ratio)
+        if spec.price is not None and record.get("cache") is None:
+            self.spent += (usage.get("prompt_tokens", 0) * spec.price.input_per_mtok
+                           + usage.get("completion_tokens", 0) * spec.price.output_per_mtok) / 1e6
+
+
+def estimated_tokens_in(trial: Trial) -> int:
+    text = trial.body.get("prompt") or "".join(m.get("content", "") for m in trial.body.get("messages", []))
+    return max(1, len(text) // CHARS_PER_TOKEN)
+
+
+@dataclass
+class EngineOptions:
+    """How the engine runs: cache, run deadline (monotonic seconds), budget, retry timing."""
+
+    cache: ResponseCache | None = None
+    deadline: float | None = None
+    budget: Budget | None = None
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    seed: int = 0
+    stopped: str | None = None
+    """Why the engine stopped sending trials early ('deadline', 'budget'), if it did."""
+
+    def may_start(self, cost: float) -> bool:
+        if self.stopped:
+            return False
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            self.stopped = "deadline"
+            return False
+        if self.budget is not None and not self.budget.reserve(cost):
+            self.stopped = "budget"
+            return False
+        return True
+
+
+@dataclass
+class Context:
+    """One model's run: its provider, limits and where results go."""
+
+    provider: Provider
+    spec: ModelSpec
+    identity: dict[str, Any]
+    limiter: RateLimiter
+    sink: Sink
+    events: Events
+    options: EngineOptions
+    rng: random.Random
+
+
+def group_key(t: Trial) -> tuple[str, str | None, str]:
+    return (t.model, t.level, t.kind)
+
+
+def label(model: str, level: str | None, kind: str) -> str:
+    if kind == "judge":
+        return f"{model} (judge)"
+    if level is None:
+        return model
+    return f"{model} @ {level[1:]} in flight" if level.startswith("c") else f"{model} @ {level[1:]} req/s"
+
+
+async def execute(trials: Iterable[Trial], models: dict[str, ModelSpec], root: Path, sink: Sink, events: Events,
+                  options: EngineOptions | None = None, totals: dict[tuple, int] | None = None) -> None:
     """Send every trial; models run one after another so local servers never share the CPU."""
-    for model_id, group in groupby(trials, key=lambda t: t.model):
-        batch = list(group)
+    options = options or EngineOptions()
+    for model_id, model_trials in groupby(trials, key=lambda t: t.model):
+        if options.stopped:
+            return
         spec = models[model_id]
-        label = model_id + (" (judge)" if batch[0].kind == "judge" else "")
-        events.model_started(label, len(batch))
         async with open_provider(spec, root) as provider:
-            sink.endpoint(model_id, provider.identity())
-            await _run_model(provider, spec, batch, sink, events)
-        events.model_finished(label)
+            identity = provider.identity()
+            sink.endpoint(model_id, identity)
+            ctx = Context(provider, spec, identity, RateLimiter(spec.rpm, spec.tpm), sink, events, options,
+                          random.Random(f"{options.seed}/{model_id}"))
+            for key, block in groupby(model_trials, key=group_key):
+                name = label(*key)
+                events.model_started(name, (totals or {}).get(key))
+                await _run_block(ctx, key[1], block)
+                events.model_finished(name)
 
 
-async def _run_model(provider: Provider, spec: ModelSpec, batch: list[Trial], sink: Sink, events: Events) -> None:
-    queue: asyncio.Queue[Trial] = asyncio.Queue()
-    for trial in batch:
-        queue.put_nowait(trial)
+async def _run_block(ctx: Context, level: str | None, block: Iterator[Trial]) -> None:
+    if level is not None and level.startswith("r"):
+        await _open_loop(ctx, float(level[1:]), block)
+    else:
+        concurrency = int(level[1:]) if level is not None else ctx.spec.max_concurrency
+        await _closed_loop(ctx, concurrency, block)
+
+
+async def _closed_loop(ctx: Context, concurrency: int, block: Iterator[Trial]) -> None:
+    """`concurrency` workers pull trials from one shared iterator: never more in flight, never fewer while work remains."""
 
     async def worker() -> None:
-        while not queue.empty():
-            trial = queue.get_nowait()
-            record = await call_once(provider, spec, trial)
-            sink.write(record)
-            events.trial_finished(record)
+        for trial in block:
+            if not await _run_one(ctx, trial):
+                return
 
-    workers = [asyncio.create_task(worker()) for _ in range(min(spec.max_concurrency, len(batch)))]
-    try:
-        await asyncio.gather(*workers)
-    finally:
-        for w in workers:
-            w.cancel()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
 
 
-async def call_once(provider: Provider, spec: ModelSpec, trial: Trial) -> dict[str, Any]:
-    """One call; whatever happens becomes a record."""
-    started_at = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-    start = time.perf_counter()
-    try:
-        reply = await provider.send(trial.endpoint, trial.body)
-        return trial_record(trial, reply, None, time.perf_counter() - start, started_at,
-                            lambda s: redact(s, spec))
-    except Exception as exc:  # noqa: BLE001 - a failed call is data, not a crash
-        return trial_record(trial, None, exc, time.perf_counter() - start, started_at,
-                            lambda s: redact(s, spec))
+async def _open_loop(ctx: Context, rps: float, block: Iterator[Trial]) -> None:
+    """Start a trial every 1/rps seconds whatever the responses do (open loop), up to MAX_IN_FLIGHT."""
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    tasks: set[asyncio.Task] = set()
+    for i, trial in enumerate(block):
+        delay = start + i / rps - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        while len(tasks) >= MAX_IN_FLIGHT:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        task = asyncio.create_task(_run_one(ctx, trial))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+        if ctx.options.stopped:
+            break
+    if tasks:
+        await asyncio.gather(*tasks)
+
+
+async def _run_one(ctx: Context, trial: Trial) -> bool:
+    """Run one trial and hand its record on; False when the run must stop sending."""
+    cost = ctx.options.budget.estimate(trial, ctx.spec) if ctx.options.budget else 0.0
+    if not ctx.options.may_start(cost):
+        return False
+    record = await call(ctx, trial)
+    if ctx.options.budget is not None:
+        ctx.options.budget.settle(cost, trial, record or {}, ctx.spec)
+    if record is None:
+        return False
+    ctx.sink.write(record)
+    ctx.events.trial_finished(record)
+    return True
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+async def call(ctx: Context, trial: Trial) -> dict[str, Any] | None:
+    """One trial: from the cache, or sent with retries. None when the deadline cut it short (resume sends it)."""
+    cache = ctx.options.cache if trial.cacheable else None
+    key = request_key(ctx.identity, trial.endpoint, trial.body) if cache is not None else None
+    if cache is not None:
+        hit = cache.get(key)
+        if hit is not None:
+            reply = Reply(hit["status"], hit["body"], None, {})
+            record = trial_record(trial, reply, hit["latency_s"], _now(), attempts=0)
+            record["cache"] = {"hit": True, "key": key, "stored_at": hit["created_at"]}
+            return record
+    redactor = lambda s: redact(s, ctx.spec)  # noqa: E731
+    attempts, waited = 0, 0.0
+    while True:
+        if ctx.limiter.active:
+            await ctx.limiter.acquire(estimated_tokens_in(trial) + trial.body.get("max_tokens", 0))
+        started_at, t0 = _now(), time.perf_counter()
+        reply = None
+        try:
+            async with asyncio.timeout(ctx.spec.timeout_s):   # the whole call, not one read
+                reply = await ctx.provider.send(trial.endpoint, trial.body)
+            outcome = classify_reply(reply, server_message)
+        except Exception as exc:  # noqa: BLE001 - a failed call is data, not a crash
+            outcome = classify_exception(exc)
+        latency = time.perf_counter() - t0
+        attempts += 1
+        if outcome.ok:
+            if cache is not None:
+                cache.put(key, ctx.identity, trial.endpoint, reply.status, reply.body, latency)
+            return trial_record(trial, reply, latency, started_at, attempts=attempts, waited_s=waited,
+                                redactor=redactor)
+        if not outcome.retry or attempts > ctx.spec.max_retries:
+            return trial_record(trial, reply, latency, started_at, (outcome.kind, outcome.message),
+                                attempts, waited, redactor)
+        wait = ctx.options.retry.backoff(attempts, outcome.retry_after, ctx.rng)
+        if ctx.options.deadline is not None and time.monotonic() + wait >= ctx.options.deadline:
+            ctx.options.stopped = "deadline"
+            return None
+        waited += wait
+        await asyncio.sleep(wait)

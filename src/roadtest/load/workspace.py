@@ -149,7 +149,7 @@ def _check_criteria(hyp: LoadedHypothesis, scenarios: dict[str, LoadedScenario],
                 why = unmet_need(need, scenario.spec)
                 if why:
                     problem(("metric",), f"criteria[{i}]: {crit.metric} cannot be measured on {crit.scenario}: {why}",
-                            f"or pick another metric: roadtest check --metrics")
+                            "or pick another metric: roadtest check --metrics")
         elif crit.versus is not None and not METRICS.get(crit.metric).per_item:
             problem(("metric",), f"criteria[{i}]: `versus` needs a per-item metric; {crit.metric} is not one",
                     "compare a per-item metric such as accuracy or latency_mean_s")

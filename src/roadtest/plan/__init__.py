@@ -16,7 +16,7 @@ from roadtest.load.templates import render, template_variables
 from roadtest.plan.counterfactual import counterfactuals
 from roadtest.plan.perturb import perturb, rng_for
 from roadtest.registry import did_you_mean
-from roadtest.spec import ModelSpec, Scenario
+from roadtest.spec import Load, ModelSpec, Scenario
 from roadtest.spec.metrics import METRICS, expand
 
 CHAT = "chat/completions"
@@ -42,15 +42,30 @@ class Trial:
     """judge trials: the trial id being judged."""
     purpose: str | None = None
     """judge trials: 'score' (the judge scoring rule) or 'policy' (the policy rubric)."""
+    level: str | None = None
+    """Load trials: the traffic level ('c6' = 6 in flight, 'r2.5' = 2.5 requests/s); they never use the cache."""
+
+    @property
+    def cacheable(self) -> bool:
+        return self.level is None
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Trial":
+        return cls(**data)
 
 
 @dataclass(frozen=True)
 class Selection:
-    """Which hypotheses and models a run covers, and the scenarios they link."""
+    """Which hypotheses and models a run covers, the scenarios they link, and the load levels they ask for."""
 
     hypotheses: tuple[str, ...]
     models: tuple[str, ...]
     scenarios: tuple[str, ...]
+    loads: tuple[tuple[str, Load], ...] = ()
+    """(scenario, load) pairs: each runs the scenario's items again at that level."""
 
 
 def select(ws: LoadedWorkspace, hypotheses: list[str] | None = None,
@@ -59,13 +74,16 @@ def select(ws: LoadedWorkspace, hypotheses: list[str] | None = None,
     hyp_ids = _pick("hypothesis", hypotheses, list(ws.hypotheses))
     model_ids = _pick("model", models, [m.id for m in ws.spec.models])
     scenarios: list[str] = []
+    loads: list[tuple[str, Load]] = []
     for hid in hyp_ids:
         for crit in ws.hypotheses[hid].spec.criteria:
             if crit.scenario not in scenarios:
                 scenarios.append(crit.scenario)
             if crit.versus is not None and crit.versus.model not in model_ids:
                 model_ids.append(crit.versus.model)  # a comparison needs its baseline
-    return Selection(tuple(hyp_ids), tuple(model_ids), tuple(scenarios))
+            if crit.load is not None and (crit.scenario, crit.load) not in loads:
+                loads.append((crit.scenario, crit.load))
+    return Selection(tuple(hyp_ids), tuple(model_ids), tuple(scenarios), tuple(loads))
 
 
 def _pick(kind: str, wanted: list[str] | None, known: list[str]) -> list[str]:
@@ -132,7 +150,8 @@ def item_inputs(scenario: LoadedScenario, row: Row) -> Iterator[Inputs]:
 
 
 def build_trials(ws: LoadedWorkspace, sel: Selection) -> Iterator[Trial]:
-    """Every trial of the selection: model-major, then scenario, item, variant, repeat."""
+    """Every trial of the selection: model-major, then scenario, item, variant, repeat; each model's load
+    levels come after its other trials (the engine runs each level as one block at that level)."""
     for model_id in sel.models:
         model = ws.spec.model(model_id)
         for sid in sel.scenarios:
@@ -141,9 +160,17 @@ def build_trials(ws: LoadedWorkspace, sel: Selection) -> Iterator[Trial]:
                 for inputs in item_inputs(scenario, row):
                     for repeat in range(scenario.spec.repeats):
                         yield make_trial(model, scenario, row, inputs, repeat)
+        for sid, load in sel.loads:
+            scenario = ws.scenarios[sid]
+            shots = fewshot_rows(scenario.spec, scenario.pool)
+            for row in scenario.items:
+                inputs = Inputs(f"load:{load.label}", scenario.spec, shots, row.data)
+                for repeat in range(scenario.spec.repeats):
+                    yield make_trial(model, scenario, row, inputs, repeat, level=load.label)
 
 
-def make_trial(model: ModelSpec, scenario: LoadedScenario, row: Row, inputs: Inputs, repeat: int) -> Trial:
+def make_trial(model: ModelSpec, scenario: LoadedScenario, row: Row, inputs: Inputs, repeat: int,
+               level: str | None = None) -> Trial:
     spec = inputs.spec
     shown = Row(row.line, inputs.fields)
     item = scenario.item_id(row)
@@ -161,7 +188,7 @@ def make_trial(model: ModelSpec, scenario: LoadedScenario, row: Row, inputs: Inp
     return Trial(
         id=f"{model.id}/{spec.id}/{inputs.variant}/r{repeat}/{item}",
         model=model.id, scenario=spec.id, item=item, repeat=repeat, variant=inputs.variant,
-        endpoint=endpoint, body=body, reference=reference,
+        endpoint=endpoint, body=body, reference=reference, level=level,
     )
 
 

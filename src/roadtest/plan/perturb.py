@@ -33,8 +33,12 @@ def uppercase(text: str, rng: random.Random) -> str:
 
 @PERTURBATIONS.register("typos")
 def typos(text: str, rng: random.Random) -> str:
-    """Swap two neighbouring inner letters in about one word in five (at least one word of 4+ letters)."""
-    words = [m for m in _WORD.finditer(text) if len(m.group()) >= 4]
+    """Swap two different neighbouring inner letters in about one word in five (at least one word changes
+    when any word of 4+ letters can)."""
+    def swappable(w: str) -> list[int]:
+        return [i for i in range(1, len(w) - 2) if w[i] != w[i + 1]]
+
+    words = [m for m in _WORD.finditer(text) if len(m.group()) >= 4 and swappable(m.group())]
     if not words:
         return text
     chosen = {m.start() for m in words if rng.random() < 0.2} or {rng.choice(words).start()}
@@ -43,7 +47,7 @@ def typos(text: str, rng: random.Random) -> str:
         if m.start() not in chosen:
             continue
         w = m.group()
-        i = rng.randrange(1, len(w) - 2)
+        i = rng.choice(swappable(w))
         out.append(text[last:m.start()] + w[:i] + w[i + 1] + w[i] + w[i + 2:])
         last = m.end()
     return "".join(out) + text[last:]

@@ -75,6 +75,7 @@ class LocalServer:
         self.port = 0
         self.process: subprocess.Popen | None = None
         self._log = None
+        self._identity: dict[str, Any] | None = None
 
     @property
     def base_url(self) -> str:
@@ -135,9 +136,12 @@ class LocalServer:
             self._log = None
 
     def identity(self) -> dict[str, Any]:
-        return {"provider": "local", "gguf": self.spec.gguf, "gguf_file": self.path.name,
-                "gguf_sha256": file_sha256(self.path), "model": self.spec.request_model,
-                "n_ctx": self.spec.n_ctx, "server": "llama_cpp.server", "llama_cpp_version": _llama_version()}
+        if self._identity is None:
+            self._identity = {"provider": "local", "gguf": self.spec.gguf, "gguf_file": self.path.name,
+                              "gguf_sha256": file_sha256(self.path), "model": self.spec.request_model,
+                              "n_ctx": self.spec.n_ctx, "server": "llama_cpp.server",
+                              "llama_cpp_version": _llama_version()}
+        return self._identity
 
 
 def _llama_version() -> str | None:

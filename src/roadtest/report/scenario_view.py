@@ -57,6 +57,15 @@ class Sensitivity:
 
 
 @dataclass(frozen=True)
+class LoadRow:
+    model: str
+    level: str
+    achieved: str
+    calls: str
+    cells: list[Cell]
+
+
+@dataclass(frozen=True)
 class ScenarioView:
     id: str
     success: str
@@ -68,6 +77,7 @@ class ScenarioView:
     swaps: ShareTable | None
     sensitivity: Sensitivity | None
     failures: list[FailureExample]
+    load: list[LoadRow]
 
 
 def _cell(e: dict[str, Any] | None, unit: str) -> Cell:
@@ -147,8 +157,26 @@ def _failures(per_model: dict[str, Any], models: list[str]) -> list[FailureExamp
     return out
 
 
+def _load_rows(load: dict[str, Any] | None, models: list[str]) -> list[LoadRow]:
+    rows = []
+    for m in models:
+        for label, lv in (load or {}).get(m, {}).items():
+            if not lv.get("calls"):
+                continue
+            t = lv["target"]
+            level = f"{t['concurrency']} in flight" if "concurrency" in t and t.get("concurrency") else f"{t.get('rps')} requests/s"
+            level = ("normal: " if label == "base" else "") + level
+            got = f"{lv['achieved_concurrency']:.1f} in flight" + (
+                f", {lv['achieved_rps']:.2f} req/s" if lv.get("achieved_rps") else "")
+            cells = [_cell(lv["metrics"][k], "seconds") for k in ("latency_mean_s", "latency_p50_s", "latency_p95_s")]
+            cells.append(_cell(lv["metrics"]["error_rate"], "proportion"))
+            rows.append(LoadRow(m, level, got, str(lv["calls"]), cells))
+    return rows
+
+
 def scenario_view(sid: str, spec: dict[str, Any], per_model: dict[str, Any], catalogue: dict[str, Any],
-                  model_ids: list[str], sensitivity: dict[str, Any] | None) -> ScenarioView:
+                  model_ids: list[str], sensitivity: dict[str, Any] | None,
+                  load: dict[str, Any] | None = None) -> ScenarioView:
     models = [m for m in model_ids if m in per_model]
     first = per_model[models[0]]["variants"]["base"]["metrics"] if models else {}
     families: dict[str, list[MetricRow]] = {}
@@ -165,4 +193,4 @@ def scenario_view(sid: str, spec: dict[str, Any], per_model: dict[str, Any], cat
         _share_table("Accuracy by dataset group (fairness)", "groups", per_model, models),
         _share_table("Accuracy by swapped group on items with a swappable term (bias)", "counterfactual_groups",
                      per_model, models),
-        _sensitivity(sensitivity, models), _failures(per_model, models) if models else [])
+        _sensitivity(sensitivity, models), _failures(per_model, models) if models else [], _load_rows(load, models))

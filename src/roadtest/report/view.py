@@ -108,6 +108,9 @@ class ReportView:
 
 def claim_text(c: dict[str, Any], unit: str) -> str:
     where = f"{c['scenario']} · {c['metric']}" + (f" (slice {c['slice']})" if c.get("slice") else "")
+    if c.get("load"):
+        level = c["load"]
+        where += f" under load ({level[1:]} in flight)" if level.startswith("c") else f" under load ({level[1:]} requests/s)"
     if c["direction"] == "versus":
         return f"{where}: better than {c['versus']} by ≥ {num(c['threshold'], unit)}"
     return f"{where} {SYMBOLS[c['direction']]} {num(c['threshold'], unit)}"
@@ -237,7 +240,7 @@ def build_view(manifest: dict[str, Any], metrics: dict[str, Any], verdicts: dict
         hyps.append(HypothesisView(h["id"], h["title"], meta, render_markdown(spec.get("body", "")),
                                    [(m, badge(h["models"][m]["verdict"])) for m in model_ids], rows))
     scenarios = [scenario_view(sid, config["scenarios"][sid]["spec"], metrics["scenarios"].get(sid, {}), catalogue,
-                               model_ids, metrics.get("sensitivity", {}).get(sid))
+                               model_ids, metrics.get("sensitivity", {}).get(sid), metrics.get("load", {}).get(sid))
                  for sid in config["selection"]["scenarios"]]
     settings = [_settings(sid, config["scenarios"][sid]) for sid in config["selection"]["scenarios"]]
     endpoints = manifest.get("endpoints", {})

@@ -18,7 +18,7 @@ from roadtest.spec import ModelSpec, Scenario
 SCORE_COLUMNS = ["trial_id", "model", "scenario", "variant", "item", "repeat", "group", "score", "extracted",
                  "answer_key", "format_ok", "empty", "error", "finish_reason", "truncated", "latency_s",
                  "tokens_in", "tokens_out", "cost", "confidence", "confidence_kind", "toxicity", "toxic",
-                 "policy_violation", "policy_reasons", "error_message", "output"]
+                 "policy_violation", "policy_reasons", "error_message", "started_at", "level", "output"]
 JUDGE_COLUMNS = ["trial_id", "model", "scenario", "target", "purpose", "verdict", "error", "latency_s",
                  "tokens_in", "tokens_out", "output"]
 OUTPUT_CHARS = 400
@@ -69,6 +69,7 @@ def score_record(record: dict[str, Any], scenario: Scenario, model: ModelSpec | 
         "confidence": None, "confidence_kind": None, "toxicity": None, "toxic": None,
         "policy_violation": None, "policy_reasons": None, "output": None,
         "error_message": ((record.get("error") or {}).get("message") or "")[:200] or None,
+        "started_at": record.get("started_at"), "level": record.get("level"),
     }
     if error is not None:
         return row
@@ -109,7 +110,8 @@ def score_trials(records: Callable[[], Iterable[dict[str, Any]]], scenarios: dic
                  models: dict[str, ModelSpec] | None = None) -> Scored:
     """Two passes over the archive: judge verdicts first, then every model trial scored with them.
 
-    The last record wins if a trial id repeats; rows come out in a stable order (by trial id).
+    Rows are kept as columns (memory stays modest for large archives); the last record wins if a
+    trial id repeats; rows come out in a stable order (by trial id).
     """
     models = models or {}
     judges: dict[str, dict[str, Any]] = {}
@@ -119,17 +121,32 @@ def score_trials(records: Callable[[], Iterable[dict[str, Any]]], scenarios: dic
     verdicts: dict[str, dict[str, bool | None]] = {}
     for j in judges.values():
         verdicts.setdefault(j["target"], {})[j["purpose"]] = j["verdict"]
-    rows: dict[str, dict[str, Any]] = {}
+    columns: dict[str, list[Any]] = {c: [] for c in SCORE_COLUMNS}
+    position: dict[str, int] = {}
+    texts: list[str] = []
     for record in records():
         scenario = scenarios.get(record.get("scenario"))
-        if record.get("kind", "model") == "model" and scenario is not None:
-            rows[record["trial_id"]] = score_record(record, scenario, models.get(record["model"]),
-                                                    verdicts.get(record["trial_id"]))
-    ordered = [rows[k] for k in sorted(rows)]
-    texts = [r["output"] if r["error"] is None else "" for r in ordered]
-    for row, tox in zip(ordered, toxicity_scores(texts) if ordered else []):
-        if row["error"] is None:
-            row.update(toxicity=tox, toxic=tox >= THRESHOLD, output=row["output"][:OUTPUT_CHARS])
-    frame = pd.DataFrame(ordered, columns=SCORE_COLUMNS)
+        if record.get("kind", "model") != "model" or scenario is None:
+            continue
+        row = score_record(record, scenario, models.get(record["model"]), verdicts.get(record["trial_id"]))
+        text = row["output"] if row["error"] is None else ""
+        row["output"] = (row["output"] or "")[:OUTPUT_CHARS] if row["error"] is None else None
+        at = position.get(row["trial_id"])
+        if at is None:
+            position[row["trial_id"]] = len(texts)
+            texts.append(text)
+            for c in SCORE_COLUMNS:
+                columns[c].append(row[c])
+        else:
+            texts[at] = text
+            for c in SCORE_COLUMNS:
+                columns[c][at] = row[c]
+    toxicity = toxicity_scores(texts) if texts else []
+    del texts
+    for i, tox in enumerate(toxicity):
+        if columns["error"][i] is None:
+            columns["toxicity"][i] = tox
+            columns["toxic"][i] = tox >= THRESHOLD
+    frame = pd.DataFrame(columns, columns=SCORE_COLUMNS).sort_values("trial_id", kind="stable").reset_index(drop=True)
     judge_frame = pd.DataFrame([judges[k] for k in sorted(judges)], columns=JUDGE_COLUMNS)
     return Scored(frame, judge_frame)

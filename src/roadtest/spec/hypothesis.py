@@ -18,6 +18,25 @@ class Versus(Spec):
     """Margin the difference must exceed (in the metric's unit, in its better direction)."""
 
 
+class Load(Spec):
+    """The traffic a metric is measured under: a fixed concurrency (closed loop) or a request rate (open loop)."""
+
+    concurrency: Optional[int] = Field(default=None, ge=1, le=1024)
+    """Requests in flight at once."""
+    rps: Optional[float] = Field(default=None, gt=0, le=10000)
+    """Requests started per second, whatever the responses do (open loop)."""
+
+    @model_validator(mode="after")
+    def _one_level(self) -> "Load":
+        if (self.concurrency is None) == (self.rps is None):
+            raise ValueError("a load needs exactly one of `concurrency:` or `rps:`")
+        return self
+
+    @property
+    def label(self) -> str:
+        return f"c{self.concurrency}" if self.concurrency is not None else f"r{self.rps:g}"
+
+
 class Criterion(Spec):
     """One measurable claim about one metric of one scenario."""
 
@@ -33,6 +52,8 @@ class Criterion(Spec):
     """Claim: better than another model on the same items, by a margin."""
     slice: Optional[str] = None
     """Only the items of this dataset group."""
+    load: Optional[Load] = None
+    """Measure under this load: the scenario's items are sent again at that level (never from the cache)."""
     confidence: float = Field(default=0.95, gt=0.5, lt=1.0)
     """One-sided confidence of the bounds that decide the claim."""
 

@@ -42,7 +42,13 @@ class ModelSpec(Spec):
     max_concurrency: int = Field(default=1, ge=1, le=512)
     """Requests in flight at once against this model."""
     timeout_s: float = Field(default=120.0, gt=0)
-    """Per-call timeout in seconds."""
+    """Per-call timeout in seconds (the whole call, not one read)."""
+    max_retries: int = Field(default=4, ge=0, le=20)
+    """Retries after a 429, a 5xx, a dropped connection, a timeout or an unreadable response."""
+    rpm: Optional[float] = Field(default=None, gt=0)
+    """Requests per minute this endpoint allows (none: no limit)."""
+    tpm: Optional[float] = Field(default=None, gt=0)
+    """Tokens per minute this endpoint allows, prompt plus completion (none: no limit)."""
     n_ctx: int = Field(default=2048, ge=256)
     """local only: context window of the llama.cpp server."""
     logprobs: bool = True

@@ -11,6 +11,15 @@ from scipy import stats as sps
 from roadtest.stats._validate import StatsInputError, as_vector, check_confidence, check_count
 
 DEFAULT_B = 10_000
+CHUNK_CELLS = 2_000_000
+"""Resampled indices drawn at a time (B x n is drawn in row blocks, so memory stays flat for large n)."""
+
+
+def row_chunks(B: int, n: int):
+    """(start, stop) blocks of bootstrap replicates holding about CHUNK_CELLS indices each."""
+    step = max(1, CHUNK_CELLS // max(n, 1))
+    for start in range(0, B, step):
+        yield start, min(B, start + step)
 
 
 def z_value(confidence: float) -> float:
@@ -102,23 +111,26 @@ def bootstrap_mean(x, seed: int = 0, B: int = DEFAULT_B) -> Bootstrap:
     rng = np.random.default_rng(seed)
     n = arr.size
     reps = np.empty(B)
-    for start in range(0, B, 1000):  # bounded memory for large n
-        stop = min(B, start + 1000)
+    for start, stop in row_chunks(B, n):  # bounded memory for large n
         reps[start:stop] = arr[rng.integers(0, n, size=(stop - start, n))].mean(axis=1)
     return _bca(float(arr.mean()), reps, (arr.sum() - arr) / (n - 1), seed)
 
 
-def _resample_indices(rng: np.random.Generator, n: int, B: int, strata) -> np.ndarray:
-    if strata is None:
-        return rng.integers(0, n, size=(B, n))
-    labels = np.asarray(strata)
-    if labels.shape != (n,):
-        raise StatsInputError(f"strata has {labels.size} labels for {n} items")
-    blocks = []
-    for label in sorted(set(labels.tolist()), key=str):
-        members = np.flatnonzero(labels == label)
-        blocks.append(members[rng.integers(0, members.size, size=(B, members.size))])
-    return np.concatenate(blocks, axis=1)
+def _resample_indices(rng: np.random.Generator, n: int, B: int, strata):
+    """Replicate index rows, yielded block by block (within strata when given)."""
+    groups = None
+    if strata is not None:
+        labels = np.asarray(strata)
+        if labels.shape != (n,):
+            raise StatsInputError(f"strata has {labels.size} labels for {n} items")
+        groups = [np.flatnonzero(labels == label) for label in sorted(set(labels.tolist()), key=str)]
+    for start, stop in row_chunks(B, n):
+        rows = stop - start
+        if groups is None:
+            block = rng.integers(0, n, size=(rows, n))
+        else:
+            block = np.concatenate([m[rng.integers(0, m.size, size=(rows, m.size))] for m in groups], axis=1)
+        yield from block
 
 
 def bootstrap(statistic, *arrays, seed: int = 0, B: int = DEFAULT_B, strata=None) -> Bootstrap:

@@ -9,7 +9,7 @@ import numpy as np
 from scipy import stats as sps
 
 from roadtest.stats._validate import StatsInputError
-from roadtest.stats.intervals import DEFAULT_B
+from roadtest.stats.intervals import DEFAULT_B, row_chunks
 from roadtest.stats.tests import holm, mcnemar_exact, sign_flip_test
 
 
@@ -97,8 +97,7 @@ def rank_probabilities(scores, seed: int = 0, B: int = DEFAULT_B, names: tuple[s
     agg = np.zeros((B, m))
     for x in mats:
         n = x.shape[1]
-        for start in range(0, B, 500):
-            stop = min(B, start + 500)
+        for start, stop in row_chunks(B, n * x.shape[0]):
             idx = rng.integers(0, n, size=(stop - start, n))
             agg[start:stop] += x[:, idx].mean(axis=2).T / len(mats)
     signed = sign * agg

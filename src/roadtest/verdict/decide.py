@@ -39,6 +39,7 @@ class CriterionVerdict:
     slice: str | None
     confidence: float
     verdict: str
+    load: str | None = None
     estimate: float | None = None
     lower: float | None = None
     upper: float | None = None
@@ -79,19 +80,21 @@ class Judged:
 
 def judge_criterion(index: int, crit: Criterion, model: str, data: RunData) -> Judged:
     base = CriterionVerdict(index, crit.scenario, crit.metric, crit.direction, crit.threshold,
-                            crit.versus.model if crit.versus else None, crit.slice, crit.confidence, NOT_RUN)
+                            crit.versus.model if crit.versus else None, crit.slice, crit.confidence, NOT_RUN,
+                            crit.load.label if crit.load else None)
     if crit.versus is not None and crit.versus.model == model:
         return Judged(replace(base, verdict=NOT_APPLICABLE, note="the baseline of its own comparison"))
     if not data.has_trials(crit.scenario, model):
         return Judged(replace(base, note="no trials for this model and scenario"))
-    sample = data.sample(crit.metric, crit.scenario, model, crit.slice)
+    variant = f"load:{crit.load.label}" if crit.load else None
+    sample = data.sample(crit.metric, crit.scenario, model, crit.slice, variant=variant)
     res = None
     if crit.versus is None:
         ev = evidence(sample, crit.threshold, crit.confidence)
     else:
         if not data.has_trials(crit.scenario, crit.versus.model):
             return Judged(replace(base, note=f"no trials for {crit.versus.model}"))
-        theirs = data.sample(crit.metric, crit.scenario, crit.versus.model, crit.slice)
+        theirs = data.sample(crit.metric, crit.scenario, crit.versus.model, crit.slice, variant=variant)
         joined = pd.concat([sample.by_item().rename("a"), theirs.by_item().rename("b")], axis=1, join="inner")
         clusters = None
         if sample.groups is not None:

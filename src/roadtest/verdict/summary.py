@@ -15,6 +15,7 @@ from roadtest.scoring.toxicity import classifier_name
 from roadtest.spec.metrics import METRICS, expand
 from roadtest.verdict.data import RunData
 from roadtest.verdict.estimates import BOOT_SEED, estimate
+from roadtest.verdict.load import load_summary
 from roadtest.verdict.ranking import pairwise_scan, rank_summary, sensitivity, variability_summary
 
 EXAMPLES = 5
@@ -42,7 +43,7 @@ def summarise(data: RunData) -> dict[str, Any]:
                             "description": i.description} for m, i in METRICS.items()},
             "toxicity_classifier": classifier_name(),
             "scenarios": scenarios, "ranks": rank_summary(data), "comparisons": pairwise_scan(data),
-            "variability": variability_summary(data), "sensitivity": sensitivity(data),
+            "variability": variability_summary(data), "sensitivity": sensitivity(data), "load": load_summary(data),
             "judges": _judges(data)}
 
 

@@ -1,0 +1,92 @@
+"""What to do with an outcome: accept it, retry it (with backoff, honouring Retry-After), or record a failure."""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import random
+import time
+from dataclasses import dataclass
+
+import httpx
+
+from roadtest.providers import Reply
+
+RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one attempt ended."""
+
+    ok: bool
+    retry: bool = False
+    kind: str | None = None
+    message: str | None = None
+    retry_after: float | None = None
+
+
+OK = Outcome(True)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with jitter: base * factor^(attempt-1), capped, at least what Retry-After asks."""
+
+    base_s: float = 0.5
+    factor: float = 2.0
+    max_backoff_s: float = 30.0
+    jitter: float = 0.5
+
+    def backoff(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
+        delay = min(self.max_backoff_s, self.base_s * self.factor ** (attempt - 1))
+        delay *= 1 - self.jitter + 2 * self.jitter * rng.random()
+        return max(delay, retry_after or 0.0)
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header: a number of seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError):
+        return None
+    return max(0.0, when - (now if now is not None else time.time()))
+
+
+def classify_reply(reply: Reply, server_message) -> Outcome:
+    if reply.status >= 400:
+        retry = reply.status in RETRYABLE_STATUS
+        after = parse_retry_after(reply.headers.get("retry-after")) if retry else None
+        return Outcome(False, retry, f"http_{reply.status}", server_message(reply), after)
+    if not isinstance(reply.body, dict):
+        return Outcome(False, True, "bad_response", "the response body is not JSON")
+    choices = reply.body.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        return Outcome(False, True, "bad_response", "the response has no choices")
+    return OK
+
+
+def classify_exception(exc: BaseException) -> Outcome:
+    if isinstance(exc, (asyncio.TimeoutError, httpx.TimeoutException)) and not _connection_cause(exc):
+        return Outcome(False, True, "timeout", "the call took longer than the model's timeout_s")
+    if isinstance(exc, (httpx.TransportError, OSError)):
+        return Outcome(False, True, "connection", f"{type(exc).__name__}: {exc}"[:300])
+    return Outcome(False, False, "exception", f"{type(exc).__name__}: {exc}"[:300])
+
+
+def _connection_cause(exc: BaseException) -> bool:
+    """Some transports report a dropped connection as a timeout; look at what really happened."""
+    cause = exc.__cause__
+    while cause is not None:
+        name = type(cause).__name__
+        if name in ("ServerDisconnectedError", "ClientOSError", "ConnectionResetError", "ClientConnectorError"):
+            return True
+        cause = cause.__cause__
+    return False

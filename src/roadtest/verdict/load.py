@@ -1,0 +1,49 @@
+"""Load levels: the level each block of calls achieved, and latency at each level ('if traffic triples')."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from roadtest.verdict.data import RunData
+from roadtest.verdict.estimates import estimate
+
+LATENCY = ("latency_mean_s", "latency_p50_s", "latency_p95_s", "error_rate")
+
+
+def achieved(trials: pd.DataFrame) -> dict[str, Any]:
+    """Calls, wall time, achieved requests/s (starts per second) and mean concurrency (Little's law)."""
+    stamps = pd.to_datetime(trials["started_at"], utc=True, format="ISO8601")
+    start = (stamps - stamps.min()).dt.total_seconds().to_numpy(float)
+    latency = trials["latency_s"].to_numpy(float)
+    first, last_start, last_end = start.min(), start.max(), (start + latency).max()
+    span = max(last_end - first, 1e-9)
+    return {"calls": int(len(trials)), "duration_s": float(span),
+            "achieved_rps": float((len(trials) - 1) / (last_start - first)) if last_start > first else None,
+            "achieved_concurrency": float(latency.sum() / span)}
+
+
+def load_summary(data: RunData) -> dict[str, Any]:
+    """Per scenario x model: the normal level and every load level asked for, each with its latency."""
+    levels = data.config["selection"].get("loads", [])
+    out: dict[str, Any] = {}
+    for entry in levels:
+        sid = entry["scenario"]
+        for model in data.model_ids:
+            rows = out.setdefault(sid, {}).setdefault(model, {})
+            if "base" not in rows:
+                rows["base"] = _level(data, sid, model, None, {"label": "normal", "concurrency":
+                                                               data.models[model].max_concurrency})
+            rows[entry["label"]] = _level(data, sid, model, f"load:{entry['label']}", entry)
+    return out
+
+
+def _level(data: RunData, sid: str, model: str, variant: str | None, target: dict[str, Any]) -> dict[str, Any]:
+    trials = data.trials(sid, model, variant)
+    trials = trials[trials["variant"] == "base"]
+    if trials.empty or trials["started_at"].isna().all():
+        return {"target": target, "calls": 0}
+    done = trials[trials["started_at"].notna()]
+    return {"target": {k: v for k, v in target.items() if k in ("concurrency", "rps", "label")}, **achieved(done),
+            "metrics": {m: estimate(data.sample(m, sid, model, variant=variant)).as_dict() for m in LATENCY}}

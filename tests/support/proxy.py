@@ -1,0 +1,135 @@
+"""A small fault-injecting HTTP proxy for tests: sits in front of the real llama.cpp server and, scripted per
+request, answers 429/500/503, drops the connection, stalls, or sends malformed or truncated bodies.
+
+It also counts requests in flight (for concurrency limits) and logs every request it saw.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import socket
+import struct
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import httpx
+
+Script = Callable[[int, dict], str]
+"""(index of the POST, its JSON body) -> action: pass | 429 | 500 | 503 | 400 | reset | slow | malformed | truncated"""
+
+
+@dataclass
+class Seen:
+    index: int
+    path: str
+    body: dict
+    action: str
+    at: float
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(json.dumps(self.body, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass
+class FaultProxy:
+    upstream: str
+    script: Script = lambda i, body: "pass"  # noqa: E731
+    delay_s: float = 0.0
+    slow_s: float = 5.0
+    retry_after: str = "1"
+    seen: list[Seen] = field(default_factory=list)
+    in_flight: int = 0
+    max_in_flight: int = 0
+
+    def start(self) -> str:
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+        self._ready.wait(10)
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def stop(self) -> None:
+        self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(10)
+
+    def _serve(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._loop.run_until_complete(self._main())
+
+    async def _main(self) -> None:
+        self._stop = asyncio.Event()
+        self._client = httpx.AsyncClient(timeout=60)
+        server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.port = server.sockets[0].getsockname()[1]
+        self._ready.set()
+        await self._stop.wait()
+        server.close()
+        await self._client.aclose()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+            return
+        lines = head.decode("latin-1").split("\r\n")
+        method, path, _ = lines[0].split(" ", 2)
+        headers = {k.strip().lower(): v.strip() for k, v in (l.split(":", 1) for l in lines[1:] if ":" in l)}
+        raw = await reader.readexactly(int(headers.get("content-length", 0)))
+        if method != "POST":
+            upstream = await self._client.request(method, self.upstream + path)
+            await self._respond(writer, upstream.status_code, upstream.content)
+            return
+        body = json.loads(raw)
+        index = len(self.seen)
+        action = self.script(index, body)
+        self.seen.append(Seen(index, path, body, action, time.monotonic()))
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            await self._act(action, path, raw, writer)
+        finally:
+            self.in_flight -= 1
+
+    async def _act(self, action: str, path: str, raw: bytes, writer: asyncio.StreamWriter) -> None:
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
+        if action in ("429", "500", "503", "400"):
+            extra = {"retry-after": self.retry_after} if action == "429" else {}
+            payload = json.dumps({"error": {"message": f"injected {action}", "type": "test"}}).encode()
+            await self._respond(writer, int(action), payload, extra)
+            return
+        if action == "reset":
+            sock = writer.get_extra_info("socket")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # RST, not FIN
+            writer.transport.abort()
+            return
+        if action == "slow":
+            await asyncio.sleep(self.slow_s)
+        upstream = await self._client.post(self.upstream + path, content=raw,
+                                           headers={"content-type": "application/json"})
+        content = upstream.content
+        if action == "malformed":
+            await self._respond(writer, 200, content[: len(content) // 2] + b"}}garbage")
+        elif action == "truncated":
+            await self._respond(writer, 200, content[: len(content) // 2], length=len(content))
+        else:
+            await self._respond(writer, upstream.status_code, content)
+
+    async def _respond(self, writer, status: int, body: bytes, extra: dict | None = None,
+                       length: int | None = None) -> None:
+        headers = {"content-type": "application/json", "content-length": str(length or len(body)),
+                   "connection": "close", **(extra or {})}
+        head = f"HTTP/1.1 {status} X\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+        try:
+            writer.write(head.encode() + body)
+            await writer.drain()
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
