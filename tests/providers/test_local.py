@@ -142,7 +142,7 @@ def test_sigkill_of_roadtest_takes_the_server_down(tmp_path):
 
 def test_unreachable_endpoint_gives_error_rows_not_a_crash(tmp_path):
     ws = write_workspace(tmp_path / "ws", url="http://127.0.0.1:9/v1")
-    proc = subprocess.run([sys.executable, "-m", "roadtest", "run", "-w", str(ws), "-q", "--json"],
+    proc = subprocess.run([sys.executable, "-m", "roadtest", "run", "-w", str(ws), "-q", "--json", "--retry-base", "0.01"],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
