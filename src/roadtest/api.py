@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from roadtest.archive import RunArchive, canonical_json, resolve_config
 from roadtest.archive.config import model_specs, scenario_specs
-from roadtest.archive.run_dir import PLAN, now
+from roadtest.archive.run_dir import PLAN, TRIALS, now, served_by
+from roadtest.compare import compare_runs
 from roadtest.engine import Budget, EngineOptions, Events, ResponseCache, RetryPolicy, execute, group_key
 from roadtest.errors import RoadtestError, RunError
 from roadtest.load import LoadedWorkspace, load_workspace
@@ -25,6 +27,7 @@ from roadtest.verdict.feasibility import feasibility
 
 CHARS_PER_TOKEN = 4  # a rough, tokenizer-free estimate for planning only
 SCORES, METRICS, VERDICTS = "scores.jsonl", "metrics.json", "verdicts.json"
+REPORTS = ["report.html", "report.pdf"]
 DERIVED = [SCORES, METRICS, VERDICTS]
 
 
@@ -87,6 +90,36 @@ def resume(root: Path, archive: RunArchive, events: Events, command: list[str],
     return _result(archive)
 
 
+def rerun(root: Path, original: RunArchive, into: Path | None, events: Events, command: list[str],
+          options: RunOptions = RunOptions(cache=False)) -> tuple[RunResult, dict[str, Any]]:
+    """Send the archived plan again (the archive's own configuration, not the workspace's) and compare."""
+    if not (original.path / PLAN).is_file():
+        raise RoadtestError(f"run {original.run_id} has no plan.jsonl: it cannot be rerun from the archive alone",
+                            "rerun it from its workspace with `roadtest run`")
+    manifest = original.manifest()
+    target = RunArchive.create(into or original.path.parent, manifest["config"], command, root)
+    shutil.copyfile(original.path / PLAN, target.path / PLAN)
+    fresh = target.manifest()
+    fresh["rerun_of"] = original.run_id
+    target.write_manifest(fresh)
+    totals: dict[tuple, int] = {}
+    for trial in target.plan():
+        totals[group_key(trial)] = totals.get(group_key(trial), 0) + 1
+    _execute(target, root.resolve(), events, replace(options, cache=False), totals, skip=set())
+    result = _result(target)
+    comparison = compare_runs(original, target)
+    target.write_derived("rerun.json", canonical_json(comparison, indent=2) + "\n")
+    return result, comparison
+
+
+def diff(a: RunArchive, b: RunArchive) -> dict[str, Any]:
+    """What differs between two runs: settings, endpoints, metrics beyond noise, verdicts."""
+    for archive in (a, b):
+        if not (archive.path / VERDICTS).is_file():
+            derive(archive)
+    return compare_runs(a, b)
+
+
 def _result(archive: RunArchive) -> RunResult:
     verdicts = derive(archive)
     trials = errors = cached = 0
@@ -140,6 +173,8 @@ def _execute(archive: RunArchive, root: Path, events: Events, options: RunOption
 
 def _record_execution(archive: RunArchive, options: RunOptions, cache: ResponseCache | None) -> None:
     manifest = archive.manifest()
+    for model_id, served in served_by(archive.path).items():
+        manifest["endpoints"].setdefault(model_id, {})["served"] = served
     runs = manifest.get("execution", [])
     runs.append({"cache": cache.stats() if cache else None, "max_cost": options.max_cost,
                  "deadline_s": options.deadline_s, "finished_at": now()})
@@ -158,7 +193,7 @@ def derive(archive: RunArchive) -> dict[str, Any]:
     archive.write_derived(METRICS, canonical_json(summarise(data), indent=2) + "\n")
     verdicts = decide(data)
     archive.write_derived(VERDICTS, canonical_json(verdicts, indent=2) + "\n")
-    archive.record_hashes(["trials.jsonl", *DERIVED])
+    archive.record_hashes([TRIALS, PLAN, *DERIVED, *REPORTS])
     return verdicts
 
 
@@ -217,4 +252,5 @@ def report(archive: RunArchive, formats: list[str], workspace_templates: Path | 
         target = archive.path / "report.pdf"
         write_pdf(html, archive.path, target)
         written.append(target)
+    archive.record_hashes([TRIALS, PLAN, *DERIVED, *REPORTS])
     return written

@@ -55,13 +55,13 @@ def test_archive_has_every_trial_with_request_and_response(local_run):
 def test_manifest_records_configuration_hashes_and_endpoint(local_run):
     ws, run_dir, _ = local_run
     m = json.loads((run_dir / "manifest.json").read_text())
-    assert m["status"] == "complete" and m["schema_version"] == 1
+    assert m["status"] == "complete" and m["schema_version"] == 2
     assert len(m["fingerprint"]) == 64
     assert m["datasets"]["scenarios/tiny-math.jsonl"] == __import__("hashlib").sha256(
         (ws / "scenarios/tiny-math.jsonl").read_bytes()).hexdigest()
     assert m["endpoints"]["smollm2"]["provider"] == "local"
     assert len(m["endpoints"]["smollm2"]["gguf_sha256"]) == 64
-    assert set(m["files"]) == {"trials.jsonl", "scores.jsonl", "metrics.json", "verdicts.json"}
+    assert set(m["files"]) == {"plan.jsonl", "trials.jsonl", "scores.jsonl", "metrics.json", "verdicts.json"}
     assert m["versions"]["roadtest"] and m["versions"]["llama-cpp-python"]
     assert m["config"]["scenarios"]["tiny-math"]["spec"]["sampling"]["temperature"] == 0.0
 

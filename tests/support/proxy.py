@@ -42,6 +42,8 @@ class FaultProxy:
     delay_s: float = 0.0
     slow_s: float = 5.0
     retry_after: str = "1"
+    fingerprint: str | None = None
+    """When set, every JSON response gains this system_fingerprint (what hosted APIs report)."""
     seen: list[Seen] = field(default_factory=list)
     in_flight: int = 0
     max_in_flight: int = 0
@@ -119,6 +121,8 @@ class FaultProxy:
         elif action == "truncated":
             await self._respond(writer, 200, content[: len(content) // 2], length=len(content))
         else:
+            if self.fingerprint and upstream.status_code == 200:
+                content = json.dumps({**json.loads(content), "system_fingerprint": self.fingerprint}).encode()
             await self._respond(writer, upstream.status_code, content)
 
     async def _respond(self, writer, status: int, body: bytes, extra: dict | None = None,

@@ -14,9 +14,9 @@ from typing import Any, Iterator
 from roadtest import __version__
 from roadtest.archive.canonical import canonical_json, fingerprint
 from roadtest.archive.config import dataset_hashes
+from roadtest.archive.migrations import SCHEMA_VERSION, upgrade
 from roadtest.errors import RoadtestError
 
-SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
 TRIALS = "trials.jsonl"
 PLAN = "plan.jsonl"
@@ -163,8 +163,9 @@ class RunArchive:
         return self.path.name
 
     def manifest(self) -> dict[str, Any]:
+        """The manifest, upgraded in memory to the current schema version."""
         try:
-            return json.loads((self.path / MANIFEST).read_text(encoding="utf-8"))
+            return upgrade(json.loads((self.path / MANIFEST).read_text(encoding="utf-8")), self.path)
         except FileNotFoundError:
             raise RoadtestError(f"{self.path} is not a run archive (no {MANIFEST})",
                                 "list archives with `ls runs/`; pass a run id or folder") from None
@@ -205,6 +206,21 @@ class RunArchive:
         manifest = self.manifest()
         manifest["files"] = {n: file_sha256(self.path / n) for n in sorted(names) if (self.path / n).exists()}
         self.write_manifest(manifest)
+
+
+def served_by(path: Path) -> dict[str, dict[str, list[str]]]:
+    """Per model: the model names and system fingerprints its responses carried (endpoint drift)."""
+    seen: dict[str, dict[str, set[str]]] = {}
+    archive = RunArchive(path)
+    for record in archive.trials():
+        body = (record.get("response") or {}).get("body")
+        if not isinstance(body, dict) or record.get("cache"):
+            continue
+        entry = seen.setdefault(record["model"], {"model": set(), "system_fingerprint": set()})
+        for key in ("model", "system_fingerprint"):
+            if body.get(key):
+                entry[key].add(str(body[key]))
+    return {m: {k: sorted(v) for k, v in e.items()} for m, e in seen.items()}
 
 
 def find_run(runs_dir: Path, ref: str) -> RunArchive:

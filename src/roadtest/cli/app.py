@@ -241,16 +241,158 @@ def report(run_ref: RunRef = "latest", workspace: Workspace = Path("."),
 
 @command
 def replay(run_ref: RunRef = "latest", workspace: Workspace = Path("."), json_out: JsonFlag = False) -> None:
-    """Recompute scores, metrics and verdicts from the archived responses alone (no model calls).
+    """Recompute scores, metrics, verdicts and the report from the archived responses alone (no model calls,
+    no network). The files come out byte for byte as the run wrote them.
 
-    Example: roadtest replay latest
+    Example: roadtest replay runs/20261129-061336-e7a2e3
     """
     archive = find_run(_runs_dir(workspace), run_ref)
     verdicts = api.derive(archive)
+    formats = [f for f in ("html", "pdf") if (archive.path / f"report.{f}").is_file()]
+    written = api.report(archive, formats, workspace / "report_templates") if formats else []
     if json_out:
-        _emit_json({"run_id": archive.run_id, "verdicts": _matrix(verdicts)})
+        _emit_json({"run_id": archive.run_id, "verdicts": _matrix(verdicts), "written": [str(p) for p in written]})
         return
-    out.print(f"replayed {archive.run_id}: {', '.join(api.DERIVED)} rewritten from trials.jsonl")
+    names = [*api.DERIVED, *(p.name for p in written)]
+    out.print(f"replayed {archive.run_id}: {', '.join(names)} rewritten from trials.jsonl — next: roadtest verify {archive.run_id}")
+
+
+@command
+def rerun(run_ref: RunRef = "latest", workspace: Workspace = Path("."),
+          into: Annotated[Optional[Path], typer.Option("--into", help="Folder for the new run (default: beside the original).", file_okay=False)] = None,
+          json_out: JsonFlag = False,
+          quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False) -> None:
+    """Run again from the archive's own configuration and requests (not the workspace), then say in one line
+    whether the results reproduced. Exit 1 when a verdict changed.
+
+    Example: roadtest rerun runs/20261129-061336-e7a2e3 --into /tmp/rerun
+    """
+    from roadtest.cli.progress import ProgressEvents
+    from roadtest.compare import reproduction_line
+
+    original = find_run(_runs_dir(workspace), run_ref)
+    with ProgressEvents(err, quiet=quiet or json_out) as events:
+        result, comparison = api.rerun(workspace, original, into, events, ["roadtest", *sys.argv[1:]])
+    line = reproduction_line(comparison)
+    if json_out:
+        _emit_json({"run_id": result.archive.run_id, "path": str(result.archive.path), "summary": line, **comparison})
+    else:
+        out.print(line)
+        for v in comparison["verdicts"]:
+            out.print(f"  verdict changed: {v['hypothesis']} · {v['model']} · {v['criterion']}: {v['a']} -> {v['b']}")
+        out.print(f"rerun archive: {result.archive.path}")
+    if comparison["verdicts"]:
+        raise typer.Exit(1)
+
+
+@command
+def diff(run_a: Annotated[str, typer.Argument(help="First run (id or folder).")],
+         run_b: Annotated[str, typer.Argument(help="Second run (id or folder).")],
+         workspace: Workspace = Path("."), json_out: JsonFlag = False,
+         html: Annotated[Optional[Path], typer.Option("--html", help="Also write the comparison as an HTML page.", dir_okay=False)] = None) -> None:
+    """What differs between two runs: settings, endpoints, metrics that moved beyond their noise, verdicts.
+
+    Example: roadtest diff 20261129-061336-e7a2e3 20261130-090000-e7a2e3
+    """
+    runs_dir = _runs_dir(workspace)
+    result = api.diff(find_run(runs_dir, run_a), find_run(runs_dir, run_b))
+    if html is not None:
+        from roadtest.report import render_diff_page
+
+        html.write_text(render_diff_page(result, workspace / "report_templates"), encoding="utf-8")
+    if json_out:
+        _emit_json(result)
+        return
+    _print_diff(result)
+    if html is not None:
+        out.print(f"html: {html.resolve()}")
+
+
+def _print_diff(result: dict[str, Any]) -> None:
+    same = "same configuration" if result["same_configuration"] else "different configurations"
+    out.print(f"{result['a']} -> {result['b']}: {same} (fingerprints {result['fingerprints'][0][:12]}, "
+              f"{result['fingerprints'][1][:12]})")
+    if result["settings"]:
+        table = Table("what", "setting", result["a"], result["b"], title="Settings that differ", title_justify="left")
+        for c in result["settings"]:
+            table.add_row(c["category"], c["path"], _short(c["a"]), _short(c["b"]))
+        out.print(table)
+    else:
+        out.print("settings: identical")
+    for d in result["drift"]:
+        out.print(f"DRIFT: {d}")
+    if result["moved"]:
+        table = Table("scenario", "model", "metric", result["a"], result["b"], "difference [95%]",
+                      title="Metrics that moved beyond their noise", title_justify="left")
+        for m in result["moved"]:
+            table.add_row(m["scenario"], m["model"], m["metric"], f"{m['a']:.4g}", f"{m['b']:.4g}",
+                          f"{m['difference']:+.4g} [{m['lo']:+.4g}, {m['hi']:+.4g}]")
+        out.print(table)
+    else:
+        out.print("metrics: none moved beyond their noise")
+    for v in result["verdicts"]:
+        out.print(f"verdict changed: {v['hypothesis']} · {v['model']} · {v['criterion']}: {v['a']} -> {v['b']}")
+    r = result["responses"]
+    out.print(f"responses: {r['identical']} of {r['compared']} identical")
+
+
+def _short(value: Any, width: int = 60) -> str:
+    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+@command
+def verify(run_ref: RunRef = "latest", workspace: Workspace = Path("."), json_out: JsonFlag = False) -> None:
+    """Check every file of an archive against the sha256 in its manifest, and its datasets against the
+    workspace (changed datasets only warn). Exit 1 on any mismatch.
+
+    Example: roadtest verify runs/20261129-061336-e7a2e3
+    """
+    from roadtest.archive.verify import verify as check_archive
+
+    archive = find_run(_runs_dir(workspace), run_ref)
+    has_workspace = (workspace / "roadtest.yaml").is_file()
+    result = check_archive(archive, workspace if has_workspace else None)
+    if json_out:
+        _emit_json({"run_id": archive.run_id, "ok": result.ok, "checked": result.checked,
+                    "mismatches": result.mismatches, "warnings": result.warnings})
+    else:
+        for w in result.warnings:
+            err.print(f"warning: {w}", markup=False)
+        for m in result.mismatches:
+            err.print(f"MISMATCH: {m}", markup=False)
+        if result.ok:
+            out.print(f"ok: {archive.run_id}: {len(result.checked)} files match their recorded sha256")
+        else:
+            err.print(f"error: {archive.run_id} does not match its manifest\n  hint: the files named above changed "
+                      f"after the run; `roadtest replay {archive.run_id}` rebuilds derived files from trials.jsonl",
+                      markup=False)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@command
+def runs(workspace: Workspace = Path("."), json_out: JsonFlag = False) -> None:
+    """List the run archives: id, date, hypotheses, models, fingerprint, verdict counts.
+
+    Example: roadtest runs -w my-workspace
+    """
+    from roadtest.archive.listing import list_runs
+
+    rows = list_runs(_runs_dir(workspace))
+    if json_out:
+        _emit_json(rows)
+        return
+    if not rows:
+        out.print("no runs yet — next: roadtest run")
+        return
+    table = Table("run", "started", "status", "hypotheses", "models", "fingerprint", "verdicts")
+    for r in rows:
+        counts = ", ".join(f"{n} {v.lower()}" for v, n in sorted(r.get("verdicts", {}).items()))
+        table.add_row(r["run_id"], r.get("started_at") or "", r.get("status") or "",
+                      ", ".join(r.get("hypotheses", [])), ", ".join(r.get("models", [])),
+                      (r.get("fingerprint") or "")[:12], counts)
+    out.print(table)
 
 
 def _runs_dir(workspace: Path) -> Path:

@@ -152,7 +152,7 @@ async def execute(trials: Iterable[Trial], models: dict[str, ModelSpec], root: P
         spec = models[model_id]
         async with open_provider(spec, root) as provider:
             identity = provider.identity()
-            sink.endpoint(model_id, identity)
+            sink.endpoint(model_id, {**identity, "models_entry": await _models_entry(provider, spec)})
             ctx = Context(provider, spec, identity, RateLimiter(spec.rpm, spec.tpm), sink, events, options,
                           random.Random(f"{options.seed}/{model_id}"))
             for key, block in groupby(model_trials, key=group_key):
@@ -160,6 +160,15 @@ async def execute(trials: Iterable[Trial], models: dict[str, ModelSpec], root: P
                 events.model_started(name, (totals or {}).get(key))
                 await _run_block(ctx, key[1], block)
                 events.model_finished(name)
+
+
+async def _models_entry(provider: Provider, spec: ModelSpec) -> dict[str, Any] | None:
+    """What the endpoint's /models listing says about this model (for drift checks), if it says anything."""
+    listing = getattr(provider, "models", None)
+    if listing is None:
+        return None
+    entries = await listing()
+    return next((e for e in entries if e.get("id") == spec.request_model), None)
 
 
 async def _run_block(ctx: Context, level: str | None, block: Iterator[Trial]) -> None:

@@ -1,0 +1,210 @@
+"""Two archives side by side: the settings that differ, endpoint drift, metrics that moved beyond their
+noise, verdicts that changed, and how many responses are identical (for `diff` and `rerun`)."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from roadtest.archive import RunArchive
+from roadtest.scoring.outputs import read_output
+
+Z = 1.959963984540054
+
+
+@dataclass(frozen=True)
+class SettingChange:
+    category: str
+    path: str
+    a: Any
+    b: Any
+
+
+@dataclass(frozen=True)
+class MetricChange:
+    scenario: str
+    model: str
+    metric: str
+    a: float
+    b: float
+    difference: float
+    lo: float | None
+    hi: float | None
+    moved: bool
+    """The 95% interval of the difference excludes 0 (from the two runs' own intervals)."""
+
+
+@dataclass(frozen=True)
+class VerdictChange:
+    hypothesis: str
+    model: str
+    criterion: str
+    a: str
+    b: str
+
+
+def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    """Dotted paths to leaves: {'sampling.temperature': 0.0, 'limits.stop[0]': '\\n', ...}."""
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key in sorted(value):
+            out.update(flatten(value[key], f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    if isinstance(value, list) and value and all(isinstance(v, (dict, list)) for v in value):
+        out = {}
+        for i, v in enumerate(value):
+            out.update(flatten(v, f"{prefix}[{i}]"))
+        return out
+    return {prefix: value}
+
+
+SCENARIO_CATEGORIES = [("prompt.fewshot", "few-shot"), ("prompt", "prompt"), ("sampling", "sampling"),
+                       ("limits", "limits"), ("scoring", "scoring"), ("dataset", "dataset"), ("", "scenario")]
+IDENTITY_KEYS = ("gguf_sha256", "gguf_file", "llama_cpp_version", "base_url", "model", "models_entry", "served")
+
+
+def _category(path: str) -> str:
+    return next(name for prefix, name in SCENARIO_CATEGORIES if path.startswith(prefix))
+
+
+def _changes(category_of, a: dict[str, Any], b: dict[str, Any], prefix: str) -> list[SettingChange]:
+    out = []
+    for path in sorted(set(a) | set(b)):
+        if a.get(path) != b.get(path):
+            out.append(SettingChange(category_of(path), f"{prefix}{path}", a.get(path), b.get(path)))
+    return out
+
+
+def setting_changes(ma: dict[str, Any], mb: dict[str, Any]) -> list[SettingChange]:
+    """The resolved configurations, compared leaf by leaf and named by what they are."""
+    ca, cb = ma["config"], mb["config"]
+    out: list[SettingChange] = []
+    for sid in sorted(set(ca["scenarios"]) | set(cb["scenarios"])):
+        ea, eb = ca["scenarios"].get(sid), cb["scenarios"].get(sid)
+        if ea is None or eb is None:
+            out.append(SettingChange("scenario", f"scenarios.{sid}", "present" if ea else None, "present" if eb else None))
+            continue
+        out += _changes(_category, flatten(ea["spec"]), flatten(eb["spec"]), f"scenarios.{sid}.")
+        for key, category in (("fewshot_ids", "few-shot"), ("dataset_sha256", "dataset"), ("items", "dataset")):
+            if ea.get(key) != eb.get(key):
+                out.append(SettingChange(category, f"scenarios.{sid}.{key}", ea.get(key), eb.get(key)))
+    models_a = {m["id"]: m for m in ca["models"] + ca.get("judge_models", [])}
+    models_b = {m["id"]: m for m in cb["models"] + cb.get("judge_models", [])}
+    for mid in sorted(set(models_a) | set(models_b)):
+        out += _changes(lambda p: "model", flatten(models_a.get(mid, {})), flatten(models_b.get(mid, {})), f"models.{mid}.")
+    for mid in sorted(set(ma.get("endpoints", {})) & set(mb.get("endpoints", {}))):
+        ia = {k: v for k, v in ma["endpoints"][mid].items() if k in IDENTITY_KEYS}
+        ib = {k: v for k, v in mb["endpoints"][mid].items() if k in IDENTITY_KEYS}
+        out += _changes(lambda p: "endpoint", flatten(ia), flatten(ib), f"endpoints.{mid}.")
+    for hid in sorted(set(ca["hypotheses"]) | set(cb["hypotheses"])):
+        ha = flatten(ca["hypotheses"].get(hid, {}).get("spec", {}))
+        hb = flatten(cb["hypotheses"].get(hid, {}).get("spec", {}))
+        out += _changes(lambda p: "hypothesis", ha, hb, f"hypotheses.{hid}.")
+    return out
+
+
+def drift(ma: dict[str, Any], mb: dict[str, Any]) -> list[str]:
+    """Same model id, different serving model: what changed under the name."""
+    out = []
+    for mid in sorted(set(ma.get("endpoints", {})) & set(mb.get("endpoints", {}))):
+        a, b = ma["endpoints"][mid], mb["endpoints"][mid]
+        for key, what in (("gguf_sha256", "GGUF file (sha256)"), ("models_entry", "/models entry")):
+            if a.get(key) and b.get(key) and a[key] != b[key]:
+                out.append(f"{mid}: the {what} changed under the same name")
+        for key, what in (("model", "responses' model name"), ("system_fingerprint", "system_fingerprint")):
+            sa, sb = set((a.get("served") or {}).get(key, [])), set((b.get("served") or {}).get(key, []))
+            if sa and sb and sa != sb:
+                out.append(f"{mid}: the {what} changed: {', '.join(sorted(sa))} -> {', '.join(sorted(sb))}")
+    return out
+
+
+def _se(e: dict[str, Any]) -> float | None:
+    if e.get("lo") is None or e.get("hi") is None:
+        return None
+    return (e["hi"] - e["lo"]) / (2 * Z)
+
+
+def metric_changes(metrics_a: dict[str, Any], metrics_b: dict[str, Any]) -> list[MetricChange]:
+    """Every metric in both runs: the difference b - a with a 95% interval from the two runs' intervals."""
+    out = []
+    for sid in sorted(set(metrics_a["scenarios"]) & set(metrics_b["scenarios"])):
+        for model in sorted(set(metrics_a["scenarios"][sid]) & set(metrics_b["scenarios"][sid])):
+            ea = metrics_a["scenarios"][sid][model]["variants"]["base"]["metrics"]
+            eb = metrics_b["scenarios"][sid][model]["variants"]["base"]["metrics"]
+            for metric in sorted(set(ea) & set(eb)):
+                a, b = ea[metric], eb[metric]
+                if a["value"] is None or b["value"] is None:
+                    continue
+                diff = b["value"] - a["value"]
+                sa, sb = _se(a), _se(b)
+                lo = hi = None
+                if sa is not None and sb is not None:
+                    half = Z * math.sqrt(sa * sa + sb * sb)
+                    lo, hi = diff - half, diff + half
+                moved = lo is not None and (lo > 0 or hi < 0)
+                out.append(MetricChange(sid, model, metric, a["value"], b["value"], diff, lo, hi, moved))
+    return out
+
+
+def verdict_changes(va: dict[str, Any], vb: dict[str, Any]) -> list[VerdictChange]:
+    out = []
+    hyps_b = {h["id"]: h for h in vb["hypotheses"]}
+    for ha in va["hypotheses"]:
+        hb = hyps_b.get(ha["id"])
+        if hb is None:
+            continue
+        for model in sorted(set(ha["models"]) & set(hb["models"])):
+            a, b = ha["models"][model], hb["models"][model]
+            if a["verdict"] != b["verdict"]:
+                out.append(VerdictChange(ha["id"], model, "hypothesis", a["verdict"], b["verdict"]))
+            for ca, cb in zip(a["criteria"], b["criteria"]):
+                if ca["verdict"] != cb["verdict"]:
+                    name = f"{ca['scenario']} · {ca['metric']} {ca['direction']} {ca['threshold']:g}"
+                    out.append(VerdictChange(ha["id"], model, name, ca["verdict"], cb["verdict"]))
+    return out
+
+
+def _outputs(archive: RunArchive) -> dict[str, str | None]:
+    return {r["trial_id"]: read_output(r).text for r in archive.trials() if r.get("kind", "model") == "model"}
+
+
+def response_agreement(a: RunArchive, b: RunArchive) -> tuple[int, int]:
+    """(identical responses, trials in both runs)."""
+    oa, ob = _outputs(a), _outputs(b)
+    shared = set(oa) & set(ob)
+    return sum(1 for t in shared if oa[t] is not None and oa[t] == ob[t]), len(shared)
+
+
+def _json(archive: RunArchive, name: str) -> dict[str, Any]:
+    return json.loads((archive.path / name).read_text(encoding="utf-8"))
+
+
+def compare_runs(a: RunArchive, b: RunArchive) -> dict[str, Any]:
+    ma, mb = a.manifest(), b.manifest()
+    identical, shared = response_agreement(a, b)
+    metrics = metric_changes(_json(a, "metrics.json"), _json(b, "metrics.json"))
+    return {
+        "a": a.run_id, "b": b.run_id, "fingerprints": [ma["fingerprint"], mb["fingerprint"]],
+        "same_configuration": ma["fingerprint"] == mb["fingerprint"],
+        "settings": [asdict(c) for c in setting_changes(ma, mb)],
+        "drift": drift(ma, mb),
+        "responses": {"identical": identical, "compared": shared},
+        "metrics": [asdict(m) for m in metrics],
+        "moved": [asdict(m) for m in metrics if m.moved],
+        "verdicts": [asdict(v) for v in verdict_changes(_json(a, "verdicts.json"), _json(b, "verdicts.json"))],
+    }
+
+
+def reproduction_line(result: dict[str, Any]) -> str:
+    """One line: did the rerun reproduce the run?"""
+    r = result["responses"]
+    share = f"{r['identical']}/{r['compared']} responses identical"
+    verdicts = [v for v in result["verdicts"] if v["criterion"] == "hypothesis"]
+    parts = [share, f"{len(result['moved'])} metrics moved beyond their noise",
+             f"{len(verdicts)} hypothesis verdicts changed" if verdicts else "no verdict changed"]
+    if result["drift"]:
+        parts.append("ENDPOINT DRIFT: " + "; ".join(result["drift"]))
+    ok = not result["verdicts"] and not result["drift"]
+    return ("REPRODUCED: " if ok else "NOT REPRODUCED: ") + ", ".join(parts)
