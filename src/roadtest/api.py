@@ -31,6 +31,34 @@ REPORTS = ["report.html", "report.pdf"]
 DERIVED = [SCORES, METRICS, VERDICTS]
 
 
+def init(target: Path) -> list[Path]:
+    """A new workspace: three scenarios, two hypotheses, the bundled local models, commented examples."""
+    from importlib import resources
+
+    if (target / "roadtest.yaml").exists():
+        raise RoadtestError(f"{target} is already a roadtest workspace (it has roadtest.yaml)",
+                            f"check it with `roadtest check -w {target}`, or pick a new folder")
+    written = []
+    source = resources.files("roadtest").joinpath("init_template")
+
+    def copy(node, rel: Path) -> None:
+        for child in node.iterdir():
+            if child.name == "__pycache__":
+                continue
+            out_rel = rel / (".gitignore" if child.name == "gitignore" else child.name)
+            if child.is_dir():
+                copy(child, out_rel)
+            else:
+                path = target / out_rel
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(child.read_bytes())
+                written.append(path)
+
+    copy(source, Path())
+    (target / "runs").mkdir(exist_ok=True)
+    return sorted(written)
+
+
 def check(root: Path) -> LoadedWorkspace:
     """Load and validate every file; raises InputError listing every problem."""
     return load_workspace(root)
@@ -215,6 +243,7 @@ def plan(root: Path, hypotheses: list[str] | None, models: list[str] | None) -> 
             entry["trials"] += judged
             entry["prompt_chars"] += judged * (len(judge.rubric) + 600)
             entry["max_out"] += judged * judge.max_new_tokens
+    history = _latency_history(ws.runs_dir)
     rows = []
     for (model, scenario), c in counts.items():
         spec = ws.spec.model(model)
@@ -222,9 +251,31 @@ def plan(root: Path, hypotheses: list[str] | None, models: list[str] | None) -> 
         cost = None
         if spec.price is not None:
             cost = (tokens_in * spec.price.input_per_mtok + c["max_out"] * spec.price.output_per_mtok) / 1e6
+        latency, source = history.get(model, (DEFAULT_LATENCY_S[spec.provider], "a rough default"))
         rows.append({"model": model, "scenario": scenario, "trials": c["trials"], "tokens_in_est": tokens_in,
-                     "tokens_out_max": c["max_out"], "cost_max": cost})
-    return {"selection": config["selection"], "trials": rows, "feasibility": feasibility(config)}
+                     "tokens_out_max": c["max_out"], "cost_max": cost,
+                     "time_s_est": c["trials"] * latency / spec.max_concurrency, "latency_source": source})
+    return {"selection": config["selection"], "trials": rows, "feasibility": feasibility(config),
+            "time_s_est": sum(r["time_s_est"] for r in rows)}
+
+
+DEFAULT_LATENCY_S = {"local": 0.35, "openai": 1.0}
+"""Seconds per call when no earlier run of the model says better (measured: the bundled models on 2 cores)."""
+
+
+def _latency_history(runs_dir: Path) -> dict[str, tuple[float, str]]:
+    """Mean latency per model from the newest run that called it (cached answers do not count)."""
+    seen: dict[str, tuple[float, str]] = {}
+    runs = sorted((p for p in runs_dir.glob("*/trials.jsonl")), reverse=True) if runs_dir.is_dir() else []
+    for trials in runs[:5]:
+        totals: dict[str, list[float]] = {}
+        for record in RunArchive(trials.parent).trials():
+            if not record.get("error") and not record.get("cache") and not record.get("level") \
+                    and record.get("kind", "model") == "model":
+                totals.setdefault(record["model"], []).append(record["latency_s"])
+        for model, values in totals.items():
+            seen.setdefault(model, (sum(values) / len(values), f"run {trials.parent.name}"))
+    return seen
 
 
 def _score_lines(frame):
@@ -243,14 +294,84 @@ def report(archive: RunArchive, formats: list[str], workspace_templates: Path | 
     verdicts = json.loads((archive.path / VERDICTS).read_text(encoding="utf-8"))
     generated = manifest.get("finished_at") or datetime.now(timezone.utc).isoformat(timespec="seconds")
     html = render_html(build_view(manifest, metrics, verdicts, generated), workspace_templates)
+    written = _write_report(html, archive.path, formats)
+    archive.record_hashes([TRIALS, PLAN, *DERIVED, *REPORTS])
+    return written
+
+
+def _write_report(html: str, folder: Path, formats: list[str]) -> list[Path]:
     written = []
     if "html" in formats:
-        target = archive.path / "report.html"
+        target = folder / "report.html"
         target.write_text(html, encoding="utf-8")
         written.append(target)
     if "pdf" in formats:
-        target = archive.path / "report.pdf"
-        write_pdf(html, archive.path, target)
+        target = folder / "report.pdf"
+        write_pdf(html, folder, target)
         written.append(target)
-    archive.record_hashes([TRIALS, PLAN, *DERIVED, *REPORTS])
     return written
+
+
+def report_many(archives: list[RunArchive], formats: list[str], out: Path,
+                workspace_templates: Path | None = None) -> list[Path]:
+    """One decision document over several runs (models evaluated at different times): every verdict in one
+    Holm family, models side by side on the same items, and a warning when the runs' settings differ."""
+    combined = combine_runs(archives)
+    out.mkdir(parents=True, exist_ok=True)
+    data = RunData.build(combined["config"], combined["scored"])
+    metrics, verdicts = summarise(data), decide(data)
+    (out / METRICS).write_text(canonical_json(metrics, indent=2) + "\n", encoding="utf-8")
+    (out / VERDICTS).write_text(canonical_json(verdicts, indent=2) + "\n", encoding="utf-8")
+    manifest = combined["manifest"]
+    html = render_html(build_view(manifest, metrics, verdicts, manifest["finished_at"]), workspace_templates)
+    return _write_report(html, out, formats)
+
+
+def combine_runs(archives: list[RunArchive]) -> dict[str, Any]:
+    """Several archives as one: model ids that repeat are suffixed with their run id."""
+    import pandas as pd
+
+    from roadtest.compare import compare_runs, setting_changes
+    from roadtest.report.diff_view import diff_view
+    from roadtest.scoring import Scored
+
+    manifests = [a.manifest() for a in archives]
+    seen: set[str] = set()
+    frames, judges, models, endpoints = [], [], [], {}
+    config = json.loads(json.dumps(manifests[0]["config"]))
+    config["selection"]["models"] = []
+    for archive, manifest in zip(archives, manifests):
+        cfg = manifest["config"]
+        rename = {m["id"]: (m["id"] if m["id"] not in seen else f"{m['id']}.{archive.run_id}"[:64]) for m in cfg["models"]}
+        seen.update(rename.values())
+        scored = score_trials(archive.trials, scenario_specs(cfg), model_specs(cfg))
+        frames.append(scored.frame.assign(model=scored.frame["model"].map(lambda m: rename.get(m, m))))
+        judges.append(scored.judges)
+        for m in cfg["models"]:
+            models.append({**m, "id": rename[m["id"]]})
+            config["selection"]["models"].append(rename[m["id"]])
+            endpoints[rename[m["id"]]] = manifest.get("endpoints", {}).get(m["id"], {})
+        for key in ("scenarios", "hypotheses"):
+            for k, v in cfg[key].items():
+                config[key].setdefault(k, v)
+        for key in ("hypotheses", "scenarios"):
+            config["selection"][key] += [k for k in cfg["selection"][key] if k not in config["selection"][key]]
+    config["models"] = models
+    warnings, diffs = [], []
+    for archive, manifest in zip(archives[1:], manifests[1:]):
+        changes = [c for c in setting_changes(manifests[0], manifest) if c.category not in ("model", "endpoint")]
+        if changes:
+            names = ", ".join(sorted({c.path for c in changes})[:6]) + (" …" if len(changes) > 6 else "")
+            warnings.append(f"{archive.run_id} was run with different settings than {archives[0].run_id} "
+                            f"({len(changes)} differ: {names}); its numbers are not strictly comparable. "
+                            f"See the appendix.")
+        for other in (archives[0], archive):
+            if not (other.path / VERDICTS).is_file():
+                derive(other)
+        diffs.append(diff_view(compare_runs(archives[0], archive)))
+    manifest = {**manifests[0], "config": config, "endpoints": endpoints, "warnings": warnings, "diffs": diffs,
+                "run_ids": [a.run_id for a in archives], "fingerprints": [m["fingerprint"] for m in manifests],
+                "finished_at": max(m.get("finished_at") or "" for m in manifests)}
+    frame = pd.concat(frames, ignore_index=True).sort_values(["trial_id", "model"], kind="stable")
+    return {"config": config, "manifest": manifest,
+            "scored": Scored(frame.reset_index(drop=True), pd.concat(judges, ignore_index=True))}

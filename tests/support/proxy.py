@@ -44,6 +44,8 @@ class FaultProxy:
     retry_after: str = "1"
     fingerprint: str | None = None
     """When set, every JSON response gains this system_fingerprint (what hosted APIs report)."""
+    answer: Callable[[dict], str | None] | None = None
+    """When set and it returns text for a request, the model's answer is replaced by that text."""
     seen: list[Seen] = field(default_factory=list)
     in_flight: int = 0
     max_in_flight: int = 0
@@ -123,6 +125,15 @@ class FaultProxy:
         else:
             if self.fingerprint and upstream.status_code == 200:
                 content = json.dumps({**json.loads(content), "system_fingerprint": self.fingerprint}).encode()
+            text = self.answer(json.loads(raw)) if self.answer else None
+            if text is not None and upstream.status_code == 200:
+                data = json.loads(content)
+                choice = data["choices"][0]
+                if "message" in choice:
+                    choice["message"]["content"] = text
+                else:
+                    choice["text"] = text
+                content = json.dumps(data).encode()
             await self._respond(writer, upstream.status_code, content)
 
     async def _respond(self, writer, status: int, body: bytes, extra: dict | None = None,

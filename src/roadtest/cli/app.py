@@ -62,6 +62,24 @@ def _emit_json(payload: Any) -> None:
 
 
 @command
+def init(directory: Annotated[Path, typer.Argument(help="Folder for the new workspace (created if needed).", file_okay=False)],
+         json_out: JsonFlag = False) -> None:
+    """Create a workspace: three scenarios with one-sentence success criteria, two hypotheses, the bundled
+    local models and commented examples of an OpenAI-compatible endpoint. It runs as it is.
+
+    Example: roadtest init my-eval && cd my-eval && roadtest check
+    """
+    written = api.init(directory)
+    if json_out:
+        _emit_json({"workspace": str(directory.resolve()), "files": [str(p) for p in written]})
+        return
+    for path in written:
+        out.print(f"  {path.relative_to(directory)}")
+    out.print(f"created a workspace in {directory.resolve()}\n"
+              f"next: cd {directory} && roadtest check && roadtest plan && roadtest run && roadtest report latest")
+
+
+@command
 def check(workspace: Workspace = Path("."), json_out: JsonFlag = False,
           metrics: Annotated[bool, typer.Option("--metrics", help="List the metrics criteria can name.")] = False) -> None:
     """Validate every file of the workspace; print every problem as path:line. Exit 2 on any.
@@ -98,6 +116,11 @@ def _list_metrics(json_out: bool) -> None:
     for r in rows:
         table.add_row(r["id"], r["family"], r["better"], r["unit"], r["description"])
     out.print(table)
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
 
 
 def _duration(text: str | None) -> float | None:
@@ -195,11 +218,15 @@ def plan(workspace: Workspace = Path("."),
         _emit_json(result)
         return
     table = Table("model", "scenario", "trials", "prompt tokens (at most ≈)", "output tokens (max)", "cost (max)",
-                  title="Planned trials", title_justify="left")
+                  "time (≈)", title="Planned trials", title_justify="left")
     for r in result["trials"]:
         table.add_row(r["model"], r["scenario"], str(r["trials"]), f"{r['tokens_in_est']:,}",
-                      f"{r['tokens_out_max']:,}", "not priced" if r["cost_max"] is None else f"{r['cost_max']:.4f}")
+                      f"{r['tokens_out_max']:,}", "not priced" if r["cost_max"] is None else f"{r['cost_max']:.4f}",
+                      _clock(r["time_s_est"]))
     out.print(table)
+    sources = sorted({r["latency_source"] for r in result["trials"]})
+    out.print(f"about {_clock(result['time_s_est'])} in all (call times from {', '.join(sources)}), "
+              "plus a few seconds to start each local model")
     f = result["feasibility"]
     ft = Table("hypothesis", "criterion", "n", "can n decide it?", title_justify="left",
                title="Can the planned n decide each criterion?",
@@ -219,21 +246,29 @@ RunRef = Annotated[str, typer.Argument(help="Run id, run folder, or 'latest'.")]
 
 
 @command
-def report(run_ref: RunRef = "latest", workspace: Workspace = Path("."),
+def report(run_refs: Annotated[Optional[list[str]], typer.Argument(help="Run ids, folders or 'latest' (default: latest). Several runs make one document.")] = None,
+           workspace: Workspace = Path("."),
            format: Annotated[str, typer.Option("--format", "-f", help="Comma-separated: html, pdf.")] = "html,pdf",
+           out_dir: Annotated[Optional[Path], typer.Option("--out", help="Folder for a report over several runs (default: runs/reports/A+B).", file_okay=False)] = None,
            json_out: JsonFlag = False) -> None:
-    """Write the decision document (HTML and PDF) into the run folder.
+    """Write the decision document (HTML and PDF) into the run folder; several runs make one document.
 
     Example: roadtest report latest --format html,pdf
+    Example: roadtest report 20261129-065641-22d165 20261201-101500-9c01aa
     """
     formats = [f.strip().lower() for f in format.split(",") if f.strip()]
     bad = [f for f in formats if f not in ("html", "pdf")]
     if bad or not formats:
         raise RoadtestError(f"unknown format {', '.join(bad) or '(none)'}", "use --format html,pdf, html or pdf")
-    archive = find_run(_runs_dir(workspace), run_ref)
-    paths = api.report(archive, formats, workspace / "report_templates")
+    runs_dir = _runs_dir(workspace)
+    archives = [find_run(runs_dir, ref) for ref in (run_refs or ["latest"])]
+    if len(archives) == 1:
+        paths = api.report(archives[0], formats, workspace / "report_templates")
+    else:
+        folder = out_dir or runs_dir / "reports" / "+".join(a.run_id for a in archives)
+        paths = api.report_many(archives, formats, folder, workspace / "report_templates")
     if json_out:
-        _emit_json({"run_id": archive.run_id, "written": [str(p) for p in paths]})
+        _emit_json({"run_ids": [a.run_id for a in archives], "written": [str(p) for p in paths]})
         return
     for p in paths:
         out.print(f"{p.suffix[1:]}: {p.resolve()}")

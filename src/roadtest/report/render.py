@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError
+
+from roadtest.errors import RoadtestError
 
 from roadtest.report.view import ReportView
 
@@ -31,24 +33,44 @@ def environment(workspace_templates: Path | None = None) -> Environment:
 
 
 def render_html(view: ReportView, workspace_templates: Path | None = None) -> str:
-    return environment(workspace_templates).get_template(TEMPLATE).render(r=view)
+    try:
+        return environment(workspace_templates).get_template(TEMPLATE).render(r=view)
+    except TemplateError as exc:
+        raise _template_problem(exc, workspace_templates) from None
+
+
+def _template_problem(exc: TemplateError, workspace_templates: Path | None) -> RoadtestError:
+    """Name the template file and line (a workspace override, most likely) without a traceback."""
+    name, line = getattr(exc, "filename", None) or getattr(exc, "name", None), getattr(exc, "lineno", None)
+    tb = exc.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.endswith((".j2", ".css")):
+            name, line = filename, tb.tb_lineno
+        tb = tb.tb_next
+    where = f"{name}:{line}" if name and line else (name or "a report template")
+    override = workspace_templates is not None and name and str(name).startswith(str(workspace_templates))
+    hint = ("fix or remove your override in report_templates/" if override else
+            "the templates roadtest ships should not fail; please report it")
+    return RoadtestError(f"{where}: report template error: {exc.message or exc}", hint)
 
 
 def _fetcher_class():
     from weasyprint.urls import URLFetcher
 
     class FolderFetcher(URLFetcher):
-        """Only file:// URLs inside one folder (and inline data: URLs); no network, nothing else."""
+        """Only file:// URLs inside the report folder or roadtest's own fonts (and inline data: URLs);
+        no network, nothing else."""
 
-        def __init__(self, folder: Path) -> None:
+        def __init__(self, *folders: Path) -> None:
             super().__init__(timeout=1, allowed_protocols={"file", "data"})
-            self.folder = folder.resolve()
+            self.folders = [f.resolve() for f in folders]
 
         def fetch(self, url, headers=None):
             parsed = urlparse(url)
             if parsed.scheme == "file":
                 path = Path(unquote(parsed.path)).resolve()
-                if not path.is_relative_to(self.folder):
+                if not any(path.is_relative_to(folder) for folder in self.folders):
                     raise ValueError(f"refused: {url} is outside the report folder")
             elif parsed.scheme != "data":
                 raise ValueError(f"refused: {url} (the report fetches nothing from the network)")
@@ -57,11 +79,35 @@ def _fetcher_class():
     return FolderFetcher
 
 
+FACES = [("Regular", 400, "normal"), ("It", 400, "italic"), ("Semibold", 600, "normal"), ("Bold", 700, "normal"),
+         ("BoldIt", 700, "italic")]
+
+
+def font_directory() -> Path:
+    """Source Sans Pro, installed with roadtest (PyPI package font-source-sans-pro)."""
+    import font_source_sans_pro
+
+    return Path(font_source_sans_pro.font_directory)
+
+
+def font_faces() -> str:
+    folder = font_directory()
+    return "\n".join(
+        f'@font-face {{ font-family: "Source Sans Pro"; src: url("{(folder / f"SourceSansPro-{name}.ttf").as_uri()}"); '
+        f"font-weight: {weight}; font-style: {style}; }}" for name, weight, style in FACES)
+
+
 def write_pdf(html: str, folder: Path, target: Path) -> None:
+    """A4 PDF from the report HTML, with roadtest's own font; fetches nothing outside the report folder."""
     import logging
 
-    from weasyprint import HTML
+    from weasyprint import CSS, HTML
+    from weasyprint.text.fonts import FontConfiguration
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
-    HTML(string=html, base_url=str(folder) + "/", url_fetcher=_fetcher_class()(folder)).write_pdf(str(target))
+    fetcher = _fetcher_class()(folder, font_directory())
+    fonts = FontConfiguration()
+    faces = CSS(string=font_faces(), font_config=fonts, url_fetcher=fetcher)
+    HTML(string=html, base_url=str(folder) + "/", url_fetcher=fetcher).write_pdf(
+        str(target), stylesheets=[faces], font_config=fonts)

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from markupsafe import Markup
+
+from roadtest.report import charts
 from roadtest.report.formatting import interval, num
 
 FAMILY_ORDER = ["accuracy", "calibration", "robustness", "fairness", "bias", "toxicity", "policy", "efficiency",
@@ -78,6 +81,7 @@ class ScenarioView:
     sensitivity: Sensitivity | None
     failures: list[FailureExample]
     load: list[LoadRow]
+    charts: list[Markup]
 
 
 def _cell(e: dict[str, Any] | None, unit: str) -> Cell:
@@ -193,4 +197,28 @@ def scenario_view(sid: str, spec: dict[str, Any], per_model: dict[str, Any], cat
         _share_table("Accuracy by dataset group (fairness)", "groups", per_model, models),
         _share_table("Accuracy by swapped group on items with a swappable term (bias)", "counterfactual_groups",
                      per_model, models),
-        _sensitivity(sensitivity, models), _failures(per_model, models) if models else [], _load_rows(load, models))
+        _sensitivity(sensitivity, models), _failures(per_model, models) if models else [], _load_rows(load, models),
+        _charts(per_model, models, sensitivity, load))
+
+
+def _charts(per_model: dict[str, Any], models: list[str], sensitivity: dict[str, Any] | None,
+            load: dict[str, Any] | None) -> list[Markup]:
+    """Accuracy by model with its interval; latency by traffic level; the settings variants."""
+    out = []
+    rows = []
+    for m in models:
+        e = per_model[m]["variants"]["base"]["metrics"].get("accuracy")
+        if e is not None:
+            rows.append((m, e["value"], e["lo"], e["hi"]))
+    out.append(charts.interval_chart("Accuracy by model, with its 95% interval", rows, "accuracy"))
+    levels = []
+    for m in models:
+        for label, lv in (load or {}).get(m, {}).items():
+            if lv.get("calls"):
+                name = "normal" if label == "base" else label.replace("c", "", 1) + " in flight" if label.startswith("c") \
+                    else label[1:] + " req/s"
+                levels.append((m, name, lv["metrics"]["latency_p50_s"]["value"], lv["metrics"]["latency_p95_s"]["value"]))
+    out.append(charts.load_chart(levels))
+    if sensitivity:
+        out.append(charts.sensitivity_chart(sensitivity["scores"], sensitivity["metric"]))
+    return [c for c in out if c is not None]

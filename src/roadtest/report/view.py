@@ -7,6 +7,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from roadtest.report import charts
 from roadtest.report.formatting import count, interval, num, pvalue
 from roadtest.report.markdown import render_markdown
 from roadtest.report.scenario_view import ScenarioView, scenario_view
@@ -15,7 +16,7 @@ from roadtest.report.sections import (
 )
 
 BADGES = {
-    "SUPPORTED": ("supported", "✔"), "REFUTED": ("refuted", "✘"), "INCONCLUSIVE": ("inconclusive", "?"),
+    "SUPPORTED": ("supported", "✓"), "REFUTED": ("refuted", "×"), "INCONCLUSIVE": ("inconclusive", "?"),
     "NOT RUN": ("notrun", "–"), "NOT APPLICABLE": ("notapplicable", "·"),
 }
 SYMBOLS = {"at_least": "≥", "at_most": "≤"}
@@ -104,6 +105,12 @@ class ReportView:
     comparisons: list[Comparison] = field(default_factory=list)
     variability: list[VariabilityRow] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    model_lines: list[tuple[str, str]] = field(default_factory=list)
+    toc: list[tuple[str, str, int]] = field(default_factory=list)
+    """(anchor, title, level) for the table of contents."""
+    tradeoff: Markup | None = None
+    rank_chart: Markup | None = None
+    diffs: list = field(default_factory=list)
 
 
 def claim_text(c: dict[str, Any], unit: str) -> str:
@@ -148,22 +155,50 @@ def _criterion_row(c: dict[str, Any], model: str, metrics: dict[str, Any]) -> Cr
     )
 
 
+def _evidence(c: dict[str, Any], metrics: dict[str, Any]) -> str:
+    unit = metrics.get(c["metric"], {}).get("unit", "")
+    bounds = f" [{num(c['lower'], unit)}, {num(c['upper'], unit)}]" if c.get("lower") is not None else ""
+    return f"{claim_text(c, unit)}: {num(c['estimate'], unit)}{bounds}, n = {count(c['n'])}"
+
+
 def _deciding_sentence(hyp: dict[str, Any], models: list[str], metrics: dict[str, Any]) -> str:
+    """Per model, the criterion that decided the verdict (or that would need more data)."""
     parts = []
     for model in models:
         entry = hyp["models"].get(model)
         if not entry:
             continue
-        crits = entry["criteria"]
+        crits = [c for c in entry["criteria"] if c.get("estimate") is not None]
         verdict = entry["verdict"]
-        key = next((c for c in crits if c["verdict"] == verdict), None) or (crits[0] if crits else None)
-        if key is None or key.get("estimate") is None:
+        if verdict == "REFUTED":
+            key = next(c for c in crits if c["verdict"] == "REFUTED")
+            parts.append(f"{model} is refuted by {_evidence(key, metrics)}")
+        elif verdict == "SUPPORTED" and crits:
+            key = max(crits, key=lambda c: c.get("p_adjusted") or 0)
+            parts.append(f"{model} meets every criterion; the closest call is {_evidence(key, metrics)}")
+        elif verdict == "INCONCLUSIVE" and crits:
+            open_ = [c for c in crits if c["verdict"] == "INCONCLUSIVE"] or crits
+            key = max(open_, key=lambda c: c.get("n_needed") or 0)
+            noun = "calls" if key["metric"].startswith("latency_p") else "items"
+            need = f"; about {count(key['n_needed'])} {noun} would decide it" if key.get("n_needed") else ""
+            parts.append(f"{model} is undecided on {_evidence(key, metrics)}{need}")
+        else:
             parts.append(f"{model}: {verdict.lower()}")
-            continue
-        unit = metrics.get(key["metric"], {}).get("unit", "")
-        parts.append(f"{model}: {verdict.lower()}, {claim_text(key, unit)} "
-                     f"(estimate {num(key['estimate'], unit)}, n = {count(key['n'])})")
     return "; ".join(parts) + "."
+
+
+def _model_line(summary: dict[str, Any] | None) -> str:
+    if not summary:
+        return "no calls"
+    bits = []
+    if summary.get("accuracy") is not None:
+        bits.append(f"accuracy {summary['accuracy']:.3f} (mean over scenarios)")
+    if summary.get("latency_p95_s") is not None:
+        bits.append(f"p95 latency {summary['latency_p95_s']:.2f} s")
+    bits.append("not priced" if summary.get("cost_per_item") is None
+                else f"{summary['cost_per_item'] * 1000:.4f} per 1,000 items")
+    bits.append(f"{summary['errors']} failed of {summary['calls']:,} calls")
+    return " · ".join(bits)
 
 
 def _judge_line(j: dict[str, Any]) -> str:
@@ -213,12 +248,41 @@ def _compact(value: Any) -> str:
     return str(value)
 
 
-def _model_line(m: dict[str, Any], endpoint: dict[str, Any]) -> str:
+def _endpoint_line(m: dict[str, Any], endpoint: dict[str, Any]) -> str:
     if m["provider"] == "local":
         sha = endpoint.get("gguf_sha256", "")
         mode = f", {m['mode']} mode" if m.get("mode") else ""
-        return f"local llama.cpp server, {m['gguf']}{mode}" + (f" (GGUF sha256 {sha[:12]}…)" if sha else "")
-    return f"OpenAI-compatible endpoint {m.get('base_url')}, model {m.get('model') or m['id']}"
+        text = f"local llama.cpp server, {m['gguf']}{mode}" + (f" (GGUF sha256 {sha[:12]}…)" if sha else "")
+    else:
+        text = f"OpenAI-compatible endpoint {m.get('base_url')}, model {m.get('model') or m['id']}"
+    served = endpoint.get("served") or {}
+    if served.get("system_fingerprint"):
+        text += f"; system_fingerprint {', '.join(served['system_fingerprint'])}"
+    return text
+
+
+def _tradeoff(metrics: dict[str, Any], model_ids: list[str]) -> Markup | None:
+    summary = metrics.get("models", {})
+    rows = [summary.get(m) for m in model_ids]
+    if not rows or any(r is None for r in rows):
+        return None
+    priced = all(r.get("cost_per_item") is not None for r in rows)
+    key, label = ("cost_per_item", "cost per item") if priced else ("latency_p95_s", "p95 latency (s)")
+    return charts.tradeoff_chart([(m, r.get("accuracy"), r.get(key)) for m, r in zip(model_ids, rows)],
+                                 label, "accuracy (mean over scenarios)")
+
+
+def _toc(hyps, scenarios, ranks, variability) -> list[tuple[str, str, int]]:
+    toc = [("decision", "Decision summary", 1), ("hypotheses", "Hypotheses and evidence", 1)]
+    toc += [(f"h-{h.id}", h.title, 2) for h in hyps]
+    toc.append(("scenarios", "Scenarios: every metric side by side", 1))
+    toc += [(f"s-{s.id}", s.id, 2) for s in scenarios]
+    if ranks:
+        toc.append(("ranks", "Rank stability", 1))
+    if variability:
+        toc.append(("variability", "Run-to-run variability", 1))
+    toc.append(("appendix", "Reproducibility appendix", 1))
+    return toc
 
 
 def build_view(manifest: dict[str, Any], metrics: dict[str, Any], verdicts: dict[str, Any],
@@ -244,27 +308,35 @@ def build_view(manifest: dict[str, Any], metrics: dict[str, Any], verdicts: dict
                  for sid in config["selection"]["scenarios"]]
     settings = [_settings(sid, config["scenarios"][sid]) for sid in config["selection"]["scenarios"]]
     endpoints = manifest.get("endpoints", {})
-    models = [(m["id"], _model_line(m, endpoints.get(m["id"], {}))) for m in config["models"]]
-    run_id = manifest["run_id"]
-    sel = config["selection"]
-    commands = [
-        f"roadtest replay {run_id}    # recompute scores, metrics, verdicts and this report from the archive",
-        f"roadtest run {' '.join('-H ' + h for h in sel['hypotheses'])} {' '.join('-m ' + m for m in sel['models'])}",
-        f"roadtest report {run_id} --format html,pdf",
-    ]
+    models = [(m["id"], _endpoint_line(m, endpoints.get(m["id"], {}))) for m in config["models"]]
+    run_ids = manifest.get("run_ids") or [manifest["run_id"]]
+    commands = []
+    for run_id in run_ids:
+        commands += [f"roadtest replay {run_id}    # scores, metrics, verdicts and this report again, from the archive alone",
+                     f"roadtest rerun {run_id}     # the same requests sent again; says whether the results reproduce",
+                     f"roadtest verify {run_id}    # every file against the sha256 in its manifest"]
+    commands.append(f"roadtest report {' '.join(run_ids)} --format html,pdf")
     versions = [(k, str(v)) for k, v in sorted(manifest.get("versions", {}).items()) if v]
     units = {m: i["unit"] for m, i in catalogue.items()}
     ranks = metrics.get("ranks") or {"metric": "accuracy", "scenarios": {}}
     first_rank = next(iter(ranks["scenarios"].values()), None)
+    rank_views = rank_tables(ranks, units)
+    variability = variability_rows(metrics.get("variability", {}))
+    overall = ranks.get("overall") or first_rank
     return ReportView(
-        title=config["workspace"]["report"]["title"], generated=generated, run_ids=[run_id],
-        fingerprints=[manifest["fingerprint"]], models=models, convention=verdicts["convention"],
+        title=config["workspace"]["report"]["title"], generated=generated, run_ids=run_ids,
+        fingerprints=manifest.get("fingerprints") or [manifest["fingerprint"]], models=models,
+        convention=verdicts["convention"],
         model_ids=model_ids, matrix=matrix, hypotheses=hyps, scenarios=scenarios, settings=settings,
-        versions=versions, commands=commands, ranks=rank_tables(ranks, units), rank_metric=ranks["metric"],
+        versions=versions, commands=commands, ranks=rank_views, rank_metric=ranks["metric"],
         rank_seed=f"seed {first_rank['seed']}, B = {first_rank['B']:,}" if first_rank else "",
         bootstrap=f"seed {metrics['bootstrap']['seed']}, B = {metrics['bootstrap']['B']:,}",
         toxicity_classifier=metrics.get("toxicity_classifier", ""),
         judges=[_judge_line(j) for j in metrics.get("judges", {}).values()],
         comparisons=comparisons(metrics.get("comparisons", []), units.get(ranks["metric"], "")),
-        variability=variability_rows(metrics.get("variability", {})),
+        variability=variability, warnings=list(manifest.get("warnings", [])),
+        model_lines=[(m, _model_line(metrics.get("models", {}).get(m))) for m in model_ids],
+        toc=_toc(hyps, scenarios, rank_views, variability), tradeoff=_tradeoff(metrics, model_ids),
+        rank_chart=charts.rank_chart(overall["models"], overall["rank_probs"]) if overall else None,
+        diffs=list(manifest.get("diffs", [])),
     )

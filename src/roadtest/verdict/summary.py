@@ -44,7 +44,7 @@ def summarise(data: RunData) -> dict[str, Any]:
             "toxicity_classifier": classifier_name(),
             "scenarios": scenarios, "ranks": rank_summary(data), "comparisons": pairwise_scan(data),
             "variability": variability_summary(data), "sensitivity": sensitivity(data), "load": load_summary(data),
-            "judges": _judges(data)}
+            "judges": _judges(data), "models": _models(data)}
 
 
 def _metrics(data: RunData, sid: str, model: str, wanted: list[str], variant: str | None) -> dict[str, Any]:
@@ -115,5 +115,30 @@ def _judges(data: RunData) -> dict[str, Any]:
             "unparsed": int((part["error"].isna() & part["verdict"].isna()).sum()),
             "pass_rate": float(part["verdict"].dropna().astype(float).mean()) if part["verdict"].notna().any() else None,
             "latency_mean_s": float(part["latency_s"].mean()),
+        }
+    return out
+
+
+def _models(data: RunData) -> dict[str, Any]:
+    """One line per model for page 1: latency, cost, errors and quality over every scenario's original calls."""
+    out = {}
+    frame = data.frame[data.frame["variant"] == "base"]
+    for model in data.model_ids:
+        calls = frame[frame["model"] == model]
+        if calls.empty:
+            continue
+        ok = calls[calls["error"].isna()]
+        latency = ok["latency_s"].to_numpy(float)
+        cost = pd.to_numeric(ok["cost"], errors="coerce")
+        accuracy = [float(calls[calls["scenario"] == sid].groupby("item")["score"].mean().mean())
+                    for sid in data.scenario_ids if not calls[calls["scenario"] == sid].empty]
+        out[model] = {
+            "calls": int(len(calls)), "errors": int(calls["error"].notna().sum()),
+            "latency_p50_s": float(np.quantile(latency, 0.5)) if latency.size else None,
+            "latency_p95_s": float(np.quantile(latency, 0.95)) if latency.size else None,
+            "cost_per_item": float(cost.mean()) if cost.notna().any() else None,
+            "tokens_out": float(pd.to_numeric(ok["tokens_out"], errors="coerce").mean()) if len(ok) else None,
+            "accuracy": float(np.mean(accuracy)) if accuracy else None,
+            "provider": data.models[model].provider if model in data.models else None,
         }
     return out

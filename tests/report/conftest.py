@@ -1,0 +1,84 @@
+"""A real run made for the document tests: two models, every section, hostile text in outputs and Markdown."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from roadtest.cli import app
+from tests.conftest import TINY_ITEMS, write_workspace
+
+XSS_SCRIPT = "<script>alert('xss-script')</script>"
+XSS_IMG = '<img src=x onerror="alert(\'xss-img\')">'
+
+HOSTILE_HYPOTHESIS = """\
+---
+id: hostile
+title: The model can add small numbers
+criteria:
+  - scenario: tiny-math
+    metric: accuracy
+    at_least: 0.5
+  - scenario: tiny-math
+    metric: latency_p95_s
+    at_most: 5.0
+    load: {concurrency: 2}
+  - scenario: tiny-math
+    metric: accuracy
+    versus: {model: twin, by_at_least: 0.0}
+---
+# Why we believe it
+
+Raw HTML must show as text: <script>alert('xss-body')</script> <b onclick="x()">bold?</b>
+
+![secret](file:///etc/passwd)
+
+<img src="file:///etc/passwd">
+"""
+
+SCENARIO = """\
+id: tiny-math
+success: "The model answers a one-step sum correctly."
+dataset: {path: tiny-math.jsonl, id: id, group: kind}
+mode: chat
+prompt:
+  system: "Answer with the number only."
+  template: "{{ question }}\\nAnswer:"
+sampling: {temperature: 0.0, top_p: 1.0, seed: 7}
+limits: {max_new_tokens: 6, stop: ["\\n"]}
+repeats: 2
+scoring: {rule: numeric, answer: answer}
+variants:
+  - name: warm
+    sampling: {temperature: 0.9}
+"""
+
+
+@pytest.fixture(scope="session")
+def report_run(tmp_path_factory, llama_server):
+    from tests.support.proxy import FaultProxy
+
+    def hostile(body):
+        content = json.dumps(body)
+        if "2 plus 2" in content:
+            return XSS_SCRIPT
+        if "10 minus 4" in content:
+            return XSS_IMG
+        return None
+
+    proxy = FaultProxy(llama_server.removesuffix("/v1"), answer=hostile)
+    url = proxy.start()
+    items = [dict(i, id=f"{i['id']}-{n}") for n in range(3) for i in TINY_ITEMS]
+    twin = f"  - id: twin\n    provider: openai\n    base_url: {url}\n    model: smollm2\n"
+    ws = write_workspace(tmp_path_factory.mktemp("report") / "ws", url=url, items=items, scenario=SCENARIO,
+                         hypothesis=HOSTILE_HYPOTHESIS, extra_models=twin)
+    runner = CliRunner()
+    result = runner.invoke(app, ["run", "-w", str(ws), "-q"])
+    assert result.exit_code == 0, result.output
+    run_dir = next(p for p in (ws / "runs").iterdir() if (p / "manifest.json").exists())
+    result = runner.invoke(app, ["report", str(run_dir), "-w", str(ws)])
+    assert result.exit_code == 0, result.output
+    yield ws, run_dir
+    proxy.stop()

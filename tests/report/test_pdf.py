@@ -1,0 +1,80 @@
+"""The PDF as a meeting reads it: pages, sections, verdicts, fonts, and nothing beyond the margins."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+
+import numpy as np
+import pytest
+from pypdf import PdfReader
+
+SECTIONS = ["Decision summary", "Contents", "Hypotheses and evidence", "Scenarios: every metric side by side",
+            "Rank stability", "Run-to-run variability", "Reproducibility appendix", "Latency under load",
+            "Settings sensitivity", "Failure examples", "Trade-off", "roadtest replay", "roadtest rerun"]
+MM = 72 / 25.4   # PDF points per millimetre
+
+
+def pdf_text(run_dir) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(str(run_dir / "report.pdf")).pages)
+
+
+def test_every_section_and_every_verdict_is_in_the_pdf(report_run):
+    _, run_dir = report_run
+    reader = PdfReader(str(run_dir / "report.pdf"))
+    assert len(reader.pages) >= 5
+    text = pdf_text(run_dir)
+    for section in SECTIONS:
+        assert section in text, section
+    verdicts = json.loads((run_dir / "verdicts.json").read_text())
+    for hyp in verdicts["hypotheses"]:
+        assert hyp["title"] in text
+        for cell in hyp["models"].values():
+            assert cell["verdict"] in text
+            for c in cell["criteria"]:
+                assert c["verdict"] in text
+    assert "page 1 of" in text and f"of {len(reader.pages)}" in text
+
+
+def test_the_pdf_uses_only_the_font_installed_with_roadtest(report_run):
+    _, run_dir = report_run
+    fonts = subprocess.run(["pdffonts", str(run_dir / "report.pdf")], capture_output=True, text=True, check=True).stdout
+    names = [line.split()[0] for line in fonts.splitlines()[2:] if line.strip()]
+    assert names and all("Source-Sans-Pro" in n for n in names), names
+
+
+def _pages(pdf, tmp_path, dpi=40):
+    """Each page as a greyscale array (pdftoppm, PGM)."""
+    subprocess.run(["pdftoppm", "-gray", "-r", str(dpi), str(pdf), str(tmp_path / "p")], check=True)
+    pages = []
+    for path in sorted(tmp_path.glob("p-*.pgm")):
+        data = path.read_bytes()
+        header = data.split(b"\n", 3)
+        width, height = map(int, header[1].split())
+        pages.append(np.frombuffer(header[3], dtype=np.uint8)[: width * height].reshape(height, width))
+    return pages
+
+
+def test_no_page_has_content_beyond_its_margins(report_run, tmp_path):
+    _, run_dir = report_run
+    dpi = 40
+    px = dpi / 25.4                                   # pixels per millimetre
+    pages = _pages(run_dir / "report.pdf", tmp_path, dpi)
+    assert len(pages) == len(PdfReader(str(run_dir / "report.pdf")).pages)
+    for number, page in enumerate(pages, 1):
+        side = int(12 * px)                           # the page margin is 16 mm; nothing may reach into 12 mm of the edge
+        top, bottom = int(5 * px), int(5 * px)        # header and page number sit between 5 and 16 mm
+        for name, band in (("left", page[:, :side]), ("right", page[:, -side:]),
+                           ("top", page[:top, :]), ("bottom", page[-bottom:, :])):
+            assert band.min() > 200, f"page {number}: something is printed in the {name} margin"
+
+
+def test_the_table_of_contents_gives_page_numbers(report_run):
+    _, run_dir = report_run
+    pages = [page.extract_text() for page in PdfReader(str(run_dir / "report.pdf")).pages]
+    text = "\n".join(pages)
+    entries = dict(re.findall(r"^(Rank stability|Reproducibility appendix|Decision summary) \.{5,}\s*(\d+)$", text, re.M))
+    assert set(entries) == {"Rank stability", "Reproducibility appendix", "Decision summary"}
+    for title, number in entries.items():                       # each number points at the page with that heading
+        assert title in pages[int(number) - 1]
