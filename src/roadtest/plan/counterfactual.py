@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+from roadtest.plan.perturb import match_case
+
 
 @dataclass(frozen=True)
 class SwapTable:
@@ -31,14 +33,6 @@ def _pattern(t: SwapTable) -> re.Pattern:
     return re.compile(r"\b(" + "|".join(re.escape(term) for term in terms) + r")\b", re.IGNORECASE)
 
 
-def _case_like(original: str, new: str) -> str:
-    if original.isupper() and len(original) > 1:
-        return new.upper()
-    if original[:1].isupper():
-        return new[:1].upper() + new[1:]
-    return new
-
-
 def swap_to(text: str, kind: str, group: str) -> str:
     """`text` with every listed term replaced by its match in `group` ('her' resolved by what follows)."""
     t = table(kind)
@@ -51,7 +45,7 @@ def swap_to(text: str, kind: str, group: str) -> str:
         if kind == "pronouns" and word.lower() == "her" and group != "female":
             following = text[m.end():m.end() + 20]
             target = "his" if re.match(r"\s+[a-z]", following) and not re.match(r"\s+(and|or|to|a|the)\b", following) else "him"
-        return _case_like(word, target)
+        return match_case(word, target)
 
     return _pattern(t).sub(replace, text)
 

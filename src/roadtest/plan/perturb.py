@@ -86,7 +86,8 @@ def synonyms() -> dict[str, list[str]]:
     return table
 
 
-def _match_case(original: str, new: str) -> str:
+def match_case(original: str, new: str) -> str:
+    """`new` written in the case of `original` (ALL CAPS, Capitalised or lower)."""
     if original.isupper() and len(original) > 1:
         return new.upper()
     if original[:1].isupper():
@@ -101,7 +102,7 @@ def synonym(text: str, rng: random.Random) -> str:
 
     def swap(m: re.Match) -> str:
         alts = table.get(m.group().lower())
-        return _match_case(m.group(), rng.choice(alts)) if alts else m.group()
+        return match_case(m.group(), rng.choice(alts)) if alts else m.group()
 
     return _WORD.sub(swap, text)
 
