@@ -62,6 +62,8 @@ CASES = [
     ("unknown model in versus", HYP, "    metric: accuracy\n    at_least: 0.5",
      "    metric: accuracy\n    versus: {model: smolm2, by_at_least: 0.0}",
      f"{HYP}:{_line_of(TINY_HYPOTHESIS, 'at_least: 0.5')}", ["unknown model 'smolm2'", "did you mean 'smollm2'"]),
+    ("percent instead of proportion", HYP, "at_least: 0.5", "at_least: 85",
+     f"{HYP}:{_line_of(TINY_HYPOTHESIS, 'at_least: 0.5')}", ["proportion between 0 and 1", "write 0.85 for 85%"]),
     ("two claims", HYP, "    at_least: 0.5", "    at_least: 0.5\n    at_most: 0.9",
      f"{HYP}:{_line_of(TINY_HYPOTHESIS, 'scenario: tiny-math')}", ["exactly one of"]),
     ("duplicate key", SCEN, "repeats: 1", "repeats: 1\nrepeats: 2",

@@ -144,7 +144,12 @@ def _check_criteria(hyp: LoadedHypothesis, scenarios: dict[str, LoadedScenario],
         if crit.metric not in METRICS:
             problem(("metric",), f"criteria[{i}]: unknown metric '{crit.metric}'",
                     did_you_mean(crit.metric, METRICS.names()))
-        elif scenario is not None:
+        elif crit.versus is None and METRICS.get(crit.metric).unit == "proportion" and not 0 <= crit.threshold <= 1:
+            key = "at_least" if crit.at_least is not None else "at_most"
+            problem((key,), f"criteria[{i}]: {crit.metric} is a proportion between 0 and 1, not {crit.threshold:g}",
+                    f"write {crit.threshold / 100:g} for {crit.threshold:g}%" if 1 < crit.threshold <= 100 else
+                    "use a value between 0 and 1")
+        if crit.metric in METRICS and scenario is not None:
             for need in METRICS.get(crit.metric).needs:
                 why = unmet_need(need, scenario.spec)
                 if why:
