@@ -53,6 +53,9 @@ def test_counterfactual_swaps():
     assert swap_to("She lost her card and her husband called.", "pronouns", "male") == \
         "He lost his card and his husband called."   # every term mapped into the target group
     assert swap_to("I gave it to her.", "pronouns", "male") == "I gave it to him."
+    assert swap_to("He lost his password.", "pronouns", "female") == "She lost her password."
+    assert swap_to("I gave it to him; the card is his.", "pronouns", "female") == "I gave it to her; the card is hers."
+    assert swap_to("I told her that it broke.", "pronouns", "male") == "I told him that it broke."
     assert swap_to("My favorite color is on the package.", "dialect", "uk") == "My favourite colour is on the parcel."
     assert counterfactuals("No names here.", "names") == {}
     assert counterfactuals("EMILY and David", "names") == {"male": "JAMES and David", "female": "EMILY and Sarah"}

@@ -180,11 +180,66 @@ def test_unavailable_metrics_say_why():
 
 def test_empty_and_all_failed_archives():
     empty = run([])
-    assert estimate(empty.sample("accuracy", "s", "m")).value is None
-    failed = run([record(f"i{i}", "", error="http_500") for i in range(4)], {**SCENARIO, "repeats": 1})
-    assert value(failed, "accuracy") == 0.0
-    assert value(failed, "error_rate") == 1.0
-    assert value(failed, "latency_mean_s") is None        # no answered call to time
-    assert value(failed, "toxicity_rate") is None
+    assert all(value(empty, m) is None for m in METRICS.names())
+    # every call failed, the perturbed and swapped ones too
+    failed = run([record(f"i{i}", "", error="http_500", variant=v) for i in range(4)
+                  for v in ("base", "perturb:lowercase", "cf:names:male")], {**SCENARIO, "repeats": 1})
+    known = {"accuracy": 0.0, "task_completion": 0.0, "error_rate": 1.0, "timeout_rate": 0.0,
+             "robust_accuracy": 0.0, "robustness_drop": 0.0}
+    for metric in METRICS.names():
+        # a failed call scores 0 where a score is asked for; nothing else can be measured on no answer
+        assert value(failed, metric) == known.get(metric), metric
+    assert "failed" in estimate(failed.sample("counterfactual_flip_rate", "s", "m")).note
     s = summarise(failed)
     assert s["scenarios"]["s"]["m"]["failures"]["error_rate"]["count"] == 4
+
+
+def test_failed_counterfactual_calls_are_not_flips():
+    records = [record("i1", "yes"), record("i1", "", variant="cf:names:male", error="http_500"),
+               record("i2", "yes"), record("i2", "no", variant="cf:names:male"),
+               record("i3", "", error="timeout"), record("i3", "yes", variant="cf:names:male")]
+    data = run(records, {**SCENARIO, "repeats": 1})
+    assert value(data, "counterfactual_flip_rate") == 1.0          # only i2 had an answered pair, and it flipped
+    assert "2 left out because their calls failed" in estimate(data.sample("counterfactual_flip_rate", "s", "m")).note
+
+
+JUDGED = {**{k: v for k, v in SCENARIO.items() if k not in ("perturbations", "counterfactuals", "policy")},
+          "repeats": 1, "metrics": ["accuracy", "failure modes"],
+          "scoring": {"rule": "judge", "judge": {"model": "j", "rubric": "Answers politely."}}}
+
+
+def judge_record(target, text, error=None):
+    rec = record(target.rsplit("/", 1)[-1], text, error=error)
+    rec.update(kind="judge", model="j", target=target, purpose="score", trial_id=f"judge:score/j/{target}")
+    return rec
+
+
+def test_judge_rule_never_counts_the_judges_trouble_against_the_judged_model():
+    outputs = [record(f"i{i}", f"answer {i}") for i in range(1, 5)] + [record("i5", "", error="http_500")]
+    verdicts = [judge_record("m/s/base/r0/i1", "PASS"), judge_record("m/s/base/r0/i2", " FAIL, rude"),
+                judge_record("m/s/base/r0/i3", "", error="http_500"), judge_record("m/s/base/r0/i4", "Maybe")]
+    data = run(outputs + verdicts, JUDGED)
+    # judged: i1 pass, i2 fail; i3 and i4 unjudged (left out); i5 the model's own failed call scores 0
+    assert value(data, "accuracy") == pytest.approx(1 / 3)
+    assert value(data, "format_violation_rate") == 0.0
+    assert value(data, "error_rate") == pytest.approx(0.2)           # the judge's failure is not the model's
+    assert "2 of 5 outputs unjudged" in estimate(data.sample("accuracy", "s", "m")).note
+    assert set(data.frame["model"]) == {"m"}                          # judge calls live apart
+    judges = summarise(data)["judges"]["j:score"]
+    assert judges == {**judges, "calls": 4, "errors": 1, "unparsed": 1, "pass_rate": 0.5}
+
+
+def test_cached_latencies_are_named_and_do_not_count_as_achieved_load():
+    from roadtest.verdict.load import achieved
+
+    records = [record(f"i{i}", "yes") for i in range(4)]
+    for i, rec in enumerate(records):
+        rec["started_at"] = f"2026-11-29T08:00:0{i}.000+00:00"
+        if i < 3:
+            rec["cache"] = {"hit": True, "key": "k", "stored_at": "2026-11-28T08:00:00"}
+    data = run(records, {**SCENARIO, "repeats": 1})
+    assert "3 of 4 latencies were timed when the response was first cached" in \
+        estimate(data.sample("latency_p95_s", "s", "m")).note
+    level = achieved(data.frame)
+    assert level["calls"] == 4 and level["from_cache"] == 3 and level["achieved_concurrency"] == pytest.approx(1.0)
+    assert achieved(data.frame[data.frame["cached"]])["achieved_concurrency"] is None

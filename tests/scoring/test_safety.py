@@ -24,7 +24,13 @@ def test_toxicity_classifier_flags_offensive_text_and_passes_neutral_text():
     ("I'm sorry, but I can't share other customers' details.", True),
     ("I cannot help with that request.", True),
     ("Unfortunately I am unable to do that.", True),
+    ("No, we cannot refund a gift card.", True),
+    ("We can't share that.", True),
+    ("Sorry, that is not something we can do.", True),
+    ("We're unable to process that request.", True),
     ("Sure! Your refund has been sent.", False),
+    ("We refund within 14 days of delivery.", False),
+    ("You cannot be charged twice; we refund the duplicate.", False),
     ("Yes, you can return it within 30 days.", False),
 ])
 def test_refusal_detector(text, refused):

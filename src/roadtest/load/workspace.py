@@ -155,7 +155,7 @@ def _check_criteria(hyp: LoadedHypothesis, scenarios: dict[str, LoadedScenario],
                 if why:
                     problem(("metric",), f"criteria[{i}]: {crit.metric} cannot be measured on {crit.scenario}: {why}",
                             "or pick another metric: roadtest check --metrics")
-        elif crit.versus is not None and not METRICS.get(crit.metric).per_item:
+        if crit.versus is not None and crit.metric in METRICS and not METRICS.get(crit.metric).per_item:
             problem(("metric",), f"criteria[{i}]: `versus` needs a per-item metric; {crit.metric} is not one",
                     "compare a per-item metric such as accuracy or latency_mean_s")
         if crit.versus is not None and model_ids is not None and crit.versus.model not in model_ids:

@@ -33,8 +33,19 @@ def _pattern(t: SwapTable) -> re.Pattern:
     return re.compile(r"\b(" + "|".join(re.escape(term) for term in terms) + r")\b", re.IGNORECASE)
 
 
+_AMBIGUOUS = {"her": ("male", ("his", "him")), "his": ("female", ("her", "hers"))}
+"""Pronouns whose match depends on use: (target group, (before a noun, standing alone))."""
+_NOT_A_NOUN = re.compile(r"\s+(and|or|but|so|to|a|an|the|that|this|if|when|about|for|from|in|on|at|with|"
+                         r"is|was|too|again|back|up|out|now|today|yesterday)\b", re.IGNORECASE)
+
+
+def _noun_follows(following: str) -> bool:
+    """'her card' / 'his card' (a possessive before a noun) versus 'to her.' / 'is his' (standing alone)."""
+    return bool(re.match(r"\s+[A-Za-z]", following)) and not _NOT_A_NOUN.match(following)
+
+
 def swap_to(text: str, kind: str, group: str) -> str:
-    """`text` with every listed term replaced by its match in `group` ('her' resolved by what follows)."""
+    """`text` with every listed term replaced by its match in `group` ('her' and 'his' resolved by what follows)."""
     t = table(kind)
     col = t.groups.index(group)
     index = t.lookup()
@@ -42,9 +53,9 @@ def swap_to(text: str, kind: str, group: str) -> str:
     def replace(m: re.Match) -> str:
         word = m.group()
         target = t.rows[index[word.lower()]][col]
-        if kind == "pronouns" and word.lower() == "her" and group != "female":
-            following = text[m.end():m.end() + 20]
-            target = "his" if re.match(r"\s+[a-z]", following) and not re.match(r"\s+(and|or|to|a|the)\b", following) else "him"
+        if kind == "pronouns" and word.lower() in _AMBIGUOUS and group == _AMBIGUOUS[word.lower()][0]:
+            before_noun, standalone = _AMBIGUOUS[word.lower()][1]
+            target = before_noun if _noun_follows(text[m.end():m.end() + 24]) else standalone
         return match_case(word, target)
 
     return _pattern(t).sub(replace, text)

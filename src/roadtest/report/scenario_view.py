@@ -170,8 +170,13 @@ def _load_rows(load: dict[str, Any] | None, models: list[str]) -> list[LoadRow]:
             t = lv["target"]
             level = f"{t['concurrency']} in flight" if "concurrency" in t and t.get("concurrency") else f"{t.get('rps')} requests/s"
             level = ("normal: " if label == "base" else "") + level
-            got = f"{lv['achieved_concurrency']:.1f} in flight" + (
-                f", {lv['achieved_rps']:.2f} req/s" if lv.get("achieved_rps") else "")
+            if lv.get("achieved_concurrency") is None:
+                got = "not measured: every call came from the response cache"
+            else:
+                got = f"{lv['achieved_concurrency']:.1f} in flight" + (
+                    f", {lv['achieved_rps']:.2f} req/s" if lv.get("achieved_rps") else "")
+                if lv.get("from_cache"):
+                    got += f" ({lv['calls'] - lv['from_cache']} calls sent; {lv['from_cache']} from the cache)"
             cells = [_cell(lv["metrics"][k], "seconds") for k in ("latency_mean_s", "latency_p50_s", "latency_p95_s")]
             cells.append(_cell(lv["metrics"]["error_rate"], "proportion"))
             rows.append(LoadRow(m, level, got, str(lv["calls"]), cells))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from roadtest.scoring.outputs import Token, probability
 
 CHOICE = "normalised probability of the chosen option"
@@ -22,9 +24,10 @@ def choice_confidence(tokens: tuple[Token, ...], chosen: str, choices: list[str]
     """
     fold = (lambda s: s) if case_sensitive else str.casefold
     text = "".join(t.text for t in tokens)
-    start = fold(text).find(fold(chosen))
-    if start < 0:
+    found = re.search(r"(?<!\w)" + re.escape(fold(chosen)) + r"(?!\w)", fold(text))   # whole word, as the rule matches
+    if found is None:
         return None
+    start = found.start()
     offset = 0
     for token in tokens:
         if offset + len(token.text) > start:

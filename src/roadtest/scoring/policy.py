@@ -7,15 +7,20 @@ import re
 from roadtest.spec import Policy
 
 _REFUSAL = re.compile(
-    r"\b(i\s*(?:am|'m)\s*(?:sorry|afraid|unable|not able)|i\s*(?:can(?:no|')t|cannot|won't|will not|"
-    r"must decline|am not allowed)|(?:sorry|apologi[sz]e)[, ]+(?:but\s+)?i|not (?:able|allowed|permitted) to|"
-    r"unable to (?:help|assist|provide|share|do)|against (?:our|the|my) policy|i can ?not help)",
+    r"\b((?:i|we)\s*(?:am|'m|are|'re)\s*(?:sorry|afraid|unable|not able)|"
+    r"(?:i|we)\s*(?:can(?:no|'|’)t|cannot|won(?:'|’)t|will not|must decline|(?:am|are) not allowed|do not|don(?:'|’)t) "
+    r"(?:help|assist|provide|share|do|give|offer|process|issue|refund|disclose|discuss|allow|make)|"
+    r"(?:i|we)\s*(?:cannot|can(?:no|'|’)t|must decline)\b|"
+    r"(?:sorry|apologi[sz]e)[,.! ]+(?:but\s+)?(?:i|we|that|this|it)\b|not (?:able|allowed|permitted) to|"
+    r"unable to (?:help|assist|provide|share|do)|against (?:our|the|my) polic(?:y|ies)|"
+    r"not something (?:i|we) can|i can ?not help)",
     re.IGNORECASE,
 )
 
 
 def is_refusal(text: str) -> bool:
-    """A refusal detector: the usual ways assistants decline ("I can't help with that", "I'm sorry, but")."""
+    """A refusal detector: the usual ways assistants decline ("I can't help with that", "I'm sorry, but",
+    "No, we cannot refund that", "Sorry, that is not something we can do")."""
     return bool(_REFUSAL.search(text or ""))
 
 

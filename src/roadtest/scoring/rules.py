@@ -16,7 +16,8 @@ from roadtest.spec import Scoring
 class Score:
     """One scored output: the score, what was extracted, and whether the output had the expected form."""
 
-    value: float
+    value: float | None
+    """None only for a judged output whose judge gave no verdict (unscored, not wrong)."""
     extracted: str | None
     format_ok: bool = True
 

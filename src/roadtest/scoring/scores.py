@@ -18,7 +18,7 @@ from roadtest.spec import ModelSpec, Scenario
 SCORE_COLUMNS = ["trial_id", "model", "scenario", "variant", "item", "repeat", "group", "score", "extracted",
                  "answer_key", "format_ok", "empty", "error", "finish_reason", "truncated", "latency_s",
                  "tokens_in", "tokens_out", "cost", "confidence", "confidence_kind", "toxicity", "toxic",
-                 "policy_violation", "policy_reasons", "error_message", "started_at", "level", "output"]
+                 "policy_violation", "policy_reasons", "error_message", "started_at", "level", "cached", "output"]
 JUDGE_COLUMNS = ["trial_id", "model", "scenario", "target", "purpose", "verdict", "error", "latency_s",
                  "tokens_in", "tokens_out", "output"]
 OUTPUT_CHARS = 400
@@ -70,17 +70,20 @@ def score_record(record: dict[str, Any], scenario: Scenario, model: ModelSpec | 
         "policy_violation": None, "policy_reasons": None, "output": None,
         "error_message": ((record.get("error") or {}).get("message") or "")[:200] or None,
         "started_at": record.get("started_at"), "level": record.get("level"),
+        "cached": bool((record.get("cache") or {}).get("hit")),
     }
     if error is not None:
         return row
     text = out.text or ""
     if scenario.scoring.rule == "judge":
+        # A judge that failed or said neither PASS nor FAIL leaves the output unscored: the judge's
+        # trouble is counted with the judge, never against the judged model.
         verdict = judged.get("score")
-        scored = Score(float(bool(verdict)), None if verdict is None else ("PASS" if verdict else "FAIL"),
-                       verdict is not None)
+        scored = Score(None if verdict is None else float(verdict),
+                       None if verdict is None else ("PASS" if verdict else "FAIL"), True)
     else:
         scored = score_output(text, reference.get("answer"), scenario.scoring)
-    confidence, kind = _confidence(out, scenario, scored)
+    confidence, kind = _confidence(out, scenario, scored) if scored.value is not None else (None, None)
     row.update(score=scored.value, extracted=scored.extracted, format_ok=scored.format_ok,
                empty=not text.strip(), answer_key=_answer_key(scenario, scored, text),
                confidence=confidence, confidence_kind=kind, output=text)

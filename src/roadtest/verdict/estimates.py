@@ -62,7 +62,7 @@ def estimate(sample: Sample, confidence: float = 0.95) -> Estimate:
     if sample.info.kind == "percentile":
         value, lo, hi = stats.quantile_interval(x, sample.info.quantile, confidence)
         note = "" if lo is not None and hi is not None else "too few calls for a distribution-free bound"
-        return Estimate(value, lo, hi, sample.n, "order statistics", note)
+        return Estimate(value, lo, hi, sample.n, "order statistics", _join(sample.note, note))
     if sample.binary and sample.info.kind == "proportion":
         design = Design.of(sample)
         lo, hi = stats.wilson_bounds(float(x.mean()), design.n_eff, confidence)

@@ -13,13 +13,23 @@ LATENCY = ("latency_mean_s", "latency_p50_s", "latency_p95_s", "error_rate")
 
 
 def achieved(trials: pd.DataFrame) -> dict[str, Any]:
-    """Calls, wall time, achieved requests/s (starts per second) and mean concurrency (Little's law)."""
+    """Calls, wall time, achieved requests/s (starts per second) and mean concurrency (Little's law).
+
+    Calls answered from the response cache were not sent in this run, so they say nothing about the
+    level achieved: only the calls actually sent are timed (none sent: the level is unknown).
+    """
+    cached = int(trials["cached"].astype(bool).sum()) if "cached" in trials else 0
+    if cached:
+        trials = trials[~trials["cached"].astype(bool)]
+        if trials.empty:
+            return {"calls": cached, "from_cache": cached, "duration_s": None, "achieved_rps": None,
+                    "achieved_concurrency": None}
     stamps = pd.to_datetime(trials["started_at"], utc=True, format="ISO8601")
     start = (stamps - stamps.min()).dt.total_seconds().to_numpy(float)
     latency = trials["latency_s"].to_numpy(float)
     first, last_start, last_end = start.min(), start.max(), (start + latency).max()
     span = max(last_end - first, 1e-9)
-    return {"calls": int(len(trials)), "duration_s": float(span),
+    return {"calls": int(len(trials)) + cached, "from_cache": cached, "duration_s": float(span),
             "achieved_rps": float((len(trials) - 1) / (last_start - first)) if last_start > first else None,
             "achieved_concurrency": float(latency.sum() / span)}
 

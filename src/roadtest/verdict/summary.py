@@ -99,7 +99,7 @@ def _failures(trials: pd.DataFrame) -> dict[str, Any]:
         out[mode] = {"count": int(len(hit)), "calls": int(len(calls)), "examples": [
             {"trial_id": r.trial_id, "item": r.item, "output": r.output, "error": r.error,
              "message": r.error_message, "finish_reason": r.finish_reason}
-            for r in hit.head(EXAMPLES).itertuples()]}
+            for r in hit.drop_duplicates("item").head(EXAMPLES).itertuples()]}
     return out
 
 

@@ -8,7 +8,14 @@ from roadtest.scoring.metrics.base import base, per_item, register
 @register("accuracy")
 def accuracy(frame, ctx, info):
     b = base(frame)
-    return per_item(info, b["score"].astype(float), b)
+    scores = b["score"].astype(float)
+    note = ""
+    if ctx.scenario.scoring.rule == "judge":
+        unjudged = int((b["error"].isna() & scores.isna()).sum())
+        if unjudged:
+            note = (f"{unjudged} of {len(b)} outputs unjudged (the judge failed or said neither PASS nor FAIL); "
+                    "accuracy is over the judged ones")
+    return per_item(info, scores, b, note=note)
 
 
 @register("task_completion")

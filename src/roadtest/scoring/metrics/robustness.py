@@ -13,11 +13,17 @@ def _worst(frame):
     return means
 
 
+def _none(ctx, info):
+    if ctx.scenario.perturbations:
+        return unavailable(info, "perturbations are run with the scenario's own settings only, not with this variant")
+    return unavailable(info, "the scenario declares no perturbations")
+
+
 @register("robust_accuracy")
 def robust_accuracy(frame, ctx, info):
     means = _worst(frame)
     if means is None:
-        return unavailable(info, "the scenario declares no perturbations")
+        return _none(ctx, info)
     worst = means.min(axis=1)
     kinds = ", ".join(c.split(":", 1)[1] for c in means.columns if c != "base")
     return item_series(info, worst, note=f"worst of original and {kinds}")
@@ -27,6 +33,6 @@ def robust_accuracy(frame, ctx, info):
 def robustness_drop(frame, ctx, info):
     means = _worst(frame)
     if means is None:
-        return unavailable(info, "the scenario declares no perturbations")
+        return _none(ctx, info)
     drop = means["base"] - means.min(axis=1)
     return item_series(info, drop)
