@@ -16,7 +16,7 @@ from roadtest.archive.config import model_specs, scenario_specs
 from roadtest.archive.run_dir import PLAN, TRIALS, now, served_by
 from roadtest.compare import compare_runs
 from roadtest.engine import Budget, EngineOptions, Events, ResponseCache, RetryPolicy, execute, group_key
-from roadtest.errors import RoadtestError, RunError
+from roadtest.errors import AlteredArchive, RoadtestError, RunError
 from roadtest.load import LoadedWorkspace, load_workspace
 from roadtest.plan import build_trials, select
 from roadtest.report import build_view, render_html, write_pdf
@@ -200,6 +200,8 @@ def _execute(archive: RunArchive, root: Path, events: Events, options: RunOption
 
 
 def _record_execution(archive: RunArchive, options: RunOptions, cache: ResponseCache | None) -> None:
+    archive.flush()
+    archive.record_sources()
     manifest = archive.manifest()
     for model_id, served in served_by(archive.path).items():
         manifest["endpoints"].setdefault(model_id, {})["served"] = served
@@ -212,8 +214,20 @@ def _record_execution(archive: RunArchive, options: RunOptions, cache: ResponseC
         cache.close()
 
 
+def check_sources(archive: RunArchive) -> None:
+    """Refuse to derive anything from trials or a plan that changed after the run recorded them."""
+    altered = archive.altered_sources()
+    if altered:
+        raise AlteredArchive(
+            f"{', '.join(altered)} in {archive.path} no longer match{'es' if len(altered) == 1 else ''} the sha256 recorded when the run ended: "
+            "anything derived from them would not be the run's",
+            f"restore the original file (`roadtest verify {archive.run_id}` names every mismatch); derived files "
+            "can be rebuilt by replay, the archived responses cannot")
+
+
 def derive(archive: RunArchive) -> dict[str, Any]:
     """Scores, metrics and verdicts from the archive alone (no model calls): what `replay` runs."""
+    check_sources(archive)
     config = archive.manifest()["config"]
     scored = score_trials(archive.trials, scenario_specs(config), model_specs(config))
     archive.write_lines(SCORES, _score_lines(scored.frame))
@@ -221,8 +235,23 @@ def derive(archive: RunArchive) -> dict[str, Any]:
     archive.write_derived(METRICS, canonical_json(summarise(data), indent=2) + "\n")
     verdicts = decide(data)
     archive.write_derived(VERDICTS, canonical_json(verdicts, indent=2) + "\n")
-    archive.record_hashes([TRIALS, PLAN, *DERIVED, *REPORTS])
+    archive.record_hashes(DERIVED)
     return verdicts
+
+
+def replay(archive: RunArchive, workspace_templates: Path | None) -> tuple[dict[str, Any], dict[str, str]]:
+    """Derive everything again from the archive and say, per file, whether it came out as the run wrote it."""
+    recorded = dict(archive.manifest().get("files", {}))
+    formats = [f for f in ("html", "pdf") if (archive.path / f"report.{f}").is_file()]
+    verdicts = derive(archive)
+    if formats:
+        report(archive, formats, workspace_templates)
+    files = archive.manifest().get("files", {})
+    outcome = {}
+    for name in [*DERIVED, *REPORTS]:
+        if name in files:
+            outcome[name] = "new" if name not in recorded else ("identical" if recorded[name] == files[name] else "differs")
+    return verdicts, outcome
 
 
 def plan(root: Path, hypotheses: list[str] | None, models: list[str] | None) -> dict[str, Any]:
@@ -288,6 +317,7 @@ def _score_lines(frame):
 def report(archive: RunArchive, formats: list[str], workspace_templates: Path | None = None) -> list[Path]:
     """Write report.html and/or report.pdf into the run folder; returns the paths written."""
     manifest = archive.manifest()
+    check_sources(archive)
     if not (archive.path / VERDICTS).is_file():
         derive(archive)
     metrics = json.loads((archive.path / METRICS).read_text(encoding="utf-8"))
@@ -295,7 +325,7 @@ def report(archive: RunArchive, formats: list[str], workspace_templates: Path | 
     generated = manifest.get("finished_at") or datetime.now(timezone.utc).isoformat(timespec="seconds")
     html = render_html(build_view(manifest, metrics, verdicts, generated), workspace_templates)
     written = _write_report(html, archive.path, formats)
-    archive.record_hashes([TRIALS, PLAN, *DERIVED, *REPORTS])
+    archive.record_hashes([p.name for p in written])
     return written
 
 

@@ -62,3 +62,9 @@ class RunError(RoadtestError):
     """The run could not finish; what finished is kept in the archive."""
 
     exit_code = 3
+
+
+class AlteredArchive(RoadtestError):
+    """An archive's own records (trials, plan) changed after the run: nothing is derived from them."""
+
+    exit_code = 1

@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from roadtest.cli import app
+from tests.support.proxy import FaultProxy
 from tests.conftest import TINY_SCENARIO, smollm2_gguf, write_workspace
 
 runner = CliRunner()
@@ -64,6 +65,30 @@ def test_verify_catches_a_one_byte_change(archive, tmp_path):
     assert result.exit_code == 1
     assert "trials.jsonl" in result.output and "MISMATCH" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_tampered_archive_cannot_launder_itself_by_replay(archive, tmp_path):
+    _, run_dir = archive
+    copy = clean_copy(run_dir, tmp_path)
+    text = (copy / "trials.jsonl").read_text()
+    (copy / "trials.jsonl").write_text(text.replace('"latency_s":', '"latency_s":1', 1))
+    for command in ("replay", "report"):
+        result = invoke(command, str(copy), "-w", str(tmp_path))
+        assert result.exit_code == 1, result.output
+        assert "trials.jsonl" in result.output and "no longer matches" in result.output
+    assert invoke("verify", str(copy), "-w", str(tmp_path)).exit_code == 1      # still caught afterwards
+
+
+def test_verify_catches_an_edited_setting_in_the_manifest(archive, tmp_path):
+    _, run_dir = archive
+    copy = clean_copy(run_dir, tmp_path)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    scenario = next(iter(manifest["config"]["scenarios"].values()))
+    scenario["spec"]["sampling"]["temperature"] = 0.7
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    result = invoke("verify", str(copy), "-w", str(tmp_path))
+    assert result.exit_code == 1
+    assert "manifest.json" in result.output and "edited after the run" in result.output
 
 
 def test_verify_warns_when_a_dataset_changed(archive, tmp_path):
@@ -166,11 +191,18 @@ def test_runs_lists_archives(archive):
 
 def test_the_archive_never_holds_the_key(tmp_path, llama_server, monkeypatch):
     monkeypatch.setenv("ROADTEST_TEST_KEY", "sk-live-do-not-leak-42")
-    ws = write_workspace(tmp_path / "ws", url=llama_server)
+    # the first call is refused the way hosted APIs refuse a wrong key: the error body quotes the key
+    proxy = FaultProxy(llama_server, script=lambda i, body: "401" if i == 0 else "pass")
+    ws = write_workspace(tmp_path / "ws", url=proxy.start())
     cfg = ws / "roadtest.yaml"
     cfg.write_text(cfg.read_text().replace("    model: smollm2\n", "    model: smollm2\n    api_key_env: ROADTEST_TEST_KEY\n"))
-    assert invoke("run", "-w", str(ws), "-q").exit_code == 0
+    try:
+        assert invoke("run", "-w", str(ws), "-q").exit_code == 0
+    finally:
+        proxy.stop()
     run_dir = next((ws / "runs").iterdir())
+    refused = [json.loads(l) for l in (run_dir / "trials.jsonl").read_text().splitlines() if '"http_401"' in l]
+    assert len(refused) == 1 and "$ROADTEST_TEST_KEY" in refused[0]["response"]["body"]["error"]["message"]
     assert invoke("report", str(run_dir), "-w", str(ws)).exit_code == 0
     for root, _, files in os.walk(run_dir):
         for f in files:

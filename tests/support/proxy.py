@@ -19,7 +19,9 @@ from typing import Callable
 import httpx
 
 Script = Callable[[int, dict], str]
-"""(index of the POST, its JSON body) -> action: pass | 429 | 500 | 503 | 400 | reset | slow | malformed | truncated"""
+"""(index of the POST, its JSON body) -> action: pass | 429 | 500 | 503 | 400 | 401 | reset | slow | malformed | truncated
+
+401 answers as hosted APIs do for a wrong key: its message quotes the key the client sent."""
 
 
 @dataclass
@@ -96,13 +98,19 @@ class FaultProxy:
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
-            await self._act(action, path, raw, writer)
+            await self._act(action, path, raw, writer, headers)
         finally:
             self.in_flight -= 1
 
-    async def _act(self, action: str, path: str, raw: bytes, writer: asyncio.StreamWriter) -> None:
+    async def _act(self, action: str, path: str, raw: bytes, writer: asyncio.StreamWriter, headers: dict) -> None:
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
+        if action == "401":
+            key = headers.get("authorization", "").removeprefix("Bearer ")
+            payload = json.dumps({"error": {"message": f"Incorrect API key provided: {key}.", "code": "invalid_api_key",
+                                            "echo": {"authorization": f"Bearer {key}"}}}).encode()
+            await self._respond(writer, 401, payload)
+            return
         if action in ("429", "500", "503", "400"):
             extra = {"retry-after": self.retry_after} if action == "429" else {}
             payload = json.dumps({"error": {"message": f"injected {action}", "type": "test"}}).encode()

@@ -20,6 +20,8 @@ from roadtest.errors import RoadtestError
 MANIFEST = "manifest.json"
 TRIALS = "trials.jsonl"
 PLAN = "plan.jsonl"
+SOURCES = (TRIALS, PLAN)
+"""What a run writes itself; every other file in the folder is derived from these and the manifest."""
 PACKAGES = ("pydantic", "httpx", "jinja2", "numpy", "scipy", "pandas", "weasyprint", "markdown-it-py",
             "typer", "llama-cpp-python")
 
@@ -200,11 +202,44 @@ class RunArchive:
             for line in lines:
                 f.write(line + "\n")
 
-    def record_hashes(self, names: list[str]) -> None:
+    def record_sources(self) -> None:
+        """Hash what the run itself wrote (trials, plan), each time an execution ends, however it ended.
+
+        Later commands (replay, report, diff) only check these hashes: they never record new ones, so an
+        altered archive cannot launder itself by being replayed.
+        """
         from roadtest.load.datasets import file_sha256
 
         manifest = self.manifest()
-        manifest["files"] = {n: file_sha256(self.path / n) for n in sorted(names) if (self.path / n).exists()}
+        files = manifest.setdefault("files", {})
+        for name in SOURCES:
+            if (self.path / name).exists():
+                files[name] = file_sha256(self.path / name)
+        manifest["files"] = dict(sorted(files.items()))
+        self.write_manifest(manifest)
+
+    def altered_sources(self) -> list[str]:
+        """The source files (trials, plan) whose sha256 no longer matches the one recorded when the run ended."""
+        from roadtest.load.datasets import file_sha256
+
+        files = self.manifest().get("files", {})
+        return [n for n in SOURCES if n in files and (self.path / n).exists() and file_sha256(self.path / n) != files[n]]
+
+    def record_hashes(self, names: list[str]) -> None:
+        """Record the sha256 of derived files (scores, metrics, verdicts, reports); sources only if never recorded."""
+        from roadtest.load.datasets import file_sha256
+
+        manifest = self.manifest()
+        files = manifest.setdefault("files", {})
+        for name in SOURCES:   # archives written before sources were hashed at the end of each execution
+            if name not in files and (self.path / name).exists():
+                files[name] = file_sha256(self.path / name)
+        for name in names:
+            if (self.path / name).exists():
+                files[name] = file_sha256(self.path / name)
+            else:
+                files.pop(name, None)
+        manifest["files"] = dict(sorted(files.items()))
         self.write_manifest(manifest)
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from roadtest.archive.run_dir import MANIFEST, RunArchive
+from roadtest.archive.canonical import fingerprint
+from roadtest.archive.run_dir import MANIFEST, TRIALS, RunArchive
 from roadtest.load.datasets import file_sha256
 
 
@@ -25,6 +26,13 @@ class Verification:
 def verify(archive: RunArchive, workspace: Path | None) -> Verification:
     result = Verification()
     manifest = archive.manifest()
+    if "config" in manifest and fingerprint(manifest["config"]) != manifest.get("fingerprint"):
+        result.mismatches.append(f"{MANIFEST}: its configuration hashes to {fingerprint(manifest['config'])[:12]}…, "
+                                 f"not to the run's fingerprint {str(manifest.get('fingerprint'))[:12]}…: "
+                                 "a setting was edited after the run")
+    if not manifest.get("files"):
+        result.mismatches.append(f"{TRIALS}: no sha256 recorded: the run never ended (killed?); finish it with "
+                                 f"`roadtest run --resume {archive.run_id}`, then verify")
     for name, expected in sorted(manifest.get("files", {}).items()):
         path = archive.path / name
         if not path.is_file():

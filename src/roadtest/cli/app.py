@@ -282,14 +282,19 @@ def replay(run_ref: RunRef = "latest", workspace: Workspace = Path("."), json_ou
     Example: roadtest replay runs/20261129-061336-e7a2e3
     """
     archive = find_run(_runs_dir(workspace), run_ref)
-    verdicts = api.derive(archive)
-    formats = [f for f in ("html", "pdf") if (archive.path / f"report.{f}").is_file()]
-    written = api.report(archive, formats, workspace / "report_templates") if formats else []
+    verdicts, outcome = api.replay(archive, workspace / "report_templates")
     if json_out:
-        _emit_json({"run_id": archive.run_id, "verdicts": _matrix(verdicts), "written": [str(p) for p in written]})
+        _emit_json({"run_id": archive.run_id, "verdicts": _matrix(verdicts), "files": outcome})
         return
-    names = [*api.DERIVED, *(p.name for p in written)]
-    out.print(f"replayed {archive.run_id}: {', '.join(names)} rewritten from trials.jsonl — next: roadtest verify {archive.run_id}")
+    same = [n for n, o in outcome.items() if o == "identical"]
+    other = [n for n, o in outcome.items() if o != "identical"]
+    out.print(f"replayed {archive.run_id} from trials.jsonl: " + (f"identical to the run's own files: {', '.join(same)}"
+              if same else "no earlier derived files to compare with"))
+    if other:
+        err.print("differs from the run's own files: " + ", ".join(f"{n} ({outcome[n]})" for n in other) +
+                  "\n  hint: a different roadtest version or a changed report template override derives them "
+                  "differently; `roadtest diff` compares two runs' settings and verdicts", markup=False)
+    out.print(f"next: roadtest verify {archive.run_id}")
 
 
 @command
@@ -400,8 +405,9 @@ def verify(run_ref: RunRef = "latest", workspace: Workspace = Path("."), json_ou
             out.print(f"ok: {archive.run_id}: {len(result.checked)} files match their recorded sha256")
         else:
             err.print(f"error: {archive.run_id} does not match its manifest\n  hint: the files named above changed "
-                      f"after the run; `roadtest replay {archive.run_id}` rebuilds derived files from trials.jsonl",
-                      markup=False)
+                      f"after the run. trials.jsonl, plan.jsonl and the manifest are the record: restore them from "
+                      f"a copy. Only derived files (scores, metrics, verdicts, reports) can be rebuilt: "
+                      f"`roadtest replay {archive.run_id}`", markup=False)
     if not result.ok:
         raise typer.Exit(1)
 

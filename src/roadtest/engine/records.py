@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import Any, Callable
 
 from roadtest.plan import Trial
 from roadtest.providers import Reply
 
 
+def _redacted(body: Any, redactor: Callable[[str], str]) -> Any:
+    """The response body without the API key, should a server echo it (error bodies sometimes do)."""
+    if body is None:
+        return None
+    text = json.dumps(body, ensure_ascii=False)
+    clean = redactor(text)
+    return body if clean == text else json.loads(clean)
+
+
 def trial_record(trial: Trial, reply: Reply | None, latency_s: float, started_at: str,
                  error: tuple[str, str] | None = None, attempts: int = 1, waited_s: float = 0.0,
-                 redactor=lambda s: s) -> dict[str, Any]:
-    """The archive line for one trial. Failures are data: they become an `error` field."""
+                 redactor: Callable[[str], str] | None = None) -> dict[str, Any]:
+    """The archive line for one trial. Failures are data: they become an `error` field.
+
+    `redactor` (given when the model has an API key) removes the key from everything the server sent back.
+    """
+    redact = redactor or (lambda s: s)
     record: dict[str, Any] = {
         "trial_id": trial.id, "model": trial.model, "scenario": trial.scenario, "item": trial.item,
         "repeat": trial.repeat, "variant": trial.variant, "reference": trial.reference,
@@ -26,12 +40,13 @@ def trial_record(trial: Trial, reply: Reply | None, latency_s: float, started_at
     if trial.level is not None:
         record["level"] = trial.level
     if reply is not None:
-        record["response"] = {"status": reply.status, "body": reply.body}
-        if reply.body is None:
-            record["response"]["text"] = redactor(reply.text or "")[:100_000]
-        record["usage"] = reply.body.get("usage") if isinstance(reply.body, dict) else None
+        body = reply.body if redactor is None else _redacted(reply.body, redactor)
+        record["response"] = {"status": reply.status, "body": body}
+        if body is None:
+            record["response"]["text"] = redact(reply.text or "")[:100_000]
+        record["usage"] = body.get("usage") if isinstance(body, dict) else None
     if error is not None:
-        record["error"] = {"kind": error[0], "message": redactor(error[1] or "")[:500]}
+        record["error"] = {"kind": error[0], "message": redact(error[1] or "")[:500]}
     return record
 
 

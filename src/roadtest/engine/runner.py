@@ -6,6 +6,7 @@ Trials stream in (the plan is never held in memory) and finished records stream 
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import time
 from dataclasses import dataclass, field
@@ -225,6 +226,13 @@ async def _run_one(ctx: Context, trial: Trial) -> bool:
     return True
 
 
+def key_redactor(spec: ModelSpec):
+    """A function removing the model's API key from text, or None when the model has no key set."""
+    if not spec.api_key_env or not os.environ.get(spec.api_key_env):
+        return None
+    return lambda text: redact(text, spec)
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
@@ -237,10 +245,10 @@ async def call(ctx: Context, trial: Trial) -> dict[str, Any] | None:
         hit = cache.get(key)
         if hit is not None:
             reply = Reply(hit["status"], hit["body"], None, {})
-            record = trial_record(trial, reply, hit["latency_s"], _now(), attempts=0)
+            record = trial_record(trial, reply, hit["latency_s"], _now(), attempts=0, redactor=key_redactor(ctx.spec))
             record["cache"] = {"hit": True, "key": key, "stored_at": hit["created_at"]}
             return record
-    redactor = lambda s: redact(s, ctx.spec)  # noqa: E731
+    redactor = key_redactor(ctx.spec)
     attempts, waited = 0, 0.0
     while True:
         if ctx.limiter.active:
