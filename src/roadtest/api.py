@@ -164,8 +164,12 @@ def _execute(archive: RunArchive, root: Path, events: Events, options: RunOption
     config = archive.manifest()["config"]
     models, scenarios = model_specs(config), scenario_specs(config)
     cache = ResponseCache(root / CACHE_PATH) if options.cache else None
+    budget = None
+    if options.max_cost is not None:
+        budget = Budget(options.max_cost)
+        budget.spent = sum(Budget.billed(r, models.get(r["model"])) for r in archive.trials())   # a resumed run
     engine = EngineOptions(
-        cache=cache, budget=Budget(options.max_cost) if options.max_cost is not None else None,
+        cache=cache, budget=budget,
         deadline=time.monotonic() + options.deadline_s if options.deadline_s is not None else None,
         retry=RetryPolicy(base_s=options.retry_base_s))
     archive.open_trials()

@@ -95,8 +95,10 @@ def setting_changes(ma: dict[str, Any], mb: dict[str, Any]) -> list[SettingChang
     for mid in sorted(set(models_a) | set(models_b)):
         out += _changes(lambda p: "model", flatten(models_a.get(mid, {})), flatten(models_b.get(mid, {})), f"models.{mid}.")
     for mid in sorted(set(ma.get("endpoints", {})) & set(mb.get("endpoints", {}))):
-        ia = {k: v for k, v in ma["endpoints"][mid].items() if k in IDENTITY_KEYS}
-        ib = {k: v for k, v in mb["endpoints"][mid].items() if k in IDENTITY_KEYS}
+        ia = {k: _served_entry(v) if k == "models_entry" else v
+              for k, v in ma["endpoints"][mid].items() if k in IDENTITY_KEYS}
+        ib = {k: _served_entry(v) if k == "models_entry" else v
+              for k, v in mb["endpoints"][mid].items() if k in IDENTITY_KEYS}
         out += _changes(lambda p: "endpoint", flatten(ia), flatten(ib), f"endpoints.{mid}.")
     for hid in sorted(set(ca["hypotheses"]) | set(cb["hypotheses"])):
         ha = flatten(ca["hypotheses"].get(hid, {}).get("spec", {}))
@@ -105,11 +107,21 @@ def setting_changes(ma: dict[str, Any], mb: dict[str, Any]) -> list[SettingChang
     return out
 
 
+MODEL_ENTRY_KEYS = ("id", "root", "owned_by", "max_model_len", "parent")
+"""The parts of a /v1/models entry that name what is served (servers fill `created` with the current time)."""
+
+
+def _served_entry(entry: Any) -> Any:
+    return {k: v for k, v in entry.items() if k in MODEL_ENTRY_KEYS} if isinstance(entry, dict) else entry
+
+
 def drift(ma: dict[str, Any], mb: dict[str, Any]) -> list[str]:
     """Same model id, different serving model: what changed under the name."""
     out = []
     for mid in sorted(set(ma.get("endpoints", {})) & set(mb.get("endpoints", {}))):
         a, b = ma["endpoints"][mid], mb["endpoints"][mid]
+        a = {**a, "models_entry": _served_entry(a.get("models_entry"))}
+        b = {**b, "models_entry": _served_entry(b.get("models_entry"))}
         for key, what in (("gguf_sha256", "GGUF file (sha256)"), ("models_entry", "/models entry")):
             if a.get(key) and b.get(key) and a[key] != b[key]:
                 out.append(f"{mid}: the {what} changed under the same name")

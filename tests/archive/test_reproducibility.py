@@ -209,3 +209,15 @@ def test_the_archive_never_holds_the_key(tmp_path, llama_server, monkeypatch):
             assert b"sk-live-do-not-leak-42" not in (Path(root) / f).read_bytes(), f
     assert "ROADTEST_TEST_KEY" in (run_dir / "manifest.json").read_text()      # the name, never the value
     assert b"sk-live-do-not-leak-42" not in (ws / ".roadtest" / "cache.sqlite").read_bytes()
+
+
+def test_a_models_entry_timestamp_is_not_drift():
+    from roadtest.compare import drift
+
+    def manifest(created, owner="vllm"):
+        entry = {"id": "m", "object": "model", "created": created, "owned_by": owner, "root": "org/m",
+                 "permission": [{"id": f"modelperm-{created}", "created": created}]}
+        return {"endpoints": {"m": {"models_entry": entry}}}
+
+    assert drift(manifest(1700000000), manifest(1700000999)) == []          # vLLM stamps the current time
+    assert drift(manifest(1700000000), manifest(1700000999, "someone-else")) == ["m: the /models entry changed under the same name"]

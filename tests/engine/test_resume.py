@@ -135,3 +135,11 @@ def test_max_cost_stops_before_the_budget_is_exceeded(tmp_path, slow_proxy):
     rows = lines(run_dir)
     spent = sum((r["usage"]["prompt_tokens"] + r["usage"]["completion_tokens"]) * 1000 / 1e6 for r in rows)
     assert 0 < len(rows) < 30 and spent <= 0.1
+    # the budget is the whole run's: resuming with the same budget sends nothing more
+    again = runner.invoke(app, ["run", "-w", str(ws), "--resume", run_dir.name, "-q", "--max-cost", "0.1", "--no-cache"])
+    assert again.exit_code == 3 and len(lines(run_dir)) == len(rows)
+    # a larger one lets the run go on, and the total stays within it
+    runner.invoke(app, ["run", "-w", str(ws), "--resume", run_dir.name, "-q", "--max-cost", "0.2", "--no-cache"])
+    rows = lines(run_dir)
+    spent = sum((r["usage"]["prompt_tokens"] + r["usage"]["completion_tokens"]) * 1000 / 1e6 for r in rows)
+    assert spent <= 0.2

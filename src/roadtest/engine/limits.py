@@ -7,7 +7,12 @@ import time
 
 
 class Bucket:
-    """Refills `rate` units per second up to `capacity`."""
+    """Refills `rate` units per second up to `capacity` (one second's worth).
+
+    A request larger than the capacity is let through when the bucket is full and paid for in full: the
+    level goes below zero and later requests wait until it is paid back, so over any stretch of time the
+    units sent stay within the per-minute rate (plus at most one second's worth and one request).
+    """
 
     def __init__(self, per_minute: float, clock=time.monotonic) -> None:
         self.rate = per_minute / 60.0
@@ -21,11 +26,11 @@ class Bucket:
         now = self.clock()
         self.level = min(self.capacity, self.level + (now - self.stamp) * self.rate)
         self.stamp = now
-        amount = min(amount, self.capacity)
-        if self.level >= amount:
+        need = min(amount, self.capacity)
+        if self.level >= need - 1e-9:   # float rounding must not leave a caller waiting nanoseconds forever
             self.level -= amount
             return 0.0
-        return (amount - self.level) / self.rate
+        return (need - self.level) / self.rate
 
 
 class RateLimiter:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import math
 import random
 import time
 from dataclasses import dataclass
@@ -12,7 +13,8 @@ import httpx
 
 from roadtest.providers import Reply
 
-RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+"""Rate limits and server errors; every other 4xx is the request's fault and is never sent again."""
 
 
 @dataclass(frozen=True)
@@ -38,10 +40,13 @@ class RetryPolicy:
     max_backoff_s: float = 30.0
     jitter: float = 0.5
 
+    max_retry_after_s: float = 300.0
+    """The longest Retry-After honoured; a server asking for more is asked again after this long."""
+
     def backoff(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
         delay = min(self.max_backoff_s, self.base_s * self.factor ** (attempt - 1))
         delay *= 1 - self.jitter + 2 * self.jitter * rng.random()
-        return max(delay, retry_after or 0.0)
+        return max(delay, min(retry_after or 0.0, self.max_retry_after_s))
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -50,7 +55,8 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
         return None
     value = value.strip()
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
+        return max(0.0, seconds) if math.isfinite(seconds) else None
     except ValueError:
         pass
     try:

@@ -46,7 +46,9 @@ class Events(Protocol):
 
 
 class Budget:
-    """--max-cost: refuses a trial whose estimated cost would take spending past the limit.
+    """--max-cost: refuses a trial whose estimated cost would take the run's spending past the limit.
+
+    The limit is for the whole run: a resumed run starts from what its archive already spent.
 
     The estimate is meant to be an upper bound: prompt tokens from a generous characters-per-token
     rule plus a per-message allowance for chat templates, scaled up by the worst under-estimate seen
@@ -68,7 +70,11 @@ class Budget:
     def estimate(self, trial: Trial, spec: ModelSpec) -> float:
         if spec.price is None:
             return 0.0
-        tokens_in = self.prompt_bound(trial) * self.scale.get(spec.id, 1.0)
+        if spec.id in self.scale:
+            tokens_in = self.prompt_bound(trial) * self.scale[spec.id]
+        else:   # nothing measured yet: a byte-level tokenizer never makes more tokens than UTF-8 bytes
+            text = trial.body.get("prompt") or "".join(m.get("content", "") for m in trial.body.get("messages") or [])
+            tokens_in = len(text.encode("utf-8")) + 10 * len(trial.body.get("messages") or []) + 10
         return (tokens_in * spec.price.input_per_mtok + trial.body.get("max_tokens", 0) * spec.price.output_per_mtok) / 1e6
 
     def reserve(self, cost: float) -> bool:
@@ -83,9 +89,16 @@ class Budget:
         if usage.get("prompt_tokens"):
             ratio = usage["prompt_tokens"] / self.prompt_bound(trial)
             self.scale[spec.id] = max(self.scale.get(spec.id, 1.0), ratio)
-        if spec.price is not None and record.get("cache") is None:
-            self.spent += (usage.get("prompt_tokens", 0) * spec.price.input_per_mtok
-                           + usage.get("completion_tokens", 0) * spec.price.output_per_mtok) / 1e6
+        self.spent += self.billed(record, spec)
+
+    @staticmethod
+    def billed(record: dict[str, Any], spec: ModelSpec | None) -> float:
+        """What one archived call cost (nothing when unpriced or answered from the cache)."""
+        if spec is None or spec.price is None or record.get("cache") is not None:
+            return 0.0
+        usage = record.get("usage") or {}
+        return (usage.get("prompt_tokens", 0) * spec.price.input_per_mtok
+                + usage.get("completion_tokens", 0) * spec.price.output_per_mtok) / 1e6
 
 
 def estimated_tokens_in(trial: Trial) -> int:
