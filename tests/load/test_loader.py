@@ -91,6 +91,17 @@ def test_broken_input(tiny_workspace, name, path, old, new, where, words):
     assert "hint:" in result.output
 
 
+@pytest.mark.parametrize("broken,words", [("{{ question }", "Jinja syntax error"), ("{{ question | nofilter }}", "nofilter")])
+def test_a_broken_template_in_a_scenario_with_counterfactuals(tiny_workspace, broken, words):
+    path = tiny_workspace / SCEN
+    path.write_text(path.read_text() + "counterfactuals: {field: question, swap: names}\n")
+    replace_in(path, 'template: "{{ question }}', 'template: "' + broken)
+    result = check(tiny_workspace)
+    assert result.exit_code == 2, result.output
+    assert f"{SCEN}:{_line_of(TINY_SCENARIO, 'template:')}" in result.output and words in result.output
+    assert "Traceback" not in result.output and "internal error" not in result.output
+
+
 def test_empty_dataset(tiny_workspace):
     (tiny_workspace / DATA).write_text("")
     result = check(tiny_workspace)

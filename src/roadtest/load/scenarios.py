@@ -105,12 +105,16 @@ def _check_fields(spec: Scenario, dataset: Table, src: Located, display: str) ->
                                 f"policy.must_refuse names field '{spec.policy.must_refuse}', which {dataset.display} lacks",
                                 did_you_mean(spec.policy.must_refuse, sorted(fields)), field="policy.must_refuse"))
     cf = spec.counterfactuals
+    try:
+        shown = template_variables(spec.prompt.template)
+    except TemplateSyntaxError:
+        shown = None   # the template check reports the syntax error itself
     if cf is not None:
         if cf.field not in fields:
             problems.append(Problem(display, src.line(("counterfactuals", "field")),
                                     f"counterfactuals.field '{cf.field}' is not a field of {dataset.display}",
                                     did_you_mean(cf.field, sorted(fields)), field="counterfactuals.field"))
-        elif cf.field not in template_variables(spec.prompt.template):
+        elif shown is not None and shown <= fields and cf.field not in shown:
             problems.append(Problem(display, src.line(("counterfactuals", "field")),
                                     f"counterfactuals.field '{cf.field}' is not used by prompt.template, so swaps would change nothing",
                                     "swap a field the template shows", field="counterfactuals.field"))
