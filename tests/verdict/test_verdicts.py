@@ -141,3 +141,26 @@ def test_versus_on_binary_scores_reports_mcnemar():
     row = judge_criterion(0, crit, "a", frame(scores("a", a) + scores("b", b))).row
     from roadtest.stats import mcnemar_exact
     assert row.p_mcnemar == pytest.approx(mcnemar_exact(15, 0))
+
+
+def test_grouped_item_means_get_the_clustered_interval():
+    """Repeats make item means like 2/3: the group still clusters them (statistics.md, grouped items)."""
+    from roadtest import stats
+    from roadtest.scoring.metrics import Sample
+    from roadtest.spec.metrics import METRICS
+    from roadtest.verdict.estimates import estimate, evidence
+
+    rng = np.random.default_rng(3)
+    groups = np.repeat([f"g{i}" for i in range(10)], 10)
+    level = np.repeat(rng.uniform(0.3, 1.0, 10), 10)                   # groups differ a lot
+    values = np.clip(np.round((level + rng.normal(0, 0.05, 100)) * 3) / 3, 0, 1)
+    info = METRICS.get("accuracy")
+    plain = estimate(Sample(info, values, tuple(map(str, range(100))), None))
+    grouped = estimate(Sample(info, values, tuple(map(str, range(100))), tuple(groups)))
+    assert grouped.method == "t, clustered" and "10 groups" in grouped.design
+    se_cl = stats.clustered_se(values, groups)
+    half = float(__import__("scipy").stats.t.ppf(0.975, 9)) * se_cl
+    assert grouped.lo == pytest.approx(values.mean() - half) and grouped.hi == pytest.approx(values.mean() + half)
+    assert grouped.hi - grouped.lo > 2 * (plain.hi - plain.lo)
+    ev = evidence(Sample(info, values, tuple(map(str, range(100))), tuple(groups)), 0.5)
+    assert ev.method == "t, clustered" and ev.se == pytest.approx(se_cl)

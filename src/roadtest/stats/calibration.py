@@ -41,6 +41,9 @@ def mass_bins(c: np.ndarray, bins: int) -> np.ndarray:
 def ece(confidence, correct, bins: int = 10, scheme: str = "width") -> float:
     """Expected calibration error: sum over non-empty bins of (n_b / n) |mean confidence - accuracy|."""
     c, y = _pair(confidence, correct)
+    if not float(bins).is_integer() or bins < 1:
+        raise StatsInputError(f"bins must be a whole number >= 1, got {bins}")
+    bins = int(bins)
     if scheme == "width":
         index = width_bins(c, bins)
     elif scheme == "mass":

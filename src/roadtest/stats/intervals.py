@@ -163,6 +163,9 @@ def mean_interval(x, confidence: float = 0.95, method: str = "t", seed: int = 0,
     """(mean, lo, hi): t-interval, or BCa bootstrap. With one value there is no interval (None)."""
     arr = as_vector(x)
     mean = float(arr.mean())
+    check_confidence(confidence)
+    if method not in ("t", "bca"):
+        raise StatsInputError(f"unknown method '{method}'; use 't' or 'bca'")
     if arr.size == 1:
         return mean, None, None
     if np.all(arr == arr[0]):
@@ -190,9 +193,12 @@ def quantile_interval(x, q: float = 0.95, confidence: float = 0.95) -> tuple[flo
 def clustered_se(scores, clusters) -> float:
     """SE of the mean with clusters: (1/n) sqrt(C/(C-1) * sum_c (sum_{i in c} (s_i - mean))^2)."""
     arr = as_vector(scores, "scores", min_n=2)
-    labels = np.asarray(clusters)
+    labels = np.asarray(clusters, dtype=object)
     if labels.shape != arr.shape:
         raise StatsInputError(f"clusters has {labels.size} labels for {arr.size} scores")
+    if any(label is None or (isinstance(label, float) and math.isnan(label)) for label in labels):
+        raise StatsInputError("clusters has missing labels (None or NaN); give every item its group")
+    labels = labels.astype(str)
     _, codes = np.unique(labels, return_inverse=True)
     c = int(codes.max()) + 1
     if c < 2:

@@ -41,6 +41,8 @@ def required_n_proportion(threshold: float, p: float, alpha: float = 0.05, power
 def required_n_paired(var_d: float, delta: float, alpha: float = 0.05, power: float = 0.8,
                       two_sided: bool = True) -> int | None:
     """Items needed to detect a mean paired difference delta: n = (z_a + z_b)^2 var(d) / delta^2."""
+    if not (math.isfinite(var_d) and math.isfinite(delta)):
+        raise StatsInputError(f"var_d and delta must be finite numbers, got var_d={var_d}, delta={delta}")
     if var_d < 0:
         raise StatsInputError(f"var_d must be >= 0, got {var_d}")
     if delta == 0:

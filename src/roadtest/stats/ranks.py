@@ -58,6 +58,8 @@ def _strata(scores, names):
     m = mats[0].shape[0]
     if m < 2 or any(x.shape[0] != m for x in mats):
         raise StatsInputError("every score matrix needs the same models (at least 2) in the same order")
+    if names and len(names) != m:
+        raise StatsInputError(f"{len(names)} names for {m} models; give one name per row of scores")
     return mats, tuple(names) if names else tuple(f"model {i + 1}" for i in range(m))
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import numpy as np
@@ -11,34 +10,75 @@ from scipy import stats as sps
 from roadtest.stats._validate import StatsInputError, as_vector, check_count
 
 
-def mcnemar_exact(b: int, c: int) -> float:
-    """Exact two-sided McNemar p-value from the discordant counts b and c."""
+def mcnemar_exact(b: int, c: int, alternative: str = "two-sided") -> float:
+    """Exact McNemar p-value from the discordant counts: b (first right, second wrong) and c (the reverse).
+
+    `alternative`: 'two-sided', 'greater' (the first is better: b > c) or 'less'.
+    """
     if b < 0 or c < 0 or not float(b).is_integer() or not float(c).is_integer():
         raise StatsInputError(f"discordant counts must be whole numbers >= 0, got b={b}, c={c}")
-    n = int(b + c)
+    b, c = int(b), int(c)
+    n = b + c
     if n == 0:
         return 1.0
+    if alternative == "greater":
+        return float(sps.binom.sf(b - 1, n, 0.5))
+    if alternative == "less":
+        return float(sps.binom.cdf(b, n, 0.5))
+    _alternative(alternative)
     return float(min(1.0, 2 * sps.binom.cdf(min(b, c), n, 0.5)))
 
 
-def sign_flip_test(d, max_exact: int = 20, seed: int = 0, B: int = 10_000) -> float:
-    """Two-sided permutation test of mean(d) = 0 by flipping signs; exact for n <= max_exact."""
+def _alternative(alternative: str) -> str:
+    if alternative not in ("two-sided", "greater", "less"):
+        raise StatsInputError(f"unknown alternative '{alternative}'; use 'two-sided', 'greater' or 'less'")
+    return alternative
+
+
+def _flip_means(arr: np.ndarray, chunk: int = 1 << 15):
+    """Every sign-flipped mean of arr (2^n of them), in chunks so that n = 20 needs a few MB, not 400."""
+    n = arr.size
+    bits = np.arange(n)
+    for start in range(0, 1 << n, chunk):
+        codes = np.arange(start, min(start + chunk, 1 << n))
+        signs = 1.0 - 2.0 * ((codes[:, None] >> bits) & 1)
+        yield (signs @ arr) / n
+
+
+def sign_flip_test(d, max_exact: int = 20, seed: int = 0, B: int = 10_000, alternative: str = "two-sided") -> float:
+    """Permutation test of mean(d) = 0 by flipping signs; exact for n <= max_exact, else B random flips.
+
+    `alternative`: 'two-sided', 'greater' (mean(d) > 0) or 'less'.
+    """
     arr = as_vector(d, "d")
-    observed = abs(arr.mean())
+    side = _alternative(alternative)
+    observed = float(arr.mean())
     tol = 1e-12 * max(1.0, float(np.abs(arr).max()))
+
+    def extreme(means: np.ndarray) -> int:
+        if side == "greater":
+            return int(np.sum(means >= observed - tol))
+        if side == "less":
+            return int(np.sum(means <= observed + tol))
+        return int(np.sum(np.abs(means) >= abs(observed) - tol))
+
     if arr.size <= max_exact:
-        signs = np.array(list(itertools.product((1.0, -1.0), repeat=arr.size)))
-        means = np.abs(signs @ arr) / arr.size
-        return float(np.mean(means >= observed - tol))
+        return float(sum(extreme(m) for m in _flip_means(arr)) / 2 ** arr.size)
     rng = np.random.default_rng(seed)
     signs = rng.choice((1.0, -1.0), size=(B, arr.size))
-    means = np.abs(signs @ arr) / arr.size
-    return float((1 + np.sum(means >= observed - tol)) / (B + 1))
+    return float((1 + extreme((signs @ arr) / arr.size)) / (B + 1))
+
+
+def _pvalues(pvalues) -> np.ndarray:
+    p = as_vector(pvalues, "pvalues", min_n=0)
+    if np.any((p < 0) | (p > 1)):
+        raise StatsInputError(f"p-values must lie between 0 and 1, got {p[(p < 0) | (p > 1)][:3].tolist()}")
+    return p
 
 
 def holm(pvalues) -> np.ndarray:
     """Holm step-down adjusted p-values (family-wise error), in the input order."""
-    p = as_vector(pvalues, "pvalues", min_n=0)
+    p = _pvalues(pvalues)
     m = p.size
     if m == 0:
         return p
@@ -51,7 +91,7 @@ def holm(pvalues) -> np.ndarray:
 
 def benjamini_hochberg(pvalues) -> np.ndarray:
     """Benjamini-Hochberg adjusted p-values (false discovery rate), in the input order."""
-    p = as_vector(pvalues, "pvalues", min_n=0)
+    p = _pvalues(pvalues)
     m = p.size
     if m == 0:
         return p
