@@ -26,6 +26,8 @@ class SettingChange:
 class MetricChange:
     scenario: str
     model: str
+    variant: str
+    """'base' (the original inputs), a settings variant, or 'load:<level>' (latency under a traffic level)."""
     metric: str
     a: float
     b: float
@@ -141,22 +143,36 @@ def _se(e: dict[str, Any]) -> float | None:
 def metric_changes(metrics_a: dict[str, Any], metrics_b: dict[str, Any]) -> list[MetricChange]:
     """Every metric in both runs: the difference b - a with a 95% interval from the two runs' intervals."""
     out = []
-    for sid in sorted(set(metrics_a["scenarios"]) & set(metrics_b["scenarios"])):
-        for model in sorted(set(metrics_a["scenarios"][sid]) & set(metrics_b["scenarios"][sid])):
-            ea = metrics_a["scenarios"][sid][model]["variants"]["base"]["metrics"]
-            eb = metrics_b["scenarios"][sid][model]["variants"]["base"]["metrics"]
-            for metric in sorted(set(ea) & set(eb)):
-                a, b = ea[metric], eb[metric]
-                if a["value"] is None or b["value"] is None:
-                    continue
-                diff = b["value"] - a["value"]
-                sa, sb = _se(a), _se(b)
-                lo = hi = None
-                if sa is not None and sb is not None:
-                    half = Z * math.sqrt(sa * sa + sb * sb)
-                    lo, hi = diff - half, diff + half
-                moved = lo is not None and (lo > 0 or hi < 0)
-                out.append(MetricChange(sid, model, metric, a["value"], b["value"], diff, lo, hi, moved))
+    blocks_a, blocks_b = _metric_blocks(metrics_a), _metric_blocks(metrics_b)
+    for sid, model, variant in sorted(set(blocks_a) & set(blocks_b)):
+        ea, eb = blocks_a[sid, model, variant], blocks_b[sid, model, variant]
+        for metric in sorted(set(ea) & set(eb)):
+            a, b = ea[metric], eb[metric]
+            if a["value"] is None or b["value"] is None:
+                continue
+            diff = b["value"] - a["value"]
+            sa, sb = _se(a), _se(b)
+            lo = hi = None
+            if sa is not None and sb is not None:
+                half = Z * math.sqrt(sa * sa + sb * sb)
+                lo, hi = diff - half, diff + half
+            moved = lo is not None and (lo > 0 or hi < 0)
+            out.append(MetricChange(sid, model, variant, metric, a["value"], b["value"], diff, lo, hi, moved))
+    return out
+
+
+def _metric_blocks(metrics: dict[str, Any]) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """(scenario, model, variant) -> its metric estimates: every settings variant and every load level."""
+    out = {}
+    for sid, per_model in metrics["scenarios"].items():
+        for model, entry in per_model.items():
+            for variant, block in entry.get("variants", {}).items():
+                out[sid, model, variant] = block["metrics"]
+    for sid, per_model in (metrics.get("load") or {}).items():
+        for model, levels in per_model.items():
+            for label, level in levels.items():
+                if label != "base" and level.get("metrics"):
+                    out[sid, model, f"load:{label}"] = level["metrics"]
     return out
 
 

@@ -221,3 +221,19 @@ def test_a_models_entry_timestamp_is_not_drift():
 
     assert drift(manifest(1700000000), manifest(1700000999)) == []          # vLLM stamps the current time
     assert drift(manifest(1700000000), manifest(1700000999, "someone-else")) == ["m: the /models entry changed under the same name"]
+
+
+def test_diff_compares_settings_variants_and_load_levels_too():
+    from roadtest.compare import metric_changes
+
+    def est(v):
+        return {"value": v, "lo": v - 0.01, "hi": v + 0.01}
+
+    def metrics(base, warm, loaded):
+        return {"scenarios": {"s": {"m": {"variants": {"base": {"metrics": {"accuracy": est(base)}},
+                                                        "setting:warm": {"metrics": {"accuracy": est(warm)}}}}}},
+                "load": {"s": {"m": {"base": {"metrics": {}}, "c3": {"metrics": {"latency_p95_s": est(loaded)}}}}}}
+
+    changes = metric_changes(metrics(0.5, 0.5, 1.0), metrics(0.5, 0.7, 2.0))
+    moved = {(c.variant, c.metric) for c in changes if c.moved}
+    assert moved == {("setting:warm", "accuracy"), ("load:c3", "latency_p95_s")}

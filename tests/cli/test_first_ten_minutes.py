@@ -34,6 +34,7 @@ def test_init_check_plan_run_report(tmp_path):
     assert "ok: 3 scenarios" in ok("check", "-w", str(ws)).output
     plan = json.loads(ok("plan", "-w", str(ws), "--json").stdout)
     assert plan["time_s_est"] > 0 and len(plan["feasibility"]["criteria"]) == 5
+    assert all(c["decidable"] for c in plan["feasibility"]["criteria"]), plan["feasibility"]   # a fair first run
     run = json.loads(ok("run", "-w", str(ws), "-q", "--json", "-m", "smollm2-135m").stdout)
     assert run["trials"] > 0 and run["errors"] == 0
     report = ok("report", "latest", "-w", str(ws))

@@ -273,4 +273,5 @@ def find_run(runs_dir: Path, ref: str) -> RunArchive:
     known = sorted(p.name for p in runs_dir.glob("*/")) if runs_dir.is_dir() else []
     from roadtest.registry import did_you_mean
 
-    raise RoadtestError(f"no run '{ref}' in {runs_dir}", did_you_mean(ref, known) or "start one with `roadtest run`")
+    raise RoadtestError(f"no run '{ref}' in {runs_dir}",
+                        did_you_mean(ref, known) or "list them with `roadtest runs`, or give the run's folder")

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Callable, Optional
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from roadtest import __version__, api
 from roadtest.archive import find_run
@@ -217,8 +217,9 @@ def plan(workspace: Workspace = Path("."),
     if json_out:
         _emit_json(result)
         return
-    table = Table("model", "scenario", "trials", "prompt tokens (at most ≈)", "output tokens (max)", "cost (max)",
-                  "time (≈)", title="Planned trials", title_justify="left")
+    table = Table(Column("model", no_wrap=True), Column("scenario", no_wrap=True), "trials",
+                  "prompt tokens (at most ≈)", "output tokens (max)", "cost (max)", "time (≈)",
+                  title="Planned trials", title_justify="left")
     for r in result["trials"]:
         table.add_row(r["model"], r["scenario"], str(r["trials"]), f"{r['tokens_in_est']:,}",
                       f"{r['tokens_out_max']:,}", "not priced" if r["cost_max"] is None else f"{r['cost_max']:.4f}",
@@ -286,14 +287,15 @@ def replay(run_ref: RunRef = "latest", workspace: Workspace = Path("."), json_ou
     if json_out:
         _emit_json({"run_id": archive.run_id, "verdicts": _matrix(verdicts), "files": outcome})
         return
-    same = [n for n, o in outcome.items() if o == "identical"]
-    other = [n for n, o in outcome.items() if o != "identical"]
-    out.print(f"replayed {archive.run_id} from trials.jsonl: " + (f"identical to the run's own files: {', '.join(same)}"
-              if same else "no earlier derived files to compare with"))
-    if other:
-        err.print("differs from the run's own files: " + ", ".join(f"{n} ({outcome[n]})" for n in other) +
-                  "\n  hint: a different roadtest version or a changed report template override derives them "
-                  "differently; `roadtest diff` compares two runs' settings and verdicts", markup=False)
+    by = {kind: [n for n, o in outcome.items() if o == kind] for kind in ("identical", "differs", "new")}
+    out.print(f"replayed {archive.run_id} from trials.jsonl")
+    if by["identical"]:
+        out.print(f"  identical to the run's own files: {', '.join(by['identical'])}")
+    if by["new"]:
+        out.print(f"  written (nothing recorded to compare with): {', '.join(by['new'])}")
+    if by["differs"]:
+        err.print(f"  differs from the run's own files: {', '.join(by['differs'])}\n  hint: a different roadtest "
+                  "version or a changed report template override derives them differently", markup=False)
     out.print(f"next: roadtest verify {archive.run_id}")
 
 
@@ -318,11 +320,19 @@ def rerun(run_ref: RunRef = "latest", workspace: Workspace = Path("."),
         _emit_json({"run_id": result.archive.run_id, "path": str(result.archive.path), "summary": line, **comparison})
     else:
         out.print(line)
+        for m in comparison["moved"]:
+            out.print(f"  moved: {m['scenario']} · {m['model']} · {_metric_label(m)}: {m['a']:.4g} -> {m['b']:.4g} "
+                      f"({m['difference']:+.4g} [{m['lo']:+.4g}, {m['hi']:+.4g}])")
         for v in comparison["verdicts"]:
             out.print(f"  verdict changed: {v['hypothesis']} · {v['model']} · {v['criterion']}: {v['a']} -> {v['b']}")
         out.print(f"rerun archive: {result.archive.path}")
     if comparison["verdicts"]:
         raise typer.Exit(1)
+
+
+def _metric_label(change: dict) -> str:
+    variant = change.get("variant", "base")
+    return change["metric"] if variant == "base" else f"{change['metric']} ({variant})"
 
 
 @command
@@ -365,7 +375,7 @@ def _print_diff(result: dict[str, Any]) -> None:
         table = Table("scenario", "model", "metric", result["a"], result["b"], "difference [95%]",
                       title="Metrics that moved beyond their noise", title_justify="left")
         for m in result["moved"]:
-            table.add_row(m["scenario"], m["model"], m["metric"], f"{m['a']:.4g}", f"{m['b']:.4g}",
+            table.add_row(m["scenario"], m["model"], _metric_label(m), f"{m['a']:.4g}", f"{m['b']:.4g}",
                           f"{m['difference']:+.4g} [{m['lo']:+.4g}, {m['hi']:+.4g}]")
         out.print(table)
     else:

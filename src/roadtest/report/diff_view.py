@@ -32,7 +32,7 @@ def diff_view(result: dict[str, Any]) -> DiffView:
         a=result["a"], b=result["b"], same_configuration=result["same_configuration"],
         settings=[(c["category"], c["path"], _show(c["a"]), _show(c["b"])) for c in result["settings"]],
         drift=list(result["drift"]),
-        moved=[(m["scenario"], m["model"], m["metric"], f"{m['a']:.4g}", f"{m['b']:.4g}",
+        moved=[(m["scenario"], m["model"], m["metric"] if m.get("variant", "base") == "base" else f"{m['metric']} ({m['variant']})", f"{m['a']:.4g}", f"{m['b']:.4g}",
                 f"{m['difference']:+.4g} [{m['lo']:+.4g}, {m['hi']:+.4g}]") for m in result["moved"]],
         verdicts=[(v["hypothesis"], v["model"], v["criterion"], v["a"], v["b"]) for v in result["verdicts"]],
         responses=f"{r['identical']} of {r['compared']} responses identical",
