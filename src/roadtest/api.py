@@ -81,6 +81,8 @@ class RunOptions:
     max_cost: float | None = None
     deadline_s: float | None = None
     retry_base_s: float = 0.5
+    retry_errors: bool = False
+    """Resume: also send again the trials whose archived call failed (the new record supersedes the old)."""
 
 
 CACHE_PATH = Path(".roadtest") / "cache.sqlite"
@@ -101,18 +103,20 @@ def resume(root: Path, archive: RunArchive, events: Events, command: list[str],
            options: RunOptions = RunOptions()) -> RunResult:
     """Finish an interrupted run from its own archive: finished trials are not sent again."""
     manifest = archive.manifest()
-    if manifest["status"] == "complete":
+    if manifest["status"] == "complete" and not options.retry_errors:
         raise RoadtestError(f"run {archive.run_id} is already complete",
-                            f"nothing to resume; see `roadtest report {archive.run_id}`")
+                            f"see `roadtest report {archive.run_id}`; to send its failed calls again: "
+                            f"`roadtest run --resume {archive.run_id} --retry-errors`")
     if not (archive.path / PLAN).is_file():
         raise RoadtestError(f"run {archive.run_id} has no plan.jsonl to resume from",
                             "start a new run with `roadtest run`")
     archive.repair_trials()
-    done = archive.done_ids()
+    done = archive.done_ids(answered_only=options.retry_errors)
     totals: dict[tuple, int] = {}
     for trial in archive.plan(skip=done):
         totals[group_key(trial)] = totals.get(group_key(trial), 0) + 1
-    manifest["resumes"] = manifest.get("resumes", []) + [{"command": command, "at": now(), "done_before": len(done)}]
+    manifest["resumes"] = manifest.get("resumes", []) + [{"command": command, "at": now(), "done_before": len(done),
+                                                          "retry_errors": options.retry_errors}]
     archive.write_manifest(manifest)
     _execute(archive, root.resolve(), events, options, totals, skip=done)
     return _result(archive)
@@ -150,12 +154,12 @@ def diff(a: RunArchive, b: RunArchive) -> dict[str, Any]:
 
 def _result(archive: RunArchive) -> RunResult:
     verdicts = derive(archive)
-    trials = errors = cached = 0
+    last: dict[str, tuple[bool, bool]] = {}   # a retried trial counts once, as its last record
     for t in archive.trials():
-        trials += 1
-        errors += bool(t.get("error"))
-        cached += bool(t.get("cache"))
-    return RunResult(archive, trials, errors, cached, verdicts)
+        last[t["trial_id"]] = (bool(t.get("error")), bool(t.get("cache")))
+    errors = sum(e for e, _ in last.values())
+    cached = sum(c for _, c in last.values())
+    return RunResult(archive, len(last), errors, cached, verdicts)
 
 
 def _execute(archive: RunArchive, root: Path, events: Events, options: RunOptions, totals: dict[tuple, int],
@@ -179,7 +183,7 @@ def _execute(archive: RunArchive, root: Path, events: Events, options: RunOption
         if engine.stopped:
             return
         archive.flush()
-        done = archive.done_ids()
+        done = archive.done_ids(answered_only=options.retry_errors)
         judges = (t for t in judge_trials(archive.trials(), scenarios, models) if t.id not in done)
         await execute(judges, models, root, archive, events, engine)
 

@@ -119,3 +119,26 @@ def test_api_keys_never_reach_the_archive(tmp_path, proxy, monkeypatch):
     run_dir = sorted((ws / "runs").iterdir())[-1]
     for f in run_dir.iterdir():
         assert "sk-test-secret-123" not in f.read_text(errors="replace"), f.name
+
+
+def test_retry_errors_sends_only_the_failed_calls_again(tmp_path, proxy):
+    outage = {"on": True}
+    p, url = proxy(lambda i, body: "500" if outage["on"] and "3 plus 5" in json.dumps(body) else "pass")
+    ws = workspace(tmp_path, url)
+    first = json.loads(run(ws).stdout)
+    assert first["errors"] == 1
+    run_dir = sorted((ws / "runs").iterdir())[-1]
+    sent_before = len(p.seen)
+    outage["on"] = False                                                   # the endpoint recovered
+    again = runner.invoke(app, ["run", "-w", str(ws), "-q", "--json", "--no-cache", "--resume", run_dir.name,
+                                "--retry-errors"])
+    assert again.exit_code == 0, again.output
+    summary = json.loads(again.stdout)
+    assert summary["trials"] == 5 and summary["errors"] == 0
+    resent = p.seen[sent_before:]
+    assert len(resent) == 1 and "3 plus 5" in json.dumps(resent[0].body)  # only the failed call went out again
+    rows = trials(ws)
+    assert [r["item"] for r in rows].count("a2") == 2                      # the error row stays as a record
+    assert runner.invoke(app, ["verify", str(run_dir), "-w", str(ws)]).exit_code == 0
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["scenarios"]["tiny-math"]["smollm2"]["variants"]["base"]["metrics"]["error_rate"]["value"] == 0.0

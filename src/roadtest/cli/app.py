@@ -144,6 +144,7 @@ def run(workspace: Workspace = Path("."),
         hypothesis: Annotated[Optional[list[str]], typer.Option("--hypothesis", "-H", help="Only this hypothesis (repeatable).")] = None,
         model: Annotated[Optional[list[str]], typer.Option("--model", "-m", help="Only this model (repeatable).")] = None,
         resume: Annotated[Optional[str], typer.Option("--resume", help="Finish an interrupted run (id, folder or 'latest'); finished calls are not sent again.")] = None,
+        retry_errors: Annotated[bool, typer.Option("--retry-errors", help="With --resume: also send again the calls that failed (after the last retry); the new answer supersedes the error row.")] = False,
         no_cache: Annotated[bool, typer.Option("--no-cache", help="Send every request, even ones answered before.")] = False,
         max_cost: Annotated[Optional[float], typer.Option("--max-cost", help="Stop before spending more than this (from the models' prices).")] = None,
         deadline: Annotated[Optional[str], typer.Option("--deadline", help="Stop starting calls after this long, e.g. 30m; resume later.")] = None,
@@ -153,12 +154,16 @@ def run(workspace: Workspace = Path("."),
     """Run the evaluations linked to the hypotheses and archive every request and response.
 
     Example: roadtest run -H support-traffic-3x -m smollm2-135m --max-cost 2.50
+    Example: roadtest run --resume latest --retry-errors   (send a finished run's failed calls again)
     Exit codes: 0 done; 1 a gate hypothesis was refuted; 2 bad input; 3 the run could not finish.
     """
     from roadtest.cli.progress import ProgressEvents
 
+    if retry_errors and resume is None:
+        raise RoadtestError("--retry-errors works with --resume: it sends a run's failed calls again",
+                            "e.g. roadtest run --resume latest --retry-errors")
     options = api.RunOptions(cache=not no_cache, max_cost=max_cost, deadline_s=_duration(deadline),
-                             retry_base_s=retry_base)
+                             retry_base_s=retry_base, retry_errors=retry_errors)
     command_line = ["roadtest", *sys.argv[1:]]
     with ProgressEvents(err, quiet=quiet or json_out) as events:
         if resume is not None:
