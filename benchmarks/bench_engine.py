@@ -23,7 +23,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import stub  # noqa: E402
 
-from roadtest.engine import EngineOptions, execute  # noqa: E402
+from roadtest.engine import EngineOptions, ResponseCache, execute  # noqa: E402
 from roadtest.plan import Trial  # noqa: E402
 from roadtest.spec import ModelSpec  # noqa: E402
 
@@ -73,22 +73,29 @@ class NoEvents:
     def model_finished(self, label): pass
 
 
-async def roadtest_engine(url: str, n: int, c: int) -> float:
+async def roadtest_engine(url: str, n: int, c: int, cached: bool = False) -> float:
+    """The engine as `roadtest run --no-cache` runs it, or (cached=True) with the response cache on, as
+    `roadtest run` does by default: every call misses the fresh cache and is stored in it (SQLite)."""
     spec = ModelSpec(id="stub", provider="openai", base_url=url, max_concurrency=c)
     trials = (Trial(f"stub/bench/base/r0/i{i}", "stub", "bench", f"i{i}", 0, "base", "chat/completions", b, {})
               for i, b in enumerate(bodies(n)))
     with tempfile.TemporaryDirectory() as tmp:
         sink = FileSink(Path(tmp) / "trials.jsonl")
+        cache = ResponseCache(Path(tmp) / "cache.sqlite") if cached else None
         t = time.perf_counter()
-        await execute(trials, {"stub": spec}, Path(tmp), sink, NoEvents(), EngineOptions())
-        return n / (time.perf_counter() - t)
+        await execute(trials, {"stub": spec}, Path(tmp), sink, NoEvents(), EngineOptions(cache=cache))
+        rate = n / (time.perf_counter() - t)
+        if cache is not None:
+            cache.close()
+        return rate
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--trials", type=int, default=2000)
     args = parser.parse_args()
-    print(f"{'delay':>6} {'conc':>5} {'aiohttp':>9} {'httpx':>9} {'roadtest':>9} {'rt/aiohttp':>11}   (requests/s, {args.trials} requests)")
+    print(f"{'delay':>6} {'conc':>5} {'aiohttp':>9} {'httpx':>9} {'roadtest':>9} {'rt/aiohttp':>11} {'rt+cache':>9} "
+          f"{'/aiohttp':>9}   (requests/s, {args.trials} requests)")
     for delay in (0.0, 0.05):
         with stub(delay) as url:
             for c in (1, 16, 64):
@@ -96,7 +103,9 @@ def main() -> None:
                 a = asyncio.run(plain_aiohttp(url, n, c))
                 h = asyncio.run(plain_httpx(url, n, c))
                 r = asyncio.run(roadtest_engine(url, n, c))
-                print(f"{delay * 1000:>4.0f}ms {c:>5} {a:>9.0f} {h:>9.0f} {r:>9.0f} {r / a:>11.2f}", flush=True)
+                rc = asyncio.run(roadtest_engine(url, n, c, cached=True))
+                print(f"{delay * 1000:>4.0f}ms {c:>5} {a:>9.0f} {h:>9.0f} {r:>9.0f} {r / a:>11.2f} {rc:>9.0f} "
+                      f"{rc / a:>9.2f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -44,8 +44,12 @@ def command(fn: Callable) -> Callable:
         except StatsInputError as exc:
             err.print(f"error: {exc}", markup=False)
             raise typer.Exit(2) from None
-        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+        except (typer.Exit, typer.Abort):
             raise
+        except KeyboardInterrupt:   # outside a run's calls (those stop cleanly in api): nothing half-written
+            err.print("interrupted; every finished call is in the archive (`roadtest replay` re-derives the rest)",
+                      markup=False)
+            raise typer.Exit(3) from None
         except Exception as exc:  # a bug: say so briefly, keep the traceback for whoever debugs it
             err.print(f"internal error: {type(exc).__name__}: {exc}", markup=False)
             if os.environ.get("ROADTEST_DEBUG"):

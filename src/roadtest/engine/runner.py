@@ -266,6 +266,9 @@ async def call(ctx: Context, trial: Trial) -> dict[str, Any] | None:
     while True:
         if ctx.limiter.active:
             await ctx.limiter.acquire(estimated_tokens_in(trial) + trial.body.get("max_tokens", 0))
+            if ctx.options.deadline is not None and time.monotonic() >= ctx.options.deadline:
+                ctx.options.stopped = "deadline"   # the rate limit held it past the deadline: resume sends it
+                return None
         started_at, t0 = _now(), time.perf_counter()
         reply = None
         try:
