@@ -164,3 +164,19 @@ def test_grouped_item_means_get_the_clustered_interval():
     assert grouped.hi - grouped.lo > 2 * (plain.hi - plain.lo)
     ev = evidence(Sample(info, values, tuple(map(str, range(100))), tuple(groups)), 0.5)
     assert ev.method == "t, clustered" and ev.se == pytest.approx(se_cl)
+
+
+def test_a_statistic_metric_says_how_many_items_would_decide_it():
+    from roadtest.scoring.metrics.base import statistic_sample
+    from roadtest.spec.metrics import METRICS
+    from roadtest.verdict.estimates import evidence
+
+    rng = np.random.default_rng(1)
+    scores = rng.random(40)
+    sample = statistic_sample(METRICS.get("run_sd"), [str(i) for i in range(40)],
+                              lambda idx: float(np.std(scores[idx.astype(int)], ddof=1)))
+    ev = evidence(sample, 0.25)
+    assert ev.need is not None
+    n = ev.need(0.05)
+    delta, se = ev.estimate - 0.25, ev.se
+    assert n == max(41, int(np.ceil(40 * ((1.6449 + 0.8416) * se / delta) ** 2 - 1e-6)))

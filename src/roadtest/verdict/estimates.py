@@ -169,8 +169,9 @@ def _statistic_evidence(sample: Sample, threshold: float, two_sided: float) -> E
         return Evidence(None, None, None, 1.0, 1.0, 0, None, "BCa bootstrap", note=_join(sample.note, "undefined"))
     lo, hi = boot.interval(two_sided)
     greater = boot.p_greater(threshold)
-    return Evidence(value, lo, hi, greater, 1 - greater, sample.n, float(np.std(boot.replicates, ddof=1)),
-                    "BCa bootstrap", note=sample.note)
+    se = float(np.std(boot.replicates, ddof=1))
+    need = partial(_need_scaled, sample.n, se, value - threshold) if se > 0 and value != threshold else None
+    return Evidence(value, lo, hi, greater, 1 - greater, sample.n, se, "BCa bootstrap", need, note=sample.note)
 
 
 @dataclass(frozen=True)
@@ -317,6 +318,13 @@ def paired_evidence(a: np.ndarray, b: np.ndarray, higher_is_better: bool, margin
 def _need_proportion(threshold: float, p_hat: float, deff: float, alpha: float) -> int | None:
     n = stats.required_n_proportion(threshold, p_hat, alpha)
     return None if n is None else math.ceil(n * deff)
+
+
+def _need_scaled(n: int, se: float, delta: float, alpha: float) -> int | None:
+    """Items for a statistic that is not a mean: its bootstrap SE shrinks as 1/sqrt(n), so
+    n' = n ((z_a + z_b) SE / delta)^2 at 80% power."""
+    z = float(sps.norm.isf(alpha) + sps.norm.isf(0.2))
+    return max(n + 1, math.ceil(n * (z * se / delta) ** 2))
 
 
 def _need_percentile(q: float, share_below: float, alpha: float) -> int | None:
