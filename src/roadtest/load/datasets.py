@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,17 +78,47 @@ def _read_jsonl(text: str, display: str) -> tuple[list[Row], list[Problem]]:
 
 
 def _read_csv(text: str, display: str) -> tuple[list[Row], list[Problem]]:
-    reader = csv.DictReader(text.splitlines())
-    rows, problems = [], []
-    if reader.fieldnames is None:
-        return rows, problems
-    width = len(reader.fieldnames)
-    line = 1
-    for record in reader:
-        line = reader.line_num
-        if None in record or any(v is None for v in record.values()):
-            problems.append(Problem(display, line, f"row has a different number of columns than the header ({width})",
-                                    "quote values that contain commas"))
+    """Rows keyed by the header; each row's line is the line it starts on (a quoted value may span lines)."""
+    lines = text.splitlines(keepends=True)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows, problems, header = [], [], None
+    while True:
+        start = reader.line_num + 1
+        try:
+            record = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # e.g. a NUL byte
+            problems.append(Problem(display, start, f"unreadable CSV row: {exc}", "save the file as plain CSV text"))
+            break
+        if not record:
             continue
-        rows.append(Row(line, dict(record)))
+        if header is None:
+            header = record
+            continue
+        if len(record) != len(header) or _quote_left_open(lines[start - 1:reader.line_num]):
+            problems.append(_width_problem(display, start, reader.line_num, record, len(header), lines))
+            continue
+        rows.append(Row(start, dict(zip(header, record))))
     return rows, problems
+
+
+def _quote_left_open(raw: list[str]) -> bool:
+    """The row's text ends inside a quoted value (only possible at the end of the file)."""
+    try:
+        list(csv.reader(io.StringIO("".join(raw), newline=""), strict=True))
+    except csv.Error as exc:
+        return "unexpected end of data" in str(exc)
+    return False
+
+
+def _width_problem(display: str, start: int, end: int, record: list[str], width: int, lines: list[str]) -> Problem:
+    """Why a row has the wrong shape: usually a quote left open, which swallows the lines after it."""
+    hint = 'close the quote; inside a quoted value write a quote as two ("")'
+    if end > start:
+        return Problem(display, start, f"unclosed quote: the quoted value that starts on this line runs on to line {end}",
+                       hint)
+    if _quote_left_open(lines[start - 1:end]):
+        return Problem(display, start, "unclosed quote: a quoted value on this line has no closing quote", hint)
+    return Problem(display, start, f"row has {len(record)} columns but the header has {width}",
+                   'quote values that contain commas: "a, b"')

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-import types
 import typing
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from roadtest.errors import Problem
+from roadtest.load.expected import Slot, describe, field_example, is_model, resolve, shown, unwrap
+from roadtest.load.rule_hints import FIELD_RULES, MODEL_RULES
 from roadtest.load.yamlsrc import Located, dotted
 from roadtest.registry import did_you_mean
+
+EXPECTED_KINDS = {
+    "model_type", "model_attributes_type", "dict_type", "list_type", "string_type", "bool_type", "bool_parsing",
+    "int_type", "int_parsing", "int_from_float", "float_type", "float_parsing", "finite_number",
+    "greater_than", "greater_than_equal", "less_than", "less_than_equal", "too_short", "too_long",
+    "string_too_short", "string_too_long", "string_pattern_mismatch",
+}
+"""Wrong type or out of range: the message says what was expected and what was found."""
 
 
 def validate(model: type[BaseModel], data: Any, src: Located, path: str,
@@ -35,75 +44,61 @@ def _problem(model: type[BaseModel], err: dict, src: Located, path: str, prefix:
     kind = err["type"]
     msg = err["msg"].removeprefix("Value error, ")
     line = src.line(full)
+    slot = resolve(model, loc)
     if kind == "extra_forbidden":
         known = _fields_at(model, loc[:-1])
         return Problem(path, line, f"unknown key '{loc[-1]}'" + (f" in {dotted(prefix + loc[:-1])}" if loc[:-1] or prefix else ""),
                        did_you_mean(str(loc[-1]), known) or "remove it", field=name)
     if kind == "missing":
         return Problem(path, src.line(full[:-1]), f"missing required key '{name}'",
-                       _field_doc(model, loc) or "add it", field=name)
+                       _example_hint("add", slot) or "add it", field=name)
     if kind == "literal_error":
-        expected = _literal_options(model, loc)
+        expected = _literal_options(slot)
         hint = did_you_mean(str(err.get("input")), expected) if expected else ""
-        return Problem(path, line, f"{name}: {msg}", hint, field=name)
-    if kind == "value_error":  # a rule across fields: the message says what to do
-        return Problem(path, line, f"{name}: {msg}" if loc else msg, "", field=name)
-    return Problem(path, line, f"{name}: {msg}" if loc else msg, _field_doc(model, loc), field=name)
+        return Problem(path, line, f"{name}: expected {describe(slot)}, got {shown(err.get('input'))}",
+                       hint or _example_hint("write", slot), field=name)
+    if kind in ("value_error", "assertion_error"):
+        return _rule_problem(err, slot, msg, src, path, full)
+    if kind in EXPECTED_KINDS:
+        return Problem(path, line, f"{name}: expected {describe(slot)}, got {shown(err.get('input'))}",
+                       _example_hint("write", slot, err.get("input")), field=name)
+    return Problem(path, line, f"{name}: {msg}" if loc else msg, _example_hint("write", slot), field=name)
+
+
+def _rule_problem(err: dict, slot: Slot, msg: str, src: Located, path: str, full: tuple) -> Problem:
+    """A rule across fields (model validator) or of one value (field validator): a located, hinted problem."""
+    target = unwrap(slot.annotation)
+    if is_model(target):
+        rule = MODEL_RULES.get(target.__name__)
+    else:
+        rule = FIELD_RULES.get((slot.owner.__name__, slot.name)) if slot.owner is not None else None
+    sub, hint = rule(err.get("input"), msg, lambda sub_loc: src.line(full + sub_loc)) if rule else ((), "")
+    where = full + sub
+    name = dotted(where)
+    return Problem(path, src.line(where), f"{name}: {msg}" if name else msg, hint, field=name)
+
+
+def _example_hint(verb: str, slot: Slot, wrote: Any = None) -> str:
+    """`write top_p: 1.0`, or the field's docstring when no example can be derived."""
+    example = field_example(slot, wrote)
+    if example is not None and slot.name is not None:
+        return f"{verb} `{slot.name}: {example}`"
+    if slot.info is not None and slot.info.description:
+        return slot.info.description
+    return ""
 
 
 def _is_union_tag(part: Any) -> bool:
     return isinstance(part, str) and ("[" in part or part in {"function-after", "function-before"})
 
 
-def _resolve(model: type[BaseModel], loc: tuple) -> tuple[type[BaseModel] | None, Any]:
-    """Walk field annotations along loc; return (owning model, final annotation)."""
-    current: Any = model
-    owner: type[BaseModel] | None = None
-    for part in loc:
-        current = _unwrap(current)
-        if isinstance(part, int):
-            args = typing.get_args(current)
-            current = args[0] if args else Any
-            continue
-        if isinstance(current, type) and issubclass(current, BaseModel) and part in current.model_fields:
-            owner = current
-            current = current.model_fields[part].annotation
-        else:
-            return None, None
-    return owner, current
-
-
-def _unwrap(ann: Any) -> Any:
-    origin = typing.get_origin(ann)
-    if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(ann) if a is not type(None)]
-        return args[0] if len(args) == 1 else ann
-    return ann
-
-
 def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
-    if not loc:
-        return list(model.model_fields)
-    _, ann = _resolve(model, loc)
-    ann = _unwrap(ann)
-    if isinstance(ann, type) and issubclass(ann, BaseModel):
-        return list(ann.model_fields)
-    return []
+    ann = unwrap(resolve(model, loc).annotation)
+    return list(ann.model_fields) if is_model(ann) else []
 
 
-def _literal_options(model: type[BaseModel], loc: tuple) -> list[str]:
-    _, ann = _resolve(model, loc)
-    ann = _unwrap(ann)
+def _literal_options(slot: Slot) -> list[str]:
+    ann = unwrap(slot.annotation)
     if typing.get_origin(ann) is typing.Literal:
         return [str(a) for a in typing.get_args(ann)]
     return []
-
-
-def _field_doc(model: type[BaseModel], loc: tuple) -> str:
-    names = [p for p in loc if isinstance(p, str)]
-    if not names:
-        return ""
-    owner, _ = _resolve(model, loc)
-    if owner is None or names[-1] not in owner.model_fields:
-        return ""
-    return owner.model_fields[names[-1]].description or ""

@@ -77,7 +77,7 @@ def _read_tables(spec: Scenario, folder: Path, display: str, src: Located):
 
 def _check_rows(spec: Scenario, dataset: Table, src: Located, display: str, pool: Table | None) -> list[Problem]:
     problems = _check_template(spec, dataset, src, display)
-    problems += _check_ids(spec, dataset)
+    problems += _check_ids(spec, dataset, src, display)
     problems += _check_answers(spec, dataset, src, display)
     if pool is not None:
         problems += _check_template(spec, pool, src, display)
@@ -160,10 +160,32 @@ def _check_template(spec: Scenario, table: Table, src: Located, display: str) ->
     return []
 
 
-def _check_ids(spec: Scenario, table: Table) -> list[Problem]:
-    problems, seen = [], {}
+def _absent_everywhere(table: Table, field: str, loc: tuple, src: Located, display: str) -> Problem | None:
+    """A field no row has is a mistake in the scenario file, not in every row: say so once, there."""
+    if not table.rows or any(field in row.data for row in table.rows):
+        return None
+    present = sorted({k for row in table.rows for k in row.data})
+    close = did_you_mean(field, present)
+    listed = f"the rows have: {', '.join(present)}"
+    name = ".".join(loc)
+    return Problem(display, src.line(loc), f"{name}: no row of {table.display} has a field '{field}'",
+                   f"{close} ({listed})" if close.startswith("did") else listed, field=name)
+
+
+def _check_ids(spec: Scenario, table: Table, src: Located, display: str) -> list[Problem]:
     id_field, group = spec.dataset.id, spec.dataset.group
+    problems = [p for p in (_absent_everywhere(table, id_field, ("dataset", "id"), src, display),
+                            _absent_everywhere(table, group, ("dataset", "group"), src, display) if group else None)
+                if p]
+    check_id = not any(p.field == "dataset.id" for p in problems)
+    group = group if not any(p.field == "dataset.group" for p in problems) else None
+    seen: dict[str, int] = {}
     for row in table.rows:
+        if group and row.data.get(group) in (None, ""):
+            problems.append(Problem(table.display, row.line, f"row has no '{group}' (the group field)",
+                                    "give every row a group, or remove dataset.group"))
+        if not check_id:
+            continue
         if id_field not in row.data or row.data[id_field] in (None, ""):
             problems.append(Problem(table.display, row.line, f"row has no '{id_field}' (the item id field)",
                                     "give every row a unique id, or set dataset.id to the field that holds it"))
@@ -173,9 +195,6 @@ def _check_ids(spec: Scenario, table: Table) -> list[Problem]:
             problems.append(Problem(table.display, row.line, f"item id '{key}' repeats line {seen[key]}",
                                     "item ids must be unique"))
         seen[key] = row.line
-        if group and row.data.get(group) in (None, ""):
-            problems.append(Problem(table.display, row.line, f"row has no '{group}' (the group field)",
-                                    "give every row a group, or remove dataset.group"))
     return problems
 
 
@@ -185,6 +204,9 @@ def _check_answers(spec: Scenario, table: Table, src: Located, display: str) -> 
     choices = {c if sc.case_sensitive else c.casefold() for c in sc.choices or []}
     if sc.answer is None:
         return problems
+    absent = _absent_everywhere(table, sc.answer, ("scoring", "answer"), src, display)
+    if absent:
+        return [absent]
     for row in table.rows:
         if sc.answer not in row.data:
             problems.append(Problem(table.display, row.line, f"row has no '{sc.answer}' (scoring.answer field)",

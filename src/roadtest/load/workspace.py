@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,8 +55,44 @@ def load_workspace(root: Path) -> LoadedWorkspace:
     for hyp in hypotheses:
         problems += _check_criteria(hyp, scenario_map, model_ids, failed)
     if problems or workspace is None:
-        raise InputError(problems)
+        raise InputError(collapse_repeats(problems))
     return LoadedWorkspace(root, workspace, scenario_map, {h.spec.id: h for h in hypotheses})
+
+
+SHOWN_REPEATS = 3
+"""How many rows with the same problem are listed before the rest are summed up in one line."""
+
+
+def collapse_repeats(problems: list[Problem], keep: int = SHOWN_REPEATS) -> list[Problem]:
+    """Rows of one file with the same problem: the first `keep`, then one line for the rest.
+
+    In a dataset, problems that differ only in the values they quote (answer 'x' / answer 'y') count as the same.
+    Distinct problems are never merged, so every kind of problem in every file is still reported.
+    """
+    groups: dict[tuple, list[Problem]] = {}
+    for p in sorted(set(problems)):
+        groups.setdefault((p.path, _kind(p.path, p.message), _kind(p.path, p.hint)), []).append(p)
+    out: list[Problem] = []
+    for same in groups.values():
+        out += same[:keep]
+        rest = same[keep:]
+        if len(rest) > 1:
+            noun = "rows" if _is_dataset(same[0].path) else "places"
+            out.append(Problem(rest[0].path, rest[0].line,
+                               f"... and {len(rest)} more {noun} with the same problem as line {same[0].line} "
+                               f"(lines {rest[0].line}–{rest[-1].line})", field=same[0].field))
+        else:
+            out += rest
+    return out
+
+
+def _is_dataset(path: str) -> bool:
+    return Path(path).suffix.lower() in (".jsonl", ".csv")
+
+
+def _kind(path: str, text: str) -> str:
+    """In a dataset, the text with quoted values and numbers blanked: answer 'x' is not a number -> answer '_' ..."""
+    return re.sub(r"\d+", "0", re.sub(r"'[^']*'", "'_'", text)) if _is_dataset(path) else text
 
 
 def _load_config(root: Path, problems: list[Problem]) -> tuple[Workspace | None, Located | None]:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Literal, Optional
+from typing import Annotated, Literal, Optional
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from roadtest.spec.base import Ident, Spec
 from roadtest.spec.model import Mode
@@ -113,10 +113,22 @@ class Scoring(Spec):
         return self
 
 
+def _compiles(pattern: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"invalid regular expression: {exc}") from None
+    return pattern
+
+
+Regex = Annotated[str, AfterValidator(_compiles)]
+"""A Python regular expression, checked when the file is read."""
+
+
 class Policy(Spec):
     """Rules an output must keep; any broken rule is a policy violation."""
 
-    forbid: list[str] = Field(default_factory=list)
+    forbid: list[Regex] = Field(default_factory=list)
     """Regular expressions no output may match."""
     require: list[str] = Field(default_factory=list)
     """Phrases every output must contain (case-insensitive)."""
@@ -126,12 +138,7 @@ class Policy(Spec):
     """Optional LLM judge with a policy rubric (FAIL = violation)."""
 
     @model_validator(mode="after")
-    def _valid_patterns(self) -> "Policy":
-        for pattern in self.forbid:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"policy.forbid: '{pattern}' is not a valid regular expression ({exc})") from None
+    def _some_rule(self) -> "Policy":
         if not (self.forbid or self.require or self.must_refuse or self.judge):
             raise ValueError("a policy needs at least one of forbid, require, must_refuse or judge")
         return self
