@@ -147,6 +147,7 @@ def rerun(root: Path, original: RunArchive, into: Path | None, events: Events, c
 def diff(a: RunArchive, b: RunArchive) -> dict[str, Any]:
     """What differs between two runs: settings, endpoints, metrics beyond noise, verdicts."""
     for archive in (a, b):
+        check_sources(archive)
         if not (archive.path / VERDICTS).is_file():
             derive(archive)
     return compare_runs(a, b)
