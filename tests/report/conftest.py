@@ -1,4 +1,6 @@
-"""A real run made for the document tests: two models, every section, hostile text in outputs and Markdown."""
+"""A real run made for the document tests: two models, every section, hostile text in outputs and Markdown, and
+answers (set by the proxy) that give every kind of failure example: wrong, toxic, against the policy, flipped by a
+swapped name."""
 
 from __future__ import annotations
 
@@ -12,6 +14,16 @@ from tests.conftest import TINY_ITEMS, write_workspace
 
 XSS_SCRIPT = "<script>alert('xss-script')</script>"
 XSS_IMG = '<img src=x onerror="alert(\'xss-img\')">'
+XSS_SWAP = "<script>alert('xss-swap')</script> 8"
+TOXIC = "you are a stupid fucking idiot"
+TWIN = "smollm2-135m-twin"
+"""A long id with a hyphen, as real model ids are: the document must never split it."""
+NAMED_ITEMS = [
+    {"id": "n1", "question": "Maria has 3 apples and buys 2 more. How many apples does Maria have?", "answer": 5,
+     "kind": "add"},
+    {"id": "n2", "question": "Sarah has 9 pens and gives away 2. How many pens does Sarah have?", "answer": 7,
+     "kind": "sub"},
+]
 
 HOSTILE_HYPOTHESIS = """\
 ---
@@ -27,7 +39,7 @@ criteria:
     load: {concurrency: 2}
   - scenario: tiny-math
     metric: accuracy
-    versus: {model: twin, by_at_least: 0.0}
+    versus: {model: smollm2-135m-twin, by_at_least: 0.0}
 ---
 # Why we believe it
 
@@ -50,6 +62,8 @@ sampling: {temperature: 0.0, top_p: 1.0, seed: 7}
 limits: {max_new_tokens: 6, stop: ["\\n"]}
 repeats: 2
 scoring: {rule: numeric, answer: answer}
+policy: {forbid: ['(?i)alert\\(']}
+counterfactuals: {field: question, swap: names}
 variants:
   - name: warm
     sampling: {temperature: 0.9}
@@ -62,16 +76,16 @@ def report_run(tmp_path_factory, llama_server):
 
     def hostile(body):
         content = json.dumps(body)
-        if "2 plus 2" in content:
-            return XSS_SCRIPT
-        if "10 minus 4" in content:
-            return XSS_IMG
-        return None
+        answers = {"2 plus 2": XSS_SCRIPT, "10 minus 4": XSS_IMG, "7 plus 1": TOXIC,
+                   "9 minus 2": "5",                     # well-formed and wrong
+                   "Maria": "5", "Carlos": "6",          # the swapped name changes the answer
+                   "Sarah": "7", "David": XSS_SWAP}
+        return next((text for key, text in answers.items() if key in content), None)
 
     proxy = FaultProxy(llama_server.removesuffix("/v1"), answer=hostile)
     url = proxy.start()
-    items = [dict(i, id=f"{i['id']}-{n}") for n in range(3) for i in TINY_ITEMS]
-    twin = f"  - id: twin\n    provider: openai\n    base_url: {url}\n    model: smollm2\n"
+    items = [dict(i, id=f"{i['id']}-{n}") for n in range(3) for i in TINY_ITEMS] + NAMED_ITEMS
+    twin = f"  - id: {TWIN}\n    provider: openai\n    base_url: {url}\n    model: smollm2\n"
     ws = write_workspace(tmp_path_factory.mktemp("report") / "ws", url=url, items=items, scenario=SCENARIO,
                          hypothesis=HOSTILE_HYPOTHESIS, extra_models=twin)
     runner = CliRunner()

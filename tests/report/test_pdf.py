@@ -78,3 +78,28 @@ def test_the_table_of_contents_gives_page_numbers(report_run):
     assert set(entries) == {"Rank stability", "Reproducibility appendix", "Decision summary"}
     for title, number in entries.items():                       # each number points at the page with that heading
         assert title in pages[int(number) - 1]
+
+
+HEADERS = ["Model", "Failure", "Item", "Output", "Level", "Achieved", "Calls", "Mean", "Errors", "Scenario", "Pair",
+           "Difference", "Correlation", "Test", "Estimate", "Bounds", "Verdict", "Repeats", "ICC(1)"]
+
+
+def _broken(word: str, text: str) -> list[str]:
+    """Places where `word` was drawn in pieces ('Ite m', 'smollm2-135 m'): a line break or space inside it."""
+    pattern = "|".join(re.escape(word[:i]) + r"[ \n]+" + re.escape(word[i:]) for i in range(1, len(word)))
+    return [m.group(0) for m in re.finditer(rf"(?<![\w-])(?:{pattern})(?![\w-])", text)]
+
+
+def test_no_header_or_id_is_split_in_the_pdf(report_run):
+    """A4 squeezes the failure examples, the pairwise scan and the load table: columns must keep whole words."""
+    _, run_dir = report_run
+    text = pdf_text(run_dir)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    models = list(metrics["models"])
+    assert any(len(m) > 12 and "-" in m for m in models)          # a real-looking id, long and hyphenated
+    items = {e["item"] for per_model in metrics["scenarios"].values() for entry in per_model.values()
+             for kind in entry["failures"].values() for e in kind["examples"]}
+    words = [*HEADERS, *models, *metrics["scenarios"], *items, "counterfactual", "violations"]
+    for word in words:
+        assert word in text, word
+        assert _broken(word, text) == [], word

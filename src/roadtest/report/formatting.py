@@ -17,6 +17,10 @@ def num(value: float | None, unit: str = "", digits: int | None = None) -> str:
         return f"{value:.{digits if digits is not None else 1}f}"
     if unit == "currency":
         return f"{value:.{digits if digits is not None else 5}f}"
+    if unit == "ratio":
+        return f"{value:.{digits if digits is not None else 2}f}"
+    if unit == "tokens/s":
+        return f"{value:.{digits if digits is not None else 1}f}"
     return f"{value:.{digits if digits is not None else 3}g}"
 
 

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from markupsafe import Markup
 
 from roadtest.report import charts
 from roadtest.report.formatting import interval, num
+from roadtest.scoring.rules import normalise
 
 FAMILY_ORDER = ["accuracy", "calibration", "robustness", "fairness", "bias", "toxicity", "policy", "efficiency",
                 "failure modes", "variability"]
 MODE_LABELS = {"error_rate": "errors", "timeout_rate": "timeouts", "empty_rate": "empty answers",
-               "format_violation_rate": "format violations", "truncation_rate": "truncated answers"}
+               "format_violation_rate": "format violations", "truncation_rate": "truncated answers",
+               "wrong_answer": "wrong answers", "policy_violation": "policy violations",
+               "toxic_output": "toxic outputs", "counterfactual_flip": "counterfactual flips"}
 EXAMPLE_CHARS = 240
+ANSWER_CHARS = 80
 
 
 @dataclass(frozen=True)
@@ -46,11 +50,23 @@ class ShareTable:
 
 
 @dataclass(frozen=True)
+class Detail:
+    """One line under a failure example: a label, a value quoted from the archive, a note in plain words."""
+
+    label: str
+    value: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class FailureExample:
     model: str
     mode: str
     item: str
     text: str
+    """The output (or the error), clipped."""
+    details: list[Detail] = field(default_factory=list)
+    """Lines under it: what was extracted and expected, the policy rules broken, the swapped answer."""
 
 
 @dataclass(frozen=True)
@@ -151,14 +167,60 @@ def _sensitivity(entry: dict[str, Any] | None, models: list[str]) -> Sensitivity
 
 
 def _failures(per_model: dict[str, Any], models: list[str]) -> list[FailureExample]:
+    """Per model, the kinds in MODE_LABELS order (metrics.json sorts its keys)."""
+    order = list(MODE_LABELS)
     out = []
     for m in models:
-        for mode, f in per_model[m]["failures"].items():
-            for ex in f["examples"]:
+        failures = per_model[m]["failures"]
+        for mode in sorted(failures, key=lambda k: (order.index(k) if k in order else len(order), k)):
+            for ex in failures[mode]["examples"]:
                 text = ex["output"] if ex["output"] is not None else f"[{ex['error']}] {ex['message'] or ''}"
-                text = text if len(text) <= EXAMPLE_CHARS else text[:EXAMPLE_CHARS - 1] + "…"
-                out.append(FailureExample(m, MODE_LABELS.get(mode, mode), ex["item"], text or "(empty)"))
+                out.append(FailureExample(m, MODE_LABELS.get(mode, mode), ex["item"], clip(text) or "(empty)",
+                                          _details(mode, ex)))
     return out
+
+
+def _answer(value: Any, output: str | None = None) -> str:
+    """An extracted answer, or '' when it only repeats the output above it."""
+    if value is None:
+        return ""
+    if output is not None and normalise(output) == normalise(str(value)):
+        return ""
+    return clip(str(value), ANSWER_CHARS)
+
+
+def _details(mode: str, ex: dict[str, Any]) -> list[Detail]:
+    """The lines that say why an answered output is in the table."""
+    if mode == "wrong_answer":
+        extracted = _answer(ex.get("extracted"), ex["output"])
+        lines = [Detail("extracted", extracted)] if extracted else []
+        if ex.get("reference") is not None:
+            lines.append(Detail("expected", clip(str(ex["reference"]), ANSWER_CHARS)))
+        return lines
+    if mode == "policy_violation":
+        return [Detail("broke", "", ex.get("reasons") or "")]
+    if mode == "toxic_output" and ex.get("toxicity") is not None:
+        return [Detail("toxicity score", "", f"{ex['toxicity']:.2f}")]
+    if mode == "counterfactual_flip":
+        swapped = ex["swapped"]
+        _, kind, group = (swapped["variant"].split(":", 2) + ["", ""])[:3]
+        lines = []
+        if _answer(ex.get("answer"), ex["output"]):
+            lines.append(Detail("original answer", _answer(ex.get("answer"))))
+        lines.append(Detail(f"with {group} {kind}", clip(swapped["output"] or "") or "(empty)"))
+        if _answer(swapped.get("answer"), swapped["output"]):
+            lines.append(Detail("swapped answer", _answer(swapped.get("answer"))))
+        return lines
+    return []
+
+
+def clip(text: str, limit: int = EXAMPLE_CHARS) -> str:
+    """At most `limit` characters, cut at a word boundary when one is near, with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit - 1]
+    space = cut.rstrip().rfind(" ")
+    return (cut[:space] if space > limit * 0.6 else cut).rstrip() + " …"
 
 
 def _load_rows(load: dict[str, Any] | None, models: list[str]) -> list[LoadRow]:

@@ -30,6 +30,10 @@ class Comparison:
     test: str
     p: str
     q: str
+    a: str = ""
+    b: str = ""
+    se_paired: str = ""
+    se_unpaired: str = ""
 
 
 @dataclass(frozen=True)
@@ -96,14 +100,18 @@ def comparisons(rows: list[dict[str, Any]], unit: str) -> list[Comparison]:
         scenario=r["scenario"], pair=f"{r['a']} − {r['b']}", difference=num(r["difference"], unit),
         interval=interval(r["lo"], r["hi"], unit), se=f"{r['se']:.3f} (unpaired {r['se_unpaired']:.3f})",
         correlation="—" if r["correlation"] is None else f"{r['correlation']:.2f}", test=r["test"],
-        p=pvalue(r["p"]), q=pvalue(r.get("q_bh"))) for r in rows]
+        p=pvalue(r["p"]), q=pvalue(r.get("q_bh")), a=r["a"], b=r["b"], se_paired=f"{r['se']:.3f}",
+        se_unpaired=f"{r['se_unpaired']:.3f}") for r in rows]
 
 
-def variability_rows(variability: dict[str, Any]) -> list[VariabilityRow]:
+def variability_rows(variability: dict[str, Any], units: dict[str, str] | None = None) -> list[VariabilityRow]:
+    """Formatted in each metric's unit, as the scenario tables print the same metrics."""
+    unit = {"run_sd": "proportion", "flip_rate": "proportion", "icc": "ratio", **(units or {})}
     rows = []
     for sid, per_model in variability.items():
         for model, v in per_model.items():
             rows.append(VariabilityRow(
-                sid, model, str(v["repeats"]), ", ".join(f"{x:.3f}" for x in v["run_scores"]), f"{v['run_sd']:.3f}",
-                f"{v['flip_rate']:.3f}", "—" if v["icc"] is None else f"{v['icc']:.2f}", f"{v['item_se']:.3f}"))
+                sid, model, str(v["repeats"]), ", ".join(num(x, "proportion") for x in v["run_scores"]),
+                num(v["run_sd"], unit["run_sd"]), num(v["flip_rate"], unit["flip_rate"]), num(v["icc"], unit["icc"]),
+                num(v["item_se"], "proportion")))
     return rows

@@ -106,6 +106,8 @@ class ReportView:
     variability: list[VariabilityRow] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     model_lines: list[tuple[str, str]] = field(default_factory=list)
+    model_note: str = ""
+    """How the figures in the model lines are computed, said once."""
     toc: list[tuple[str, str, int]] = field(default_factory=list)
     """(anchor, title, level) for the table of contents."""
     tradeoff: Markup | None = None
@@ -188,17 +190,59 @@ def _deciding_sentence(hyp: dict[str, Any], models: list[str], metrics: dict[str
 
 
 def _model_line(summary: dict[str, Any] | None) -> str:
+    """Page 1: accuracy and p95 latency each with its interval and n; every call the model made."""
     if not summary:
         return "no calls"
     bits = []
     if summary.get("accuracy") is not None:
-        bits.append(f"accuracy {summary['accuracy']:.3f} (mean over scenarios)")
+        bits.append(f"accuracy {num(summary['accuracy'], 'proportion')}{_bounds(summary, 'accuracy', 'proportion')} "
+                    f"({_accuracy_basis(summary)})")
     if summary.get("latency_p95_s") is not None:
-        bits.append(f"p95 latency {summary['latency_p95_s']:.2f} s")
+        bits.append(f"p95 latency {num(summary['latency_p95_s'], 'seconds')}"
+                    f"{_bounds(summary, 'latency_p95', 'seconds')} {_latency_basis(summary)}")
     bits.append("not priced" if summary.get("cost_per_item") is None
                 else f"{summary['cost_per_item'] * 1000:.4f} per 1,000 items")
-    bits.append(f"{summary['errors']} failed of {summary['calls']:,} calls")
+    bits.append(_calls(summary))
     return " · ".join(bits)
+
+
+def _bounds(summary: dict[str, Any], key: str, unit: str) -> str:
+    lo, hi = summary.get(f"{key}_lo"), summary.get(f"{key}_hi")
+    return "" if lo is None and hi is None else f" {interval(lo, hi, unit)}"
+
+
+def _accuracy_basis(summary: dict[str, Any]) -> str:
+    if "accuracy_items" not in summary:             # metrics.json of an older roadtest
+        return "mean over scenarios"
+    scenarios, items = summary["accuracy_scenarios"], summary["accuracy_items"]
+    if scenarios == 1:
+        return f"n = {count(items)} items"
+    return f"mean of {scenarios} scenario accuracies, n = {count(items)} items"
+
+
+def _latency_basis(summary: dict[str, Any]) -> str:
+    if "latency_n" not in summary:
+        return "over every scenario's original calls"
+    n, cached = summary["latency_n"], summary["latency_cached"]
+    text = f"over all scenarios' original calls (n = {count(n)}"
+    if cached:
+        text += f"; {count(cached)} of {count(n)} timed when first cached"
+    return text + ")"
+
+
+MODEL_NOTE = ("Accuracy: plain mean of the scenario accuracies, 95% interval from an item bootstrap stratified by "
+              "scenario. p95 latency: every scenario's original calls pooled (no perturbed, swapped, variant or "
+              "load-level calls), order-statistic interval; a cached response keeps the latency timed when it was first "
+              "cached.")
+
+
+def _calls(summary: dict[str, Any]) -> str:
+    if "original_calls" not in summary:             # an older metrics.json counted the original calls only
+        return f"{summary['errors']} failed of {summary['calls']:,} original calls"
+    text = f"{summary['errors']} failed of {summary['calls']:,} calls; {summary['original_calls']:,} original"
+    if summary["original_errors"] != summary["errors"]:
+        text += f" ({summary['original_errors']} of them failed)"
+    return text
 
 
 def _judge_line(j: dict[str, Any]) -> str:
@@ -321,7 +365,7 @@ def build_view(manifest: dict[str, Any], metrics: dict[str, Any], verdicts: dict
     ranks = metrics.get("ranks") or {"metric": "accuracy", "scenarios": {}}
     first_rank = next(iter(ranks["scenarios"].values()), None)
     rank_views = rank_tables(ranks, units)
-    variability = variability_rows(metrics.get("variability", {}))
+    variability = variability_rows(metrics.get("variability", {}), units)
     overall = ranks.get("overall") or first_rank
     return ReportView(
         title=config["workspace"]["report"]["title"], generated=generated, run_ids=run_ids,
@@ -336,6 +380,7 @@ def build_view(manifest: dict[str, Any], metrics: dict[str, Any], verdicts: dict
         comparisons=comparisons(metrics.get("comparisons", []), units.get(ranks["metric"], "")),
         variability=variability, warnings=list(manifest.get("warnings", [])),
         model_lines=[(m, _model_line(metrics.get("models", {}).get(m))) for m in model_ids],
+        model_note=MODEL_NOTE if any("latency_n" in v for v in metrics.get("models", {}).values()) else "",
         toc=_toc(hyps, scenarios, rank_views, variability), tradeoff=_tradeoff(metrics, model_ids),
         rank_chart=charts.rank_chart(overall["models"], overall["rank_probs"]) if overall else None,
         diffs=list(manifest.get("diffs", [])),

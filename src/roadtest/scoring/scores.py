@@ -18,10 +18,11 @@ from roadtest.spec import ModelSpec, Scenario
 SCORE_COLUMNS = ["trial_id", "model", "scenario", "variant", "item", "repeat", "group", "score", "extracted",
                  "answer_key", "format_ok", "empty", "error", "finish_reason", "truncated", "latency_s",
                  "tokens_in", "tokens_out", "cost", "confidence", "confidence_kind", "toxicity", "toxic",
-                 "policy_violation", "policy_reasons", "error_message", "started_at", "level", "cached", "output"]
+                 "policy_violation", "policy_reasons", "error_message", "started_at", "level", "cached", "reference", "output"]
 JUDGE_COLUMNS = ["trial_id", "model", "scenario", "target", "purpose", "verdict", "error", "latency_s",
                  "tokens_in", "tokens_out", "output"]
 OUTPUT_CHARS = 400
+REFERENCE_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ def score_record(record: dict[str, Any], scenario: Scenario, model: ModelSpec | 
         "error_message": ((record.get("error") or {}).get("message") or "")[:200] or None,
         "started_at": record.get("started_at"), "level": record.get("level"),
         "cached": bool((record.get("cache") or {}).get("hit")),
+        "reference": None if reference.get("answer") is None else str(reference["answer"])[:REFERENCE_CHARS],
     }
     if error is not None:
         return row

@@ -91,16 +91,74 @@ def _cf_groups(trials: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _failures(trials: pd.DataFrame) -> dict[str, Any]:
-    """Each failure mode: its count over the original calls and up to five real examples."""
+    """Each failure mode: its count over the original calls and up to five real examples (one per item);
+    then the outputs that were answered but wrong, broke the policy, read as toxic, or flipped under a swap."""
     calls = trials[trials["variant"] == "base"]
     out = {}
     for mode, flag in FAILURE_MODES.items():
         hit = calls[flag(calls).astype(bool)]
-        out[mode] = {"count": int(len(hit)), "calls": int(len(calls)), "examples": [
-            {"trial_id": r.trial_id, "item": r.item, "output": r.output, "error": r.error,
-             "message": r.error_message, "finish_reason": r.finish_reason}
-            for r in hit.drop_duplicates("item").head(EXAMPLES).itertuples()]}
+        out[mode] = {"count": int(len(hit)), "calls": int(len(calls)),
+                     "examples": [_example(r) for r in _one_per_item(hit)]}
+    answered = calls[calls["error"].isna()]
+    for kind, found in (("wrong_answer", _wrong(answered)), ("policy_violation", _policy(answered)),
+                        ("toxic_output", _toxic(answered)), ("counterfactual_flip", _flips(trials, answered))):
+        if found is not None:
+            out[kind] = found
     return out
+
+
+def _one_per_item(hit: pd.DataFrame):
+    return hit.drop_duplicates("item").head(EXAMPLES).itertuples()
+
+
+def _example(r: Any, **extra: Any) -> dict[str, Any]:
+    return {"trial_id": r.trial_id, "item": r.item, "output": r.output, "error": r.error,
+            "message": r.error_message, "finish_reason": r.finish_reason, **extra}
+
+
+def _flagged(rated: pd.DataFrame, hit: pd.DataFrame, extra) -> dict[str, Any] | None:
+    if rated.empty:
+        return None
+    return {"count": int(len(hit)), "calls": int(len(rated)),
+            "examples": [_example(r, **extra(r)) for r in _one_per_item(hit)]}
+
+
+def _wrong(answered: pd.DataFrame) -> dict[str, Any] | None:
+    """Well-formed answers that scored 0 (malformed ones are format violations), with what was extracted and
+    the reference answer (a pattern, for the regex rule)."""
+    score = pd.to_numeric(answered["score"], errors="coerce")
+    rated = answered[score.notna()]
+    hit = rated[(score[score.notna()] == 0) & rated["format_ok"].astype(bool) & ~rated["empty"].astype(bool)]
+    return _flagged(rated, hit, lambda r: {"extracted": r.extracted, "reference": r.reference})
+
+
+def _policy(answered: pd.DataFrame) -> dict[str, Any] | None:
+    rated = answered[answered["policy_violation"].notna()]
+    hit = rated[rated["policy_violation"].astype(bool)]
+    return _flagged(rated, hit, lambda r: {"reasons": r.policy_reasons})
+
+
+def _toxic(answered: pd.DataFrame) -> dict[str, Any] | None:
+    rated = answered[answered["toxic"].notna()]
+    hit = rated[rated["toxic"].astype(bool)]
+    return _flagged(rated, hit, lambda r: {"toxicity": None if pd.isna(r.toxicity) else float(r.toxicity)})
+
+
+def _flips(trials: pd.DataFrame, answered: pd.DataFrame) -> dict[str, Any] | None:
+    """Answered pairs (same item and repeat) whose answer changed when only a demographic term was swapped."""
+    cf = trials[trials["variant"].str.startswith("cf:") & trials["error"].isna()]
+    if cf.empty:
+        return None
+    original = answered[["item", "repeat", "trial_id", "output", "answer_key"]]
+    pairs = cf.merge(original, on=["item", "repeat"], how="inner", suffixes=("", "_base"))
+    if pairs.empty:
+        return None
+    hit = pairs[pairs["answer_key"].ne(pairs["answer_key_base"])]
+    examples = [{"trial_id": r.trial_id_base, "item": r.item, "repeat": int(r.repeat), "output": r.output_base,
+                 "answer": r.answer_key_base, "error": None, "message": None, "finish_reason": None,
+                 "swapped": {"trial_id": r.trial_id, "variant": r.variant, "output": r.output, "answer": r.answer_key}}
+                for r in _one_per_item(hit)]
+    return {"count": int(len(hit)), "calls": int(len(pairs)), "examples": examples}
 
 
 def _judges(data: RunData) -> dict[str, Any]:
@@ -120,25 +178,57 @@ def _judges(data: RunData) -> dict[str, Any]:
 
 
 def _models(data: RunData) -> dict[str, Any]:
-    """One line per model for page 1: latency, cost, errors and quality over every scenario's original calls."""
+    """One line per model for page 1: every call it made, then latency, cost, errors and quality over every
+    scenario's original calls, each with its n (and how many latencies came from the response cache)."""
     out = {}
-    frame = data.frame[data.frame["variant"] == "base"]
     for model in data.model_ids:
-        calls = frame[frame["model"] == model]
+        every = data.frame[data.frame["model"] == model]
+        calls = every[every["variant"] == "base"]
         if calls.empty:
             continue
         ok = calls[calls["error"].isna()]
-        latency = ok["latency_s"].to_numpy(float)
         cost = pd.to_numeric(ok["cost"], errors="coerce")
-        accuracy = [float(calls[calls["scenario"] == sid].groupby("item")["score"].mean().mean())
-                    for sid in data.scenario_ids if not calls[calls["scenario"] == sid].empty]
         out[model] = {
-            "calls": int(len(calls)), "errors": int(calls["error"].notna().sum()),
-            "latency_p50_s": float(np.quantile(latency, 0.5)) if latency.size else None,
-            "latency_p95_s": float(np.quantile(latency, 0.95)) if latency.size else None,
+            "calls": int(len(every)), "errors": int(every["error"].notna().sum()),
+            "original_calls": int(len(calls)), "original_errors": int(calls["error"].notna().sum()),
+            **_latency(ok), **_accuracy(calls, data.scenario_ids),
             "cost_per_item": float(cost.mean()) if cost.notna().any() else None,
             "tokens_out": float(pd.to_numeric(ok["tokens_out"], errors="coerce").mean()) if len(ok) else None,
-            "accuracy": float(np.mean(accuracy)) if accuracy else None,
             "provider": data.models[model].provider if model in data.models else None,
         }
     return out
+
+
+def _latency(ok: pd.DataFrame) -> dict[str, Any]:
+    """p50 and p95 over the answered original calls, the p95's order-statistic interval, n, and how many of
+    those latencies were timed when the response was first cached."""
+    latency = ok["latency_s"].to_numpy(float)
+    out: dict[str, Any] = {"latency_n": int(latency.size), "latency_cached": int(ok["cached"].eq(True).sum()),
+                           "latency_p50_s": None, "latency_p95_s": None, "latency_p95_lo": None, "latency_p95_hi": None}
+    if latency.size:
+        out["latency_p50_s"] = float(np.quantile(latency, 0.5))
+        p95, lo, hi = stats.quantile_interval(latency, 0.95) if latency.size >= 2 else (float(latency[0]), None, None)
+        out.update(latency_p95_s=p95, latency_p95_lo=lo, latency_p95_hi=hi)
+    return out
+
+
+def _accuracy(calls: pd.DataFrame, scenario_ids: list[str]) -> dict[str, Any]:
+    """The plain mean of scenario accuracies (each the mean of its item means), with a 95% BCa interval from
+    a bootstrap of items stratified by scenario."""
+    per = [calls[calls["scenario"] == sid].groupby("item")["score"].mean().dropna() for sid in scenario_ids]
+    per = [p.to_numpy(float) for p in per if not p.empty]
+    out: dict[str, Any] = {"accuracy": float(np.mean([p.mean() for p in per])) if per else None,
+                           "accuracy_lo": None, "accuracy_hi": None,
+                           "accuracy_items": int(sum(p.size for p in per)), "accuracy_scenarios": len(per)}
+    if per and all(np.all(p == p[0]) for p in per):
+        out["accuracy_lo"] = out["accuracy_hi"] = out["accuracy"]
+    elif per and all(p.size >= 2 for p in per):
+        values = np.concatenate(per)
+        strata = np.concatenate([np.full(p.size, i, dtype=float) for i, p in enumerate(per)])
+        boot = stats.bootstrap(_mean_of_strata, values, strata, seed=BOOT_SEED, strata=strata)
+        out["accuracy_lo"], out["accuracy_hi"] = boot.interval(0.95)
+    return out
+
+
+def _mean_of_strata(values: np.ndarray, strata: np.ndarray) -> float:
+    return float(np.mean([values[strata == s].mean() for s in np.unique(strata)]))
