@@ -332,10 +332,21 @@ def report(archive: RunArchive, formats: list[str], workspace_templates: Path | 
     metrics = json.loads((archive.path / METRICS).read_text(encoding="utf-8"))
     verdicts = json.loads((archive.path / VERDICTS).read_text(encoding="utf-8"))
     generated = manifest.get("finished_at") or datetime.now(timezone.utc).isoformat(timespec="seconds")
-    html = render_html(build_view(manifest, metrics, verdicts, generated), workspace_templates)
+    html = render_html(build_view(manifest, metrics, verdicts, generated, _first_requests(archive)), workspace_templates)
     written = _write_report(html, archive.path, formats)
     archive.record_hashes([p.name for p in written])
     return written
+
+
+def _first_requests(archive: RunArchive) -> dict[tuple[str, str], dict[str, Any]]:
+    """(scenario, model) -> the body of its first original request, as archived (the appendix shows it)."""
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for record in archive.trials():
+        key = (record.get("scenario"), record.get("model"))
+        if record.get("kind", "model") == "model" and record.get("variant", "base") == "base" \
+                and not record.get("level") and key not in found:
+            found[key] = record["request"]["body"]
+    return found
 
 
 def _write_report(html: str, folder: Path, formats: list[str]) -> list[Path]:

@@ -103,3 +103,19 @@ def test_no_header_or_id_is_split_in_the_pdf(report_run):
     for word in words:
         assert word in text, word
         assert _broken(word, text) == [], word
+
+
+def test_the_appendix_discloses_every_setting_a_third_party_needs(report_run):
+    _, run_dir = report_run
+    text = " ".join(pdf_text(run_dir).split())          # lines joined: long values wrap in the PDF
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    first = json.loads((run_dir / "trials.jsonl").read_text().splitlines()[0])
+    for needle in ("The run", "workspace revision", "started", "First request to", "exactly as sent",
+                   "log-probabilities", "in flight", "timeout", "system_fingerprint", f"roadtest replay runs/{run_dir.name}"):
+        assert needle in text, needle
+    assert manifest["started_at"] in text
+    for endpoint in manifest["endpoints"].values():          # the whole GGUF sha256, not a prefix
+        if endpoint.get("gguf_sha256"):
+            assert endpoint["gguf_sha256"] in text.replace(" ", "")
+    shown = first["request"]["body"].get("prompt") or first["request"]["body"]["messages"][-1]["content"]
+    assert " ".join(shown.split()) in text                  # the prompt exactly as sent

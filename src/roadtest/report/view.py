@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from markupsafe import Markup
@@ -79,6 +79,8 @@ class Settings:
     items: list[tuple[str, str]]
     template: str
     system: str
+    examples: list[tuple[str, str]] = field(default_factory=list)
+    """(model, the first original request exactly as sent: chat messages or the completion prompt)."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,8 @@ class ReportView:
     tradeoff: Markup | None = None
     rank_chart: Markup | None = None
     diffs: list = field(default_factory=list)
+    run_record: list[tuple[str, str]] = field(default_factory=list)
+    """When, how and from what the run was made: command, times, status, workspace revision, platform, cache."""
 
 
 def claim_text(c: dict[str, Any], unit: str) -> str:
@@ -261,7 +265,8 @@ def _settings(sid: str, entry: dict[str, Any]) -> Settings:
          if fs else "none"),
         ("sampling", ", ".join(f"{k} = {v}" for k, v in s["sampling"].items())),
         ("limits", ", ".join(f"{k} = {v}" for k, v in s["limits"].items())),
-        ("scoring", ", ".join(f"{k} = {v}" for k, v in s["scoring"].items() if v not in (None, [], False))),
+        ("scoring", ", ".join(f"{k} = {v}" for k, v in s["scoring"].items() if v not in (None, [], False))
+         + (f"; {NORMALISATION}" if s["scoring"]["rule"] in ("exact", "contains", "choice") else "")),
         ("repeats", str(s["repeats"])),
         ("metrics", ", ".join(s["metrics"]) if s.get("metrics") else "every family that applies"),
     ]
@@ -292,17 +297,58 @@ def _compact(value: Any) -> str:
     return str(value)
 
 
+NORMALISATION = "answers compared after Unicode NFKC, punctuation removed, whitespace collapsed, case folded " \
+                "(unless case_sensitive)"
+
+
 def _endpoint_line(m: dict[str, Any], endpoint: dict[str, Any]) -> str:
+    """Everything that identifies a model and how it was called, in one line."""
     if m["provider"] == "local":
         sha = endpoint.get("gguf_sha256", "")
         mode = f", {m['mode']} mode" if m.get("mode") else ""
-        text = f"local llama.cpp server, {m['gguf']}{mode}" + (f" (GGUF sha256 {sha[:12]}…)" if sha else "")
+        text = f"local llama.cpp server (llama-cpp-python {endpoint.get('llama_cpp_version', '?')}), " \
+               f"{endpoint.get('gguf_file') or m['gguf']}{mode}" + (f", GGUF sha256 {sha}" if sha else "")
+        text += f"; context {m.get('n_ctx')} tokens"
     else:
         text = f"OpenAI-compatible endpoint {m.get('base_url')}, model {m.get('model') or m['id']}"
+        if m.get("api_key_env"):
+            text += f", key from ${m['api_key_env']}"
+    limits = [f"{m.get('max_concurrency')} in flight", f"timeout {m.get('timeout_s')} s",
+              f"{m.get('max_retries')} retries", "log-probabilities " + ("asked for" if m.get("logprobs") else "off")]
+    limits += [f"{k} {m[k]}" for k in ("rpm", "tpm") if m.get(k)]
+    price = m.get("price")
+    limits.append(f"price {price['input_per_mtok']} in / {price['output_per_mtok']} out per million tokens"
+                  if price else "not priced")
+    text += "; " + ", ".join(limits)
     served = endpoint.get("served") or {}
-    if served.get("system_fingerprint"):
-        text += f"; system_fingerprint {', '.join(served['system_fingerprint'])}"
+    if served.get("model"):
+        text += f"; responses named the model {', '.join(served['model'])}"
+    text += "; system_fingerprint " + (", ".join(served["system_fingerprint"]) if served.get("system_fingerprint")
+                                       else "none reported")
     return text
+
+
+def _run_record(manifest: dict[str, Any]) -> list[tuple[str, str]]:
+    rows = [("run", ", ".join(manifest.get("run_ids") or [manifest["run_id"]])),
+            ("command", " ".join(manifest.get("command") or [])),
+            ("started", str(manifest.get("started_at") or "")), ("finished", str(manifest.get("finished_at") or "")),
+            ("status", str(manifest.get("status") or ""))]
+    revision = (manifest.get("workspace") or {}).get("git_revision")
+    rows.append(("workspace revision", revision or "not a git checkout"))
+    rows.append(("platform", str(manifest.get("platform") or "")))
+    for i, resumed in enumerate(manifest.get("resumes", []), 1):
+        rows.append((f"resumed ({i})", f"{resumed.get('at', '')}: {' '.join(resumed.get('command', []))}"))
+    for i, ex in enumerate(manifest.get("execution", []), 1):
+        cache = ex.get("cache")
+        rows.append((f"execution {i}", f"finished {ex.get('finished_at', '')}; " + (
+            f"response cache: {cache['hits']} answered from it, {cache['stored']} stored" if cache else "no cache")))
+    return [(k, v) for k, v in rows if v]
+
+
+def _request_text(body: dict[str, Any]) -> str:
+    if "messages" in body:
+        return "\n\n".join(f"[{m.get('role')}]\n{m.get('content', '')}" for m in body["messages"])
+    return str(body.get("prompt", ""))
 
 
 def _tradeoff(metrics: dict[str, Any], model_ids: list[str]) -> Markup | None:
@@ -330,7 +376,9 @@ def _toc(hyps, scenarios, ranks, variability) -> list[tuple[str, str, int]]:
 
 
 def build_view(manifest: dict[str, Any], metrics: dict[str, Any], verdicts: dict[str, Any],
-               generated: str) -> ReportView:
+               generated: str, requests: dict[tuple[str, str], dict[str, Any]] | None = None) -> ReportView:
+    """The report's view model. `requests`: (scenario, model) -> the body of its first original request,
+    shown in the appendix exactly as sent (the prompt assembled from system, few-shot and template)."""
     config = manifest["config"]
     catalogue = metrics["metrics"]
     model_ids = config["selection"]["models"]
@@ -351,15 +399,18 @@ def build_view(manifest: dict[str, Any], metrics: dict[str, Any], verdicts: dict
                                model_ids, metrics.get("sensitivity", {}).get(sid), metrics.get("load", {}).get(sid))
                  for sid in config["selection"]["scenarios"]]
     settings = [_settings(sid, config["scenarios"][sid]) for sid in config["selection"]["scenarios"]]
+    settings = [replace(st, examples=[(m, _request_text(requests[st.scenario, m]))
+                                      for m in model_ids if (st.scenario, m) in (requests or {})])
+                for st in settings]
     endpoints = manifest.get("endpoints", {})
     models = [(m["id"], _endpoint_line(m, endpoints.get(m["id"], {}))) for m in config["models"]]
     run_ids = manifest.get("run_ids") or [manifest["run_id"]]
-    commands = []
+    commands = ["# from the workspace folder; anywhere else, give the run's folder (e.g. runs/<id>) instead of its id"]
     for run_id in run_ids:
-        commands += [f"roadtest replay {run_id}    # scores, metrics, verdicts and this report again, from the archive alone",
-                     f"roadtest rerun {run_id}     # the same requests sent again; says whether the results reproduce",
-                     f"roadtest verify {run_id}    # every file against the sha256 in its manifest"]
-    commands.append(f"roadtest report {' '.join(run_ids)} --format html,pdf")
+        commands += [f"roadtest replay runs/{run_id}    # scores, metrics, verdicts and this report again, from the archive alone",
+                     f"roadtest rerun runs/{run_id}     # the same requests sent again; says whether the results reproduce",
+                     f"roadtest verify runs/{run_id}    # every file against the sha256 in its manifest"]
+    commands.append(f"roadtest report {' '.join('runs/' + r for r in run_ids)} --format html,pdf")
     versions = [(k, str(v)) for k, v in sorted(manifest.get("versions", {}).items()) if v]
     units = {m: i["unit"] for m, i in catalogue.items()}
     ranks = metrics.get("ranks") or {"metric": "accuracy", "scenarios": {}}
@@ -370,6 +421,7 @@ def build_view(manifest: dict[str, Any], metrics: dict[str, Any], verdicts: dict
     return ReportView(
         title=config["workspace"]["report"]["title"], generated=generated, run_ids=run_ids,
         fingerprints=manifest.get("fingerprints") or [manifest["fingerprint"]], models=models,
+        run_record=_run_record(manifest),
         convention=verdicts["convention"],
         model_ids=model_ids, matrix=matrix, hypotheses=hyps, scenarios=scenarios, settings=settings,
         versions=versions, commands=commands, ranks=rank_views, rank_metric=ranks["metric"],
