@@ -22,7 +22,10 @@ CONVENTION = (
     "SUPPORTED when the whole bound lies on the claimed side of the threshold, REFUTED when it lies "
     "wholly on the other side, INCONCLUSIVE otherwise. All verdicts in this document form one family: "
     "a criterion is SUPPORTED or REFUTED only if its one-sided p-value also survives Holm's correction. "
-    "Items are the unit: repeats are averaged per item first."
+    "Items are the unit: repeats are averaged per item first. For an INCONCLUSIVE criterion, the detectable "
+    "effect is at 80% power and alpha 0.05 at the current n; the n that would decide it assumes the observed "
+    "effect is the true one and tests at the criterion's own Holm step (alpha divided by the verdicts still "
+    "in play), so it is larger than a single test would need."
 )
 
 
