@@ -64,6 +64,22 @@ def check(root: Path) -> LoadedWorkspace:
     return load_workspace(root)
 
 
+def check_warnings(ws: LoadedWorkspace) -> list[str]:
+    """What is valid but cannot come out as the author expects: a log-probability metric in a criterion for a
+    model whose log-probabilities are switched off (it will be INCONCLUSIVE for that model, whatever it does)."""
+    from roadtest.spec.metrics import METRICS
+
+    off = [m.id for m in ws.spec.models if not m.logprobs]
+    out = []
+    for hyp in ws.hypotheses.values():
+        for i, crit in enumerate(hyp.spec.criteria):
+            if off and crit.metric in METRICS and "logprobs" in METRICS.get(crit.metric).needs:
+                out.append(f"{hyp.display}:{hyp.line('criteria', i, 'metric')}: {crit.metric} needs log-probabilities, "
+                           f"switched off for {', '.join(off)} (logprobs: false): not available for "
+                           f"{'it' if len(off) == 1 else 'them'}, so INCONCLUSIVE there")
+    return out
+
+
 @dataclass(frozen=True)
 class RunResult:
     archive: RunArchive

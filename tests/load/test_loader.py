@@ -303,3 +303,16 @@ def test_csv_quoted_value_across_lines_keeps_its_start_line(tiny_workspace):
     ws = load_workspace(tiny_workspace)
     rows = ws.scenarios["tiny-math"].items
     assert [(r.line, r.data["question"]) for r in rows] == [(2, "What is\n2 plus 2?"), (4, "What is 3 plus 5?")]
+
+
+def test_a_calibration_criterion_for_a_model_without_log_probabilities_is_a_warning(tiny_workspace):
+    cfg = tiny_workspace / "roadtest.yaml"
+    cfg.write_text(cfg.read_text().replace("    model: smollm2\n", "    model: smollm2\n    logprobs: false\n"))
+    replace_in(tiny_workspace / HYP, "metric: accuracy", "metric: ece")
+    replace_in(tiny_workspace / HYP, "at_least: 0.5", "at_most: 0.2")
+    path = tiny_workspace / SCEN
+    path.write_text(path.read_text() + "metrics: [accuracy, calibration]\n")
+    result = check(tiny_workspace)
+    assert result.exit_code == 0, result.output                       # valid, but it cannot be decided
+    assert f"warning: {HYP}:{_line_of(TINY_HYPOTHESIS, 'metric: accuracy')}: ece needs log-probabilities" in result.output
+    assert "INCONCLUSIVE" in result.output

@@ -100,11 +100,14 @@ def check(workspace: Workspace = Path("."), json_out: JsonFlag = False,
             _emit_json({"ok": False, "problems": [p.__dict__ for p in exc.problems]})
             raise typer.Exit(2) from None
         raise
+    warnings = api.check_warnings(ws)
     summary = {"ok": True, "scenarios": {s: len(x.items) for s, x in ws.scenarios.items()},
-               "hypotheses": list(ws.hypotheses), "models": [m.id for m in ws.spec.models]}
+               "hypotheses": list(ws.hypotheses), "models": [m.id for m in ws.spec.models], "warnings": warnings}
     if json_out:
         _emit_json(summary)
         return
+    for w in warnings:
+        err.print(f"warning: {w}", markup=False)
     items = sum(summary["scenarios"].values())
     out.print(f"ok: {len(ws.scenarios)} scenarios ({items} items), {len(ws.hypotheses)} hypotheses, "
               f"{len(ws.spec.models)} models — next: roadtest run")
