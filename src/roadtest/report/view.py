@@ -115,6 +115,8 @@ class ReportView:
     tradeoff: Markup | None = None
     rank_chart: Markup | None = None
     diffs: list = field(default_factory=list)
+    model_details: list[tuple[str, str]] = field(default_factory=list)
+    """Per model, everything that identifies it and how it was called (the appendix; `models` is the short form)."""
     run_record: list[tuple[str, str]] = field(default_factory=list)
     """When, how and from what the run was made: command, times, status, workspace revision, platform, cache."""
 
@@ -301,6 +303,15 @@ NORMALISATION = "answers compared after Unicode NFKC, punctuation removed, white
                 "(unless case_sensitive)"
 
 
+def _identity_line(m: dict[str, Any], endpoint: dict[str, Any]) -> str:
+    """What the model is, in a few words (the title block)."""
+    if m["provider"] == "local":
+        sha = endpoint.get("gguf_sha256", "")
+        mode = f", {m['mode']} mode" if m.get("mode") else ""
+        return f"local llama.cpp server, {m['gguf']}{mode}" + (f" (GGUF sha256 {sha[:12]}…)" if sha else "")
+    return f"OpenAI-compatible endpoint {m.get('base_url')}, model {m.get('model') or m['id']}"
+
+
 def _endpoint_line(m: dict[str, Any], endpoint: dict[str, Any]) -> str:
     """Everything that identifies a model and how it was called, in one line."""
     if m["provider"] == "local":
@@ -403,7 +414,8 @@ def build_view(manifest: dict[str, Any], metrics: dict[str, Any], verdicts: dict
                                       for m in model_ids if (st.scenario, m) in (requests or {})])
                 for st in settings]
     endpoints = manifest.get("endpoints", {})
-    models = [(m["id"], _endpoint_line(m, endpoints.get(m["id"], {}))) for m in config["models"]]
+    models = [(m["id"], _identity_line(m, endpoints.get(m["id"], {}))) for m in config["models"]]
+    model_details = [(m["id"], _endpoint_line(m, endpoints.get(m["id"], {}))) for m in config["models"]]
     run_ids = manifest.get("run_ids") or [manifest["run_id"]]
     commands = ["# from the workspace folder; anywhere else, give the run's folder (e.g. runs/<id>) instead of its id"]
     for run_id in run_ids:
@@ -421,7 +433,7 @@ def build_view(manifest: dict[str, Any], metrics: dict[str, Any], verdicts: dict
     return ReportView(
         title=config["workspace"]["report"]["title"], generated=generated, run_ids=run_ids,
         fingerprints=manifest.get("fingerprints") or [manifest["fingerprint"]], models=models,
-        run_record=_run_record(manifest),
+        run_record=_run_record(manifest), model_details=model_details,
         convention=verdicts["convention"],
         model_ids=model_ids, matrix=matrix, hypotheses=hyps, scenarios=scenarios, settings=settings,
         versions=versions, commands=commands, ranks=rank_views, rank_metric=ranks["metric"],
