@@ -236,8 +236,8 @@ def _latency_basis(summary: dict[str, Any]) -> str:
     return text + ")"
 
 
-MODEL_NOTE = ("Accuracy: plain mean of the scenario accuracies, 95% interval from an item bootstrap stratified by "
-              "scenario. p95 latency: every scenario's original calls pooled (no perturbed, swapped, variant or "
+MODEL_NOTE = ("Accuracy: plain mean of the scenario accuracies, 95% interval from the stratified standard error "
+              "(scenarios as strata). p95 latency: every scenario's original calls pooled (no perturbed, swapped, variant or "
               "load-level calls), order-statistic interval; a cached response keeps the latency timed when it was first "
               "cached.")
 
