@@ -66,7 +66,7 @@ def check(root: Path) -> LoadedWorkspace:
 
 def check_warnings(ws: LoadedWorkspace) -> list[str]:
     """What is valid but cannot come out as the author expects: a log-probability metric in a criterion for a
-    model whose log-probabilities are switched off (it will be INCONCLUSIVE for that model, whatever it does)."""
+    model whose log-probabilities are switched off (NOT RUN for that model, so its hypothesis cannot be SUPPORTED)."""
     from roadtest.spec.metrics import METRICS
 
     off = [m.id for m in ws.spec.models if not m.logprobs]
@@ -75,8 +75,8 @@ def check_warnings(ws: LoadedWorkspace) -> list[str]:
         for i, crit in enumerate(hyp.spec.criteria):
             if off and crit.metric in METRICS and "logprobs" in METRICS.get(crit.metric).needs:
                 out.append(f"{hyp.display}:{hyp.line('criteria', i, 'metric')}: {crit.metric} needs log-probabilities, "
-                           f"switched off for {', '.join(off)} (logprobs: false): not available for "
-                           f"{'it' if len(off) == 1 else 'them'}, so INCONCLUSIVE there")
+                           f"switched off for {', '.join(off)} (logprobs: false): the criterion is NOT RUN "
+                           f"there, so the hypothesis cannot be SUPPORTED for {'it' if len(off) == 1 else 'them'}")
     return out
 
 
@@ -382,6 +382,8 @@ def report_many(archives: list[RunArchive], formats: list[str], out: Path,
                 workspace_templates: Path | None = None) -> list[Path]:
     """One decision document over several runs (models evaluated at different times): every verdict in one
     Holm family, models side by side on the same items, and a warning when the runs' settings differ."""
+    for archive in archives:
+        check_sources(archive)
     combined = combine_runs(archives)
     out.mkdir(parents=True, exist_ok=True)
     data = RunData.build(combined["config"], combined["scored"])

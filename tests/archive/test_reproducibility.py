@@ -237,3 +237,30 @@ def test_diff_compares_settings_variants_and_load_levels_too():
     changes = metric_changes(metrics(0.5, 0.5, 1.0), metrics(0.5, 0.7, 2.0))
     moved = {(c.variant, c.metric) for c in changes if c.moved}
     assert moved == {("setting:warm", "accuracy"), ("load:c3", "latency_p95_s")}
+
+
+def test_an_archive_that_never_ended_cannot_be_blessed_by_replay(tmp_path):
+    copy = tmp_path / "v2-tiny"
+    shutil.copytree(FIXTURES / "v2-tiny", copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["status"] = "running"                              # killed: no source hash was ever recorded
+    for name in ("trials.jsonl", "plan.jsonl"):
+        manifest["files"].pop(name)
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    lines = (copy / "trials.jsonl").read_text().splitlines(keepends=True)
+    (copy / "trials.jsonl").write_text("".join(lines[1:]))       # and then edited
+    assert invoke("replay", str(copy), "-w", str(tmp_path)).exit_code == 0
+    result = invoke("verify", str(copy), "-w", str(tmp_path))
+    assert result.exit_code == 1 and "never ended" in result.output
+    assert "trials.jsonl" not in json.loads((copy / "manifest.json").read_text())["files"]
+
+
+def test_a_report_over_several_runs_refuses_an_altered_one(tmp_path):
+    a, b = tmp_path / "a" / "v2-tiny", tmp_path / "b" / "v2-tiny"
+    shutil.copytree(FIXTURES / "v2-tiny", a)
+    shutil.copytree(FIXTURES / "v2-tiny", b)
+    text = (b / "trials.jsonl").read_text()
+    (b / "trials.jsonl").write_text(text.replace('"latency_s":', '"latency_s":1', 1))
+    result = invoke("report", str(a), str(b), "-w", str(tmp_path), "--out", str(tmp_path / "out"))
+    assert result.exit_code == 1 and "no longer matches" in result.output
+    assert not (tmp_path / "out" / "report.html").exists()

@@ -111,7 +111,7 @@ def test_the_appendix_discloses_every_setting_a_third_party_needs(report_run):
     manifest = json.loads((run_dir / "manifest.json").read_text())
     first = json.loads((run_dir / "trials.jsonl").read_text().splitlines()[0])
     for needle in ("The run", "workspace revision", "started", "First request to", "exactly as sent",
-                   "log-probabilities", "in flight", "timeout", "system_fingerprint", f"roadtest replay runs/{run_dir.name}"):
+                   "log-probabilities", "in flight", "timeout", "system_fingerprint", f"roadtest replay {run_dir.name}", "give the run's folder"):
         assert needle in text, needle
     assert manifest["started_at"] in text
     for endpoint in manifest["endpoints"].values():          # the whole GGUF sha256, not a prefix

@@ -180,3 +180,26 @@ def test_a_statistic_metric_says_how_many_items_would_decide_it():
     n = ev.need(0.05)
     delta, se = ev.estimate - 0.25, ev.se
     assert n == max(41, int(np.ceil(40 * ((1.6449 + 0.8416) * se / delta) ** 2 - 1e-6)))
+
+
+def test_a_share_with_repeats_keeps_its_interval_within_zero_and_one():
+    from roadtest.scoring.metrics import Sample
+    from roadtest.spec.metrics import METRICS
+    from roadtest.verdict.estimates import estimate, evidence
+
+    for values in ([0.5, 0.5, 1.0, 1.0], [0.5, 1.0]):
+        sample = Sample(METRICS.get("accuracy"), np.array(values), None, None)
+        est, ev = estimate(sample), evidence(sample, 0.6)
+        assert 0.0 <= est.lo <= est.value <= est.hi <= 1.0
+        assert 0.0 <= ev.lower <= ev.upper <= 1.0
+
+
+def test_counterfactual_groups_skip_unjudged_outputs():
+    import pandas as pd
+
+    from roadtest.verdict.summary import _cf_groups
+
+    trials = pd.DataFrame({"variant": ["base", "cf:names:male", "base", "cf:names:male"], "item": ["i1", "i1", "i2", "i2"],
+                           "score": [None, None, 1.0, 0.0]})
+    groups = {g["group"]: g for g in _cf_groups(trials)}
+    assert groups["male"]["n"] == 1 and groups["female"]["n"] == 1     # i1 has no score anywhere: left out

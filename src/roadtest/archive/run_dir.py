@@ -232,14 +232,11 @@ class RunArchive:
         return [n for n in SOURCES if n in files and (self.path / n).exists() and file_sha256(self.path / n) != files[n]]
 
     def record_hashes(self, names: list[str]) -> None:
-        """Record the sha256 of derived files (scores, metrics, verdicts, reports); sources only if never recorded."""
+        """Record the sha256 of derived files (scores, metrics, verdicts, reports); never of the sources."""
         from roadtest.load.datasets import file_sha256
 
         manifest = self.manifest()
         files = manifest.setdefault("files", {})
-        for name in SOURCES:   # archives written before sources were hashed at the end of each execution
-            if name not in files and (self.path / name).exists():
-                files[name] = file_sha256(self.path / name)
         for name in names:
             if (self.path / name).exists():
                 files[name] = file_sha256(self.path / name)

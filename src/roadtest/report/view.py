@@ -417,12 +417,12 @@ def build_view(manifest: dict[str, Any], metrics: dict[str, Any], verdicts: dict
     models = [(m["id"], _identity_line(m, endpoints.get(m["id"], {}))) for m in config["models"]]
     model_details = [(m["id"], _endpoint_line(m, endpoints.get(m["id"], {}))) for m in config["models"]]
     run_ids = manifest.get("run_ids") or [manifest["run_id"]]
-    commands = ["# from the workspace folder; anywhere else, give the run's folder (e.g. runs/<id>) instead of its id"]
+    commands = ["# from the workspace folder; anywhere else, give the run's folder instead of its id"]
     for run_id in run_ids:
-        commands += [f"roadtest replay runs/{run_id}    # scores, metrics, verdicts and this report again, from the archive alone",
-                     f"roadtest rerun runs/{run_id}     # the same requests sent again; says whether the results reproduce",
-                     f"roadtest verify runs/{run_id}    # every file against the sha256 in its manifest"]
-    commands.append(f"roadtest report {' '.join('runs/' + r for r in run_ids)} --format html,pdf")
+        commands += [f"roadtest replay {run_id}    # scores, metrics, verdicts and this report again, from the archive alone",
+                     f"roadtest rerun {run_id}     # the same requests sent again; says whether the results reproduce",
+                     f"roadtest verify {run_id}    # every file against the sha256 in its manifest"]
+    commands.append(f"roadtest report {' '.join(run_ids)} --format html,pdf")
     versions = [(k, str(v)) for k, v in sorted(manifest.get("versions", {}).items()) if v]
     units = {m: i["unit"] for m, i in catalogue.items()}
     ranks = metrics.get("ranks") or {"metric": "accuracy", "scenarios": {}}

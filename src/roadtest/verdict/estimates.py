@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Callable, Optional
 
@@ -73,13 +73,22 @@ def estimate(sample: Sample, confidence: float = 0.95) -> Estimate:
     design = Design.of(sample)
     if design.widens:   # grouped items: a t interval on the clustered SE, C - 1 degrees of freedom
         value, lo, hi = _cluster_t(x, design, confidence)
+        lo, hi = _within_unit(sample, lo, hi)
         return Estimate(value, lo, hi, sample.n, "t, clustered", sample.note, design.note)
     if sample.n < SMALL_N or sample.info.skewed:
         value, lo, hi, method = _small_or_skewed(x, confidence, sample.info.skewed)
     else:
         (value, lo, hi), method = stats.mean_interval(x, confidence, method="t"), "t"
+    lo, hi = _within_unit(sample, lo, hi)
     note = "one item: no interval" if sample.n == 1 else ""
     return Estimate(value, lo, hi, sample.n, method, _join(sample.note, note))
+
+
+def _within_unit(sample: Sample, lo: float | None, hi: float | None) -> tuple[float | None, float | None]:
+    """A share cannot leave [0, 1]: t intervals on item means of a proportion are clipped to it."""
+    if sample.info.unit != "proportion":
+        return lo, hi
+    return (None if lo is None else max(0.0, lo)), (None if hi is None else min(1.0, hi))
 
 
 def _small_or_skewed(x: np.ndarray, confidence: float, skewed: bool) -> tuple[float, float | None, float | None, str]:
@@ -147,8 +156,11 @@ def evidence(sample: Sample, threshold: float, confidence: float = 0.95) -> Evid
         return _proportion_evidence(sample, threshold, two_sided)
     design = Design.of(sample)
     if design.widens:
-        return _clustered_mean_evidence(x, design, threshold, two_sided, sample.note)
-    return _mean_evidence(x, threshold, two_sided, confidence, skewed=sample.info.skewed)
+        ev = _clustered_mean_evidence(x, design, threshold, two_sided, sample.note)
+    else:
+        ev = _mean_evidence(x, threshold, two_sided, confidence, skewed=sample.info.skewed)
+    lower, upper = _within_unit(sample, ev.lower, ev.upper)
+    return replace(ev, lower=lower, upper=upper)
 
 
 def _clustered_mean_evidence(x: np.ndarray, design: "Design", threshold: float, two_sided: float,

@@ -119,8 +119,8 @@ def pairwise_scan(data: RunData, metric: str = RANK_METRIC) -> list[dict[str, An
                 test = "exact McNemar"
             elif res.n <= 20:
                 p, test = stats.sign_flip_test(x - y), "exact sign-flip"
-            elif res.se == 0:
-                p, test = (1.0 if res.mean == 0 else 0.0), "paired t"
+            elif res.se == 0:   # every item differs by the same amount: the exact two-sided sign-flip p
+                p, test = (1.0 if res.mean == 0 else min(1.0, 2 * 0.5 ** res.n)), "exact sign-flip (constant)"
             else:
                 p, test = float(2 * stats.mean_p_greater(abs(res.mean), res.se, 0.0, df=res.n - 1)), "paired t"
             rows.append({"scenario": sid, "a": a, "b": b, "difference": res.mean, "lo": res.lo, "hi": res.hi,

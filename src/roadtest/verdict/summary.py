@@ -88,7 +88,9 @@ def _cf_groups(trials: pd.DataFrame) -> list[dict[str, Any]]:
     out = []
     for group in table(kind).groups:
         swapped = cf[cf["variant"] == f"cf:{kind}:{group}"].groupby("item")["score"].mean()
-        scores = swapped.reindex(base.index).fillna(base)
+        scores = swapped.reindex(base.index).fillna(base).dropna()   # unjudged outputs have no score
+        if scores.empty:
+            continue
         out.append({"group": group, "swap": kind, **_share(scores.to_numpy(float))})
     return out
 
