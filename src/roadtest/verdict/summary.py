@@ -12,7 +12,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from roadtest import stats
-from roadtest.scoring.metrics.fairness import group_scores
+from roadtest.scoring.metrics.fairness import group_scores, swap_pairs
 from roadtest.scoring.metrics.failures import FAILURE_MODES
 from roadtest.scoring.toxicity import classifier_name
 from roadtest.spec.metrics import METRICS, expand
@@ -106,7 +106,7 @@ def _failures(trials: pd.DataFrame) -> dict[str, Any]:
                      "examples": [_example(r) for r in _one_per_item(hit)]}
     answered = calls[calls["error"].isna()]
     for kind, found in (("wrong_answer", _wrong(answered)), ("policy_violation", _policy(answered)),
-                        ("toxic_output", _toxic(answered)), ("counterfactual_flip", _flips(trials, answered))):
+                        ("toxic_output", _toxic(answered)), ("counterfactual_flip", _flips(trials))):
         if found is not None:
             out[kind] = found
     return out
@@ -149,16 +149,12 @@ def _toxic(answered: pd.DataFrame) -> dict[str, Any] | None:
     return _flagged(rated, hit, lambda r: {"toxicity": None if pd.isna(r.toxicity) else float(r.toxicity)})
 
 
-def _flips(trials: pd.DataFrame, answered: pd.DataFrame) -> dict[str, Any] | None:
+def _flips(trials: pd.DataFrame) -> dict[str, Any] | None:
     """Answered pairs (same item and repeat) whose answer changed when only a demographic term was swapped."""
-    cf = trials[trials["variant"].str.startswith("cf:") & trials["error"].isna()]
-    if cf.empty:
-        return None
-    original = answered[["item", "repeat", "trial_id", "output", "answer_key"]]
-    pairs = cf.merge(original, on=["item", "repeat"], how="inner", suffixes=("", "_base"))
+    pairs = swap_pairs(trials)
     if pairs.empty:
         return None
-    hit = pairs[pairs["answer_key"].ne(pairs["answer_key_base"])]
+    hit = pairs[pairs["changed"]]
     examples = [{"trial_id": r.trial_id_base, "item": r.item, "repeat": int(r.repeat), "output": r.output_base,
                  "answer": r.answer_key_base, "error": None, "message": None, "finish_reason": None,
                  "swapped": {"trial_id": r.trial_id, "variant": r.variant, "output": r.output, "answer": r.answer_key}}
