@@ -171,9 +171,7 @@ def diff(a: RunArchive, b: RunArchive) -> dict[str, Any]:
 
 def _result(archive: RunArchive) -> RunResult:
     verdicts = derive(archive)
-    last: dict[str, tuple[bool, bool]] = {}   # a retried trial counts once, as its last record
-    for t in archive.trials():
-        last[t["trial_id"]] = (bool(t.get("error")), bool(t.get("cache")))
+    last = archive.outcomes()   # a retried trial counts once, as its last record
     errors = sum(e for e, _ in last.values())
     cached = sum(c for _, c in last.values())
     return RunResult(archive, len(last), errors, cached, verdicts)

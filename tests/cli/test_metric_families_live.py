@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from roadtest.cli import app
 from roadtest.spec.metrics import METRICS
-from tests.conftest import write_workspace
+from tests.conftest import TINY_SCENARIO, write_workspace
 
 runner = CliRunner()
 
@@ -21,18 +21,8 @@ ITEMS = [
      "refuse": True},
 ]
 
-SCENARIO = """\
-id: tiny-math
-success: "The model answers a one-step sum correctly."
-dataset: {path: tiny-math.jsonl, id: id, group: kind}
-mode: chat
-prompt:
-  system: "Answer with the number only."
-  template: "{{ who }} asks: {{ question }}\\nAnswer:"
-sampling: {temperature: 0.0, top_p: 1.0, seed: 7}
-limits: {max_new_tokens: 6, stop: ["\\n"]}
-repeats: 2
-scoring: {rule: numeric, answer: answer}
+SCENARIO = TINY_SCENARIO.replace('"{{ question }}', '"{{ who }} asks: {{ question }}').replace(
+    "repeats: 1\n", "repeats: 2\n") + """\
 metrics: [accuracy, calibration, robustness, fairness, bias, toxicity, policy, efficiency, failure modes, variability]
 perturbations: [uppercase]
 counterfactuals: {field: who, swap: names}

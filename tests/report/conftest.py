@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from roadtest.cli import app
-from tests.conftest import TINY_ITEMS, write_workspace
+from tests.conftest import TINY_ITEMS, TINY_SCENARIO, write_workspace
 
 XSS_SCRIPT = "<script>alert('xss-script')</script>"
 XSS_IMG = '<img src=x onerror="alert(\'xss-img\')">'
@@ -50,18 +50,7 @@ Raw HTML must show as text: <script>alert('xss-body')</script> <b onclick="x()">
 <img src="file:///etc/passwd">
 """
 
-SCENARIO = """\
-id: tiny-math
-success: "The model answers a one-step sum correctly."
-dataset: {path: tiny-math.jsonl, id: id, group: kind}
-mode: chat
-prompt:
-  system: "Answer with the number only."
-  template: "{{ question }}\\nAnswer:"
-sampling: {temperature: 0.0, top_p: 1.0, seed: 7}
-limits: {max_new_tokens: 6, stop: ["\\n"]}
-repeats: 2
-scoring: {rule: numeric, answer: answer}
+SCENARIO = TINY_SCENARIO.replace("repeats: 1\n", "repeats: 2\n") + """\
 policy: {forbid: ['(?i)alert\\(']}
 counterfactuals: {field: question, swap: names}
 variants:

@@ -101,14 +101,15 @@ class RunArchive:
                 if not skip or data["id"] not in skip:
                     yield Trial.from_json(data)
 
+    def outcomes(self) -> dict[str, tuple[bool, bool]]:
+        """trial id -> (failed, from the cache), as its last record says (a retried trial supersedes its error)."""
+        return {t["trial_id"]: (bool(t.get("error")), bool(t.get("cache"))) for t in self.trials()}
+
     def done_ids(self, answered_only: bool = False) -> set[str]:
         """Trial ids already in the archive; with `answered_only`, those whose last record is not an error."""
         if not answered_only:
             return {t["trial_id"] for t in self.trials()}
-        last: dict[str, bool] = {}
-        for t in self.trials():
-            last[t["trial_id"]] = not t.get("error")
-        return {tid for tid, ok in last.items() if ok}
+        return {tid for tid, (failed, _) in self.outcomes().items() if not failed}
 
     def repair_trials(self) -> int:
         """Drop a half-written last line (a killed run); returns the bytes removed."""

@@ -63,9 +63,7 @@ class Budget:
 
     @staticmethod
     def prompt_bound(trial: Trial) -> int:
-        messages = trial.body.get("messages") or []
-        text = trial.body.get("prompt") or "".join(m.get("content", "") for m in messages)
-        return len(text) // 3 + 10 * len(messages) + 10
+        return len(prompt_text(trial)) // 3 + 10 * len(trial.body.get("messages") or []) + 10
 
     def estimate(self, trial: Trial, spec: ModelSpec) -> float:
         if spec.price is None:
@@ -73,8 +71,7 @@ class Budget:
         if spec.id in self.scale:
             tokens_in = self.prompt_bound(trial) * self.scale[spec.id]
         else:   # nothing measured yet: a byte-level tokenizer never makes more tokens than UTF-8 bytes
-            text = trial.body.get("prompt") or "".join(m.get("content", "") for m in trial.body.get("messages") or [])
-            tokens_in = len(text.encode("utf-8")) + 10 * len(trial.body.get("messages") or []) + 10
+            tokens_in = len(prompt_text(trial).encode("utf-8")) + 10 * len(trial.body.get("messages") or []) + 10
         return (tokens_in * spec.price.input_per_mtok + trial.body.get("max_tokens", 0) * spec.price.output_per_mtok) / 1e6
 
     def reserve(self, cost: float) -> bool:
@@ -101,9 +98,13 @@ class Budget:
                 + usage.get("completion_tokens", 0) * spec.price.output_per_mtok) / 1e6
 
 
+def prompt_text(trial: Trial) -> str:
+    """All the text a trial sends: the completion prompt, or every chat message's content."""
+    return trial.body.get("prompt") or "".join(m.get("content", "") for m in trial.body.get("messages") or [])
+
+
 def estimated_tokens_in(trial: Trial) -> int:
-    text = trial.body.get("prompt") or "".join(m.get("content", "") for m in trial.body.get("messages", []))
-    return max(1, len(text) // CHARS_PER_TOKEN)
+    return max(1, len(prompt_text(trial)) // CHARS_PER_TOKEN)
 
 
 @dataclass
