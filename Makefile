@@ -1,20 +1,28 @@
 # roadtest: `make demo` installs everything and runs the demo; `make test` runs the tests.
+# One install path for everyone: `make install` first installs the system packages (scripts/system-packages.sh:
+# apt-get as root or with sudo, or one message naming the command to run), then the Python packages into .venv.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 RT := $(VENV)/bin/roadtest
 # llama-cpp-python is built from source here; a native build crashes on AMX-capable CPUs
 # (SIGSEGV in ggml_backend_amx_mul_mat), so pin the instruction sets explicitly.
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+# The unit lane: no model server, no browser, no PDF rendering, no simulation study (tests/conftest.py keeps
+# the markers true: an unmarked test that starts a server or renders a PDF fails).
+FAST := not model and not pdf and not browser and not slow
 
-.PHONY: install demo test bench clean-runs
+.PHONY: install system-packages demo test test-fast test-slow bench clean-runs
 
-$(VENV)/.installed: pyproject.toml
+system-packages:
+	@bash scripts/system-packages.sh
+
+$(VENV)/.installed: pyproject.toml | system-packages
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip install --quiet -e '.[local,dev]'
 	touch $@
 
-install: $(VENV)/.installed
+install: system-packages $(VENV)/.installed
 
 demo: install
 	$(RT) check
@@ -22,7 +30,13 @@ demo: install
 	$(RT) report latest
 
 test: install
-	$(PY) -m pytest
+	$(PY) -m pytest -m "not slow"
+
+test-fast: install
+	$(PY) -m pytest -m "$(FAST)" -q
+
+test-slow: install
+	$(PY) -m pytest -m slow
 
 bench: install
 	$(PY) benchmarks/bench_engine.py

@@ -17,6 +17,44 @@ import httpx
 import pytest
 
 
+LANE_MARKERS = {"model": "starts a llama.cpp server", "pdf": "renders a PDF with weasyprint"}
+"""A test that does one of these must carry the marker, so `make test-fast` (-m "not model and not pdf and not
+browser and not slow") never does it. Tests that use the llama_server fixture are marked `model` automatically."""
+
+
+MODEL_FIXTURES = {"llama_server", "local_run"}
+"""Fixtures that start a llama.cpp server: a test using one (directly or through another fixture) is `model`."""
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.model)
+
+
+def _refuse(what: str, marker: str):
+    def refused(*args, **kwargs):
+        pytest.fail(f"this test {what} but is not marked `{marker}`: add @pytest.mark.{marker} "
+                    f"(the fast lane, `make test-fast`, leaves such tests out)", pytrace=False)
+
+    return refused
+
+
+@pytest.fixture(autouse=True)
+def _lane_guard(request, monkeypatch):
+    """Unmarked tests cannot start a model server or render a PDF: the markers stay true."""
+    marks = {m.name for m in request.node.iter_markers()}
+    if "model" not in marks:
+        from roadtest.providers.local import LocalServer
+
+        monkeypatch.setattr(LocalServer, "start", _refuse(LANE_MARKERS["model"], "model"))
+    if "pdf" not in marks:
+        import weasyprint
+
+        monkeypatch.setattr(weasyprint.HTML, "write_pdf", _refuse(LANE_MARKERS["pdf"], "pdf"))
+    yield
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -52,6 +90,7 @@ def llama_server():
     else:
         proc.kill()
         pytest.fail("llama.cpp server did not start within 120 s")
+    _warm_up(url)
     yield url
     os.kill(proc.pid, signal.SIGTERM)
     try:
@@ -59,6 +98,15 @@ def llama_server():
     except subprocess.TimeoutExpired:
         proc.kill()
     log.close()
+
+
+def _warm_up(url: str, calls: int = 2) -> None:
+    """The first calls after a start take several seconds (cold start): make them here, not inside a test's
+    timeouts."""
+    body = {"model": "smollm2", "messages": [{"role": "user", "content": "Say OK."}], "max_tokens": 2,
+            "temperature": 0}
+    for _ in range(calls):
+        httpx.post(f"{url}/chat/completions", json=body, timeout=120).raise_for_status()
 
 
 TINY_ITEMS = [

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import shutil
 import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from roadtest.archive import RunArchive, canonical_json, resolve_config
 from roadtest.archive.config import model_specs, scenario_specs
@@ -77,7 +78,48 @@ def check_warnings(ws: LoadedWorkspace) -> list[str]:
                 out.append(f"{hyp.display}:{hyp.line('criteria', i, 'metric')}: {crit.metric} needs log-probabilities, "
                            f"switched off for {', '.join(off)} (logprobs: false): the criterion is NOT RUN "
                            f"there, so the hypothesis cannot be SUPPORTED for {'it' if len(off) == 1 else 'them'}")
+    for scenario in ws.scenarios.values():
+        for i, phrase in enumerate(scenario.spec.policy.require if scenario.spec.policy else []):
+            if looks_like_a_pattern(phrase):
+                out.append(f"{scenario.display}:{scenario.src.line(('policy', 'require', i))}: policy.require[{i}] "
+                           f"'{phrase}' looks like a regular expression, but require matches a plain phrase "
+                           f"(case-insensitive): every output without this exact text would violate the policy. "
+                           f"Write the phrase itself; patterns belong in forbid")
     return out
+
+
+PATTERN_MARKS = ("(?", ".*", ".+", "\\d", "\\w", "\\s", "\\b", "[", "]", "|", "^", "$")
+
+
+def looks_like_a_pattern(phrase: str) -> bool:
+    """A `require:` phrase written as a regular expression ('(?i)queue: .*')."""
+    return any(mark in phrase for mark in PATTERN_MARKS if mark not in ("^", "$")) or phrase.startswith("^") \
+        or phrase.endswith("$")
+
+
+def budget_warnings(specs, max_cost: float | None) -> list[str]:
+    """--max-cost counts only priced calls: say which models it cannot count."""
+    if max_cost is None:
+        return []
+    unpriced = [m for m in specs if m.price is None]
+    if not unpriced:
+        return []
+    local = [m.id for m in unpriced if m.provider == "local"]
+    remote = [m.id for m in unpriced if m.provider != "local"]
+    parts = []
+    if remote:
+        parts.append(f"{', '.join(remote)} {'has' if len(remote) == 1 else 'have'} no price in roadtest.yaml: "
+                     f"{'its' if len(remote) == 1 else 'their'} calls count as free, so --max-cost {max_cost:g} "
+                     "cannot stop them (add price: {input_per_mtok: ..., output_per_mtok: ...})")
+    if local:
+        parts.append(f"{', '.join(local)} {'runs' if len(local) == 1 else 'run'} locally and cost nothing: "
+                     f"--max-cost does not limit {'it' if len(local) == 1 else 'them'}")
+    return parts
+
+
+def check_max_cost(max_cost: float | None) -> None:
+    if max_cost is not None and not (math.isfinite(max_cost) and max_cost > 0):
+        raise RoadtestError(f"--max-cost must be a positive amount, got {max_cost:g}", "e.g. --max-cost 2.50")
 
 
 @dataclass(frozen=True)
@@ -87,6 +129,7 @@ class RunResult:
     errors: int
     cached: int
     verdicts: dict[str, Any]
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -105,19 +148,26 @@ CACHE_PATH = Path(".roadtest") / "cache.sqlite"
 
 
 def run(root: Path, hypotheses: list[str] | None, models: list[str] | None, events: Events,
-        command: list[str], options: RunOptions = RunOptions()) -> RunResult:
+        command: list[str], options: RunOptions = RunOptions(), warn: Callable[[str], None] = lambda _: None
+        ) -> RunResult:
     """Plan, archive the plan, execute, derive. A run that cannot finish keeps what finished (exit code 3)."""
+    check_max_cost(options.max_cost)
     ws = load_workspace(root)
     sel = select(ws, hypotheses, models)
-    archive = RunArchive.create(ws.runs_dir, resolve_config(ws, sel), command, ws.root)
+    config = resolve_config(ws, sel)
+    warnings = check_warnings(ws) + budget_warnings(model_specs(config).values(), options.max_cost)
+    for message in warnings:
+        warn(message)
+    archive = RunArchive.create(ws.runs_dir, config, command, ws.root)
     totals = archive.write_plan(build_trials(ws, sel))
     _execute(archive, ws.root, events, options, totals, skip=set())
-    return _result(archive)
+    return replace(_result(archive), warnings=tuple(warnings))
 
 
 def resume(root: Path, archive: RunArchive, events: Events, command: list[str],
-           options: RunOptions = RunOptions()) -> RunResult:
+           options: RunOptions = RunOptions(), warn: Callable[[str], None] = lambda _: None) -> RunResult:
     """Finish an interrupted run from its own archive: finished trials are not sent again."""
+    check_max_cost(options.max_cost)
     manifest = archive.manifest()
     if manifest["status"] == "complete" and not options.retry_errors:
         raise RoadtestError(f"run {archive.run_id} is already complete",
@@ -134,8 +184,11 @@ def resume(root: Path, archive: RunArchive, events: Events, command: list[str],
     manifest["resumes"] = manifest.get("resumes", []) + [{"command": command, "at": now(), "done_before": len(done),
                                                           "retry_errors": options.retry_errors}]
     archive.write_manifest(manifest)
+    warnings = budget_warnings(model_specs(manifest["config"]).values(), options.max_cost)
+    for message in warnings:
+        warn(message)
     _execute(archive, root.resolve(), events, options, totals, skip=done)
-    return _result(archive)
+    return replace(_result(archive), warnings=tuple(warnings))
 
 
 def rerun(root: Path, original: RunArchive, into: Path | None, events: Events, command: list[str],
@@ -277,8 +330,10 @@ def replay(archive: RunArchive, workspace_templates: Path | None) -> tuple[dict[
     return verdicts, outcome
 
 
-def plan(root: Path, hypotheses: list[str] | None, models: list[str] | None) -> dict[str, Any]:
+def plan(root: Path, hypotheses: list[str] | None, models: list[str] | None,
+         max_cost: float | None = None) -> dict[str, Any]:
     """What a run would do, before any model call: trials, token estimates, which criteria n can decide."""
+    check_max_cost(max_cost)
     ws = load_workspace(root)
     sel = select(ws, hypotheses, models)
     config = resolve_config(ws, sel)
@@ -307,8 +362,10 @@ def plan(root: Path, hypotheses: list[str] | None, models: list[str] | None) -> 
         rows.append({"model": model, "scenario": scenario, "trials": c["trials"], "tokens_in_est": tokens_in,
                      "tokens_out_max": c["max_out"], "cost_max": cost,
                      "time_s_est": c["trials"] * latency / spec.max_concurrency, "latency_source": source})
+    priced = [r["cost_max"] for r in rows if r["cost_max"] is not None]
     return {"selection": config["selection"], "trials": rows, "feasibility": feasibility(config),
-            "time_s_est": sum(r["time_s_est"] for r in rows)}
+            "time_s_est": sum(r["time_s_est"] for r in rows), "cost_max": sum(priced) if priced else None,
+            "max_cost": max_cost, "warnings": check_warnings(ws) + budget_warnings(model_specs(config).values(), max_cost)}
 
 
 DEFAULT_LATENCY_S = {"local": 0.35, "openai": 1.0}

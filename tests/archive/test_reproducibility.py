@@ -40,6 +40,7 @@ def clean_copy(run_dir: Path, tmp_path: Path) -> Path:
     return target
 
 
+@pytest.mark.pdf
 def test_replay_in_a_clean_folder_is_byte_identical(archive, tmp_path):
     _, run_dir = archive
     copy = clean_copy(run_dir, tmp_path)
@@ -135,6 +136,7 @@ def test_diff_of_runs_that_differ_only_in_temperature_names_exactly_that(tmp_pat
     assert "scenarios.tiny-math.sampling.temperature" in html and "<script" not in html
 
 
+@pytest.mark.model
 def test_a_different_gguf_under_the_same_name_is_flagged_as_drift(tmp_path):
     ws = write_workspace(tmp_path / "ws", url=None)
     link = ws / "model.gguf"
@@ -189,6 +191,7 @@ def test_runs_lists_archives(archive):
     assert sum(rows[0]["verdicts"].values()) == 1
 
 
+@pytest.mark.pdf
 def test_the_archive_never_holds_the_key(tmp_path, llama_server, monkeypatch):
     monkeypatch.setenv("ROADTEST_TEST_KEY", "sk-live-do-not-leak-42")
     # the first call is refused the way hosted APIs refuse a wrong key: the error body quotes the key

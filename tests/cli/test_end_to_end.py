@@ -80,6 +80,7 @@ def test_derived_files_agree_with_the_trials(local_run):
     assert summary["verdicts"]["tiny-claim"]["smollm2"] == cell["verdict"]
 
 
+@pytest.mark.pdf
 def test_report_html_and_pdf(local_run):
     ws, run_dir, _ = local_run
     result = run_ok("report", run_dir.name, "-w", str(ws))
@@ -115,6 +116,7 @@ def test_same_tiny_run_twice_is_identical(tmp_path, llama_server):
     assert (runs[0] / "scores.jsonl").read_text().count("\n") == 5
 
 
+@pytest.mark.pdf
 def test_replay_rewrites_identical_derived_files(local_run):
     ws, run_dir, _ = local_run
     before = {n: (run_dir / n).read_bytes() for n in ("scores.jsonl", "metrics.json", "verdicts.json")}
@@ -122,6 +124,7 @@ def test_replay_rewrites_identical_derived_files(local_run):
     assert {n: (run_dir / n).read_bytes() for n in before} == before
 
 
+@pytest.mark.pdf
 def test_two_models_get_rank_stability_and_holm(tmp_path, llama_server):
     twin = f"  - id: twin\n    provider: openai\n    base_url: {llama_server}\n    model: smollm2\n"
     hyp = (TINY_HYPOTHESIS_VERSUS)

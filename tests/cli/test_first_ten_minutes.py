@@ -21,6 +21,8 @@ def ok(*args: str):
     return result
 
 
+@pytest.mark.model
+@pytest.mark.pdf
 def test_init_check_plan_run_report(tmp_path):
     ws = tmp_path / "my-eval"
     created = ok("init", str(ws))
@@ -76,6 +78,7 @@ def test_a_broken_template_override_is_a_clear_error(tmp_path, llama_server):
     assert "_header.html.j2" in result.output and "titel" in result.output and "Traceback" not in result.output
 
 
+@pytest.mark.pdf
 def test_one_report_over_two_runs_warns_when_settings_differ(tmp_path, llama_server):
     ws = write_workspace(tmp_path / "ws", url=llama_server)
     ok("run", "-w", str(ws), "-q")

@@ -22,7 +22,7 @@ def proxy(fault_proxy):
 def workspace(tmp_path: Path, url: str, extra: str = "") -> Path:
     ws = write_workspace(tmp_path / "ws", url=url)
     cfg = ws / "roadtest.yaml"
-    cfg.write_text(cfg.read_text().replace("    model: smollm2\n", "    model: smollm2\n    timeout_s: 1.5\n"
+    cfg.write_text(cfg.read_text().replace("    model: smollm2\n", "    model: smollm2\n    timeout_s: 3\n"
                                            "    max_retries: 3\n" + extra))
     return ws
 
@@ -73,7 +73,7 @@ def test_a_transient_fault_is_retried_and_nothing_is_lost(tmp_path, proxy, actio
     ("400", "http_400", 1),   # a client error is not retried
 ])
 def test_an_unrecoverable_fault_is_an_error_row_with_its_reason(tmp_path, proxy, action, kind, attempts):
-    p, url = proxy(lambda i, body: action if "3 plus 5" in json.dumps(body) else "pass", slow_s=3.0)
+    p, url = proxy(lambda i, body: action if "3 plus 5" in json.dumps(body) else "pass", slow_s=4.0)
     ws = workspace(tmp_path, url)
     result = run(ws)
     assert result.exit_code == 0, result.output

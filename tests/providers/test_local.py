@@ -55,6 +55,7 @@ def servers_with_alias(alias: str) -> list[int]:
 SPEC = ModelSpec(id="local-lifecycle", provider="local", gguf="smollm2-135m-instruct")
 
 
+@pytest.mark.model
 def test_server_answers_then_stops(tmp_path):
     async def body():
         async with open_provider(SPEC, tmp_path) as provider:
@@ -72,6 +73,7 @@ def test_server_answers_then_stops(tmp_path):
     assert wait_dead(pid)
 
 
+@pytest.mark.model
 def test_ctrl_c_inside_the_run_stops_the_server(tmp_path):
     seen = {}
 
@@ -109,6 +111,7 @@ def wait_for_trials(ws: Path, proc: subprocess.Popen, n: int = 3, timeout: float
     pytest.fail("the run produced no trials")
 
 
+@pytest.mark.model
 def test_sigint_mid_run_keeps_finished_trials_and_stops_the_server(tmp_path):
     alias = "sigint-lifecycle"
     ws = long_workspace(tmp_path, alias)
@@ -128,6 +131,7 @@ def test_sigint_mid_run_keeps_finished_trials_and_stops_the_server(tmp_path):
     assert all(json.loads(l)["response"] for l in lines)   # every kept line is a whole record
 
 
+@pytest.mark.model
 def test_sigkill_of_roadtest_takes_the_server_down(tmp_path):
     alias = "sigkill-lifecycle"
     ws = long_workspace(tmp_path, alias)

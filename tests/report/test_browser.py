@@ -4,14 +4,14 @@ request beyond the file itself, hostile text shown as text, nothing fetched from
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
 from playwright.sync_api import sync_playwright
 
+from tests.support.tools import require_command
 from tests.report.conftest import TOXIC, XSS_IMG, XSS_SCRIPT, XSS_SWAP
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.browser
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
 
@@ -60,12 +60,12 @@ ICC_JS = """() => ({
 
 @pytest.fixture(scope="module")
 def page_visit(report_run, tmp_path_factory):
-    assert CHROMIUM, "chromium is not installed (.ci/run installs Debian's chromium package)"
+    chromium = require_command("chromium", "chromium-browser")
     _, run_dir = report_run
     url = (run_dir / "report.html").as_uri()
     shots = tmp_path_factory.mktemp("shots")
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        browser = p.chromium.launch(executable_path=chromium, args=ARGS, headless=True)
         visits = {}
         for name, viewport in (("laptop", {"width": 1366, "height": 900}), ("phone", {"width": 390, "height": 844})):
             page = browser.new_page(viewport=viewport)

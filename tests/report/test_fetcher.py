@@ -18,6 +18,7 @@ def test_fetcher_refuses_everything_outside(tmp_path):
             fetcher.fetch(url)
 
 
+@pytest.mark.pdf
 def test_a_hostile_page_renders_without_fetching(tmp_path):
     html = ('<html><body><p>x</p><img src="file:///etc/passwd"><link rel="stylesheet" href="http://127.0.0.1:9/a.css">'
             '<img src="http://127.0.0.1:9/b.png"></body></html>')

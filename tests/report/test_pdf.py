@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 
 import numpy as np
 import pytest
 from pypdf import PdfReader
+
+from tests.support.tools import run_tool
+
+pytestmark = pytest.mark.pdf
 
 SECTIONS = ["Decision summary", "Contents", "Hypotheses and evidence", "Scenarios: every metric side by side",
             "Rank stability", "Run-to-run variability", "Reproducibility appendix", "Latency under load",
@@ -39,14 +42,14 @@ def test_every_section_and_every_verdict_is_in_the_pdf(report_run):
 
 def test_the_pdf_uses_only_the_font_installed_with_roadtest(report_run):
     _, run_dir = report_run
-    fonts = subprocess.run(["pdffonts", str(run_dir / "report.pdf")], capture_output=True, text=True, check=True).stdout
+    fonts = run_tool("pdffonts", str(run_dir / "report.pdf"))
     names = [line.split()[0] for line in fonts.splitlines()[2:] if line.strip()]
     assert names and all("Source-Sans-Pro" in n for n in names), names
 
 
 def _pages(pdf, tmp_path, dpi=40):
     """Each page as a greyscale array (pdftoppm, PGM)."""
-    subprocess.run(["pdftoppm", "-gray", "-r", str(dpi), str(pdf), str(tmp_path / "p")], check=True)
+    run_tool("pdftoppm", "-gray", "-r", str(dpi), str(pdf), str(tmp_path / "p"))
     pages = []
     for path in sorted(tmp_path.glob("p-*.pgm")):
         data = path.read_bytes()

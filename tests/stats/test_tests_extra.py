@@ -30,8 +30,9 @@ def test_one_sided_sign_flip_matches_brute_force(seed):
     assert stats.sign_flip_test(d) == pytest.approx(np.mean(np.abs(means) >= abs(d.mean()) - 1e-12))
 
 
-def test_sign_flip_at_twenty_items_agrees_with_scipy_permutation_test():
-    d = np.random.default_rng(4).normal(0.3, 1.0, 20)
+@pytest.mark.parametrize("n", [14, pytest.param(20, marks=pytest.mark.slow)])   # scipy takes 12 s at 20
+def test_sign_flip_agrees_with_scipy_permutation_test(n):
+    d = np.random.default_rng(4).normal(0.3, 1.0, n)
     ours = stats.sign_flip_test(d, alternative="greater")
     theirs = sps.permutation_test((d,), np.mean, permutation_type="samples", alternative="greater",
                                   n_resamples=np.inf).pvalue

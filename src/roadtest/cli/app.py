@@ -4,27 +4,62 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
+import shutil
 import sys
 import traceback
 from pathlib import Path
 from typing import Annotated, Any, Callable, Optional
 
 import typer
+from typer.core import TyperGroup
 from rich.console import Console
-from rich.table import Column, Table
 
 from roadtest import __version__, api
 from roadtest.archive import find_run
+from roadtest.cli.tables import print_table
 from roadtest.errors import InputError, RoadtestError
 from roadtest.spec.metrics import METRICS
 from roadtest.stats import StatsInputError
 
-app = typer.Typer(name="roadtest", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+class JsonErrors(TyperGroup):
+    """With --json anywhere on the command line, a usage error (unknown option, bad value, missing argument) is
+    also printed as JSON on stdout, like every other error, so a script reading stdout always gets JSON."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        _fit_consoles()
+        argv = list(sys.argv[1:] if args is None else args)
+        if "--json" not in argv:
+            return super().main(argv, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            rv = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
+            code = rv if isinstance(rv, int) else 0
+        except typer.Abort:
+            code = 1
+        except typer.TyperException as exc:      # click's usage errors (typer vendors click)
+            message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+            usage = exc.ctx.get_usage() if getattr(exc, "ctx", None) is not None else ""
+            hint = (" ".join(usage.split()) + "; see --help") if usage else "see roadtest --help"
+            code = getattr(exc, "exit_code", 2)
+            _emit_json({"ok": False, "exit_code": code, "error": {"kind": "usage", "message": message, "hint": hint}})
+            err.print(f"error: {message}\n  hint: {hint}", markup=False)
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+app = typer.Typer(name="roadtest", cls=JsonErrors, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Road-test language models against your roadmap hypotheses.\n\n"
                        "Typical session: roadtest check → roadtest run → roadtest report latest")
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _fit_consoles() -> None:
+    """Tables fit the terminal this command runs in (COLUMNS when set; 80 when output goes to a file)."""
+    width = shutil.get_terminal_size((80, 24)).columns
+    out.width = err.width = max(width, 20)
 
 Workspace = Annotated[Path, typer.Option("--workspace", "-w", help="Workspace folder (has roadtest.yaml).",
                                          file_okay=False)]
@@ -36,12 +71,17 @@ def command(fn: Callable) -> Callable:
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        as_json = bool(kwargs.get("json_out"))
         try:
             return fn(*args, **kwargs)
         except RoadtestError as exc:
+            if as_json:
+                _emit_json(_error_payload(exc))
             err.print(exc.render(), markup=False)
             raise typer.Exit(exc.exit_code) from None
         except StatsInputError as exc:
+            if as_json:
+                _emit_json({"ok": False, "exit_code": 2, "error": {"kind": "input", "message": str(exc), "hint": ""}})
             err.print(f"error: {exc}", markup=False)
             raise typer.Exit(2) from None
         except (typer.Exit, typer.Abort):
@@ -59,6 +99,15 @@ def command(fn: Callable) -> Callable:
             raise typer.Exit(3) from None
 
     return app.command()(wrapper)
+
+
+def _error_payload(exc: RoadtestError) -> dict[str, Any]:
+    """An error as JSON: {"ok": false, "exit_code", "error": {kind, message, hint}} (+ "problems" for bad input)."""
+    kind = {2: "input", 3: "run", 1: "altered"}.get(exc.exit_code, "error")
+    payload = {"ok": False, "exit_code": exc.exit_code, "error": {"kind": kind, "message": exc.message, "hint": exc.hint}}
+    if isinstance(exc, InputError):
+        payload["problems"] = [p.__dict__ for p in exc.problems]
+    return payload
 
 
 def _emit_json(payload: Any) -> None:
@@ -83,9 +132,15 @@ def init(directory: Annotated[Path, typer.Argument(help="Folder for the new work
               f"next: cd {directory} && roadtest check && roadtest plan && roadtest run && roadtest report latest")
 
 
+MaxCost = Annotated[Optional[float], typer.Option("--max-cost", help="A budget for the run: stop before spending more "
+                                                 "than this (from the models' prices).")]
+
+
 @command
 def check(workspace: Workspace = Path("."), json_out: JsonFlag = False,
-          metrics: Annotated[bool, typer.Option("--metrics", help="List the metrics criteria can name.")] = False) -> None:
+          metrics: Annotated[bool, typer.Option("--metrics", help="List the metrics criteria can name.")] = False,
+          max_cost: Annotated[Optional[float], typer.Option("--max-cost", help="Also say whether this budget can count "
+                                                            "every model's calls (models without a price cannot be).")] = None) -> None:
     """Validate every file of the workspace; print every problem as path:line. Exit 2 on any.
 
     Example: roadtest check -w my-workspace
@@ -93,14 +148,9 @@ def check(workspace: Workspace = Path("."), json_out: JsonFlag = False,
     if metrics:
         _list_metrics(json_out)
         return
-    try:
-        ws = api.check(workspace)
-    except InputError as exc:
-        if json_out:
-            _emit_json({"ok": False, "problems": [p.__dict__ for p in exc.problems]})
-            raise typer.Exit(2) from None
-        raise
-    warnings = api.check_warnings(ws)
+    api.check_max_cost(max_cost)
+    ws = api.check(workspace)
+    warnings = api.check_warnings(ws) + api.budget_warnings(ws.spec.models, max_cost)
     summary = {"ok": True, "scenarios": {s: len(x.items) for s, x in ws.scenarios.items()},
                "hypotheses": list(ws.hypotheses), "models": [m.id for m in ws.spec.models], "warnings": warnings}
     if json_out:
@@ -119,10 +169,8 @@ def _list_metrics(json_out: bool) -> None:
     if json_out:
         _emit_json(rows)
         return
-    table = Table("metric", "family", "better", "unit", "description")
-    for r in rows:
-        table.add_row(r["id"], r["family"], r["better"], r["unit"], r["description"])
-    out.print(table)
+    print_table(out, ["metric", "family", "better", "unit: description"],
+                [[r["id"], r["family"], r["better"], f"{r['unit']}: {r['description']}"] for r in rows])
 
 
 def _clock(seconds: float) -> str:
@@ -141,8 +189,8 @@ def _duration(text: str | None) -> float | None:
         seconds = float(value[:-1] if scale else value) * (scale or 1)
     except ValueError:
         raise RoadtestError(f"--deadline: '{text}' is not a duration", "write seconds or e.g. 15m, 2h") from None
-    if seconds <= 0:
-        raise RoadtestError("--deadline must be positive", "e.g. --deadline 30m")
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise RoadtestError(f"--deadline must be a positive duration, got '{text}'", "e.g. --deadline 30m")
     return seconds
 
 
@@ -153,7 +201,7 @@ def run(workspace: Workspace = Path("."),
         resume: Annotated[Optional[str], typer.Option("--resume", help="Finish an interrupted run (id, folder or 'latest'); finished calls are not sent again.")] = None,
         retry_errors: Annotated[bool, typer.Option("--retry-errors", help="With --resume: also send again the calls that failed (after the last retry); the new answer supersedes the error row.")] = False,
         no_cache: Annotated[bool, typer.Option("--no-cache", help="Send every request, even ones answered before.")] = False,
-        max_cost: Annotated[Optional[float], typer.Option("--max-cost", help="Stop before spending more than this (from the models' prices).")] = None,
+        max_cost: MaxCost = None,
         deadline: Annotated[Optional[str], typer.Option("--deadline", help="Stop starting calls after this long, e.g. 30m; resume later.")] = None,
         retry_base: Annotated[float, typer.Option("--retry-base", hidden=True, help="First retry backoff in seconds.")] = 0.5,
         json_out: JsonFlag = False,
@@ -172,21 +220,25 @@ def run(workspace: Workspace = Path("."),
     options = api.RunOptions(cache=not no_cache, max_cost=max_cost, deadline_s=_duration(deadline),
                              retry_base_s=retry_base, retry_errors=retry_errors)
     command_line = ["roadtest", *sys.argv[1:]]
+
+    def warn(message: str) -> None:
+        err.print(f"warning: {message}", markup=False)
+
     with ProgressEvents(err, quiet=quiet or json_out) as events:
         if resume is not None:
             if hypothesis or model:
                 raise RoadtestError("--resume finishes a run as it was planned; -H and -m do not apply",
                                     f"run `roadtest run --resume {resume}` alone")
             archive = find_run(_runs_dir(workspace), resume)
-            result = api.resume(workspace, archive, events, command_line, options)
+            result = api.resume(workspace, archive, events, command_line, options, warn=warn)
         else:
-            result = api.run(workspace, hypothesis, model, events, command=command_line, options=options)
+            result = api.run(workspace, hypothesis, model, events, command=command_line, options=options, warn=warn)
     gate_failed = [h["id"] for h in result.verdicts["hypotheses"] if h["gate"]
                    and any(m["verdict"] == "REFUTED" for m in h["models"].values())]
     if json_out:
         _emit_json({"run_id": result.archive.run_id, "path": str(result.archive.path), "trials": result.trials,
                     "errors": result.errors, "cached": result.cached, "verdicts": _matrix(result.verdicts),
-                    "gate_failed": gate_failed})
+                    "gate_failed": gate_failed, "warnings": list(result.warnings)})
     else:
         _print_run_summary(result, events)
     if gate_failed:
@@ -198,18 +250,16 @@ def _matrix(verdicts: dict[str, Any]) -> dict[str, dict[str, str]]:
 
 
 def _print_run_summary(result: api.RunResult, events) -> None:
-    table = Table("model", "trials", "errors", "mean latency", title="Run summary", title_justify="left")
+    rows = []
     for model_id, t in events.tally.items():
         kinds = ", ".join(f"{k} {v}" for k, v in sorted(t.error_kinds.items()))
-        table.add_row(model_id, str(t.trials), f"{t.errors}" + (f" ({kinds})" if kinds else ""),
-                      f"{t.latency / t.trials:.2f} s" if t.trials else "—")
-    out.print(table)
+        rows.append([model_id, str(t.trials), f"{t.errors}" + (f" ({kinds})" if kinds else ""),
+                     f"{t.latency / t.trials:.2f} s" if t.trials else "—"])
+    print_table(out, ["model", "trials", "errors", "mean latency"], rows, title="Run summary")
     matrix = _matrix(result.verdicts)
     models = list(next(iter(matrix.values()), {}))
-    vt = Table("hypothesis", *models, title="Verdicts", title_justify="left")
-    for hid, row in matrix.items():
-        vt.add_row(hid, *(row.get(m, "") for m in models))
-    out.print(vt)
+    print_table(out, ["hypothesis", *models], [[hid, *(row.get(m, "") for m in models)] for hid, row in matrix.items()],
+                title="Verdicts")
     if result.cached:
         out.print(f"{result.cached} of {result.trials} calls came from the response cache (--no-cache sends them again)")
     out.print(f"archive: {result.archive.path}")
@@ -220,38 +270,41 @@ def _print_run_summary(result: api.RunResult, events) -> None:
 def plan(workspace: Workspace = Path("."),
          hypothesis: Annotated[Optional[list[str]], typer.Option("--hypothesis", "-H", help="Only this hypothesis (repeatable).")] = None,
          model: Annotated[Optional[list[str]], typer.Option("--model", "-m", help="Only this model (repeatable).")] = None,
-         json_out: JsonFlag = False) -> None:
+         max_cost: MaxCost = None, json_out: JsonFlag = False) -> None:
     """Show what a run would do, before any model call: trials, tokens, cost, and which criteria n can decide.
 
-    Example: roadtest plan -H support-traffic-3x
+    Example: roadtest plan -H support-traffic-3x --max-cost 2.50
     """
-    result = api.plan(workspace, hypothesis, model)
+    result = api.plan(workspace, hypothesis, model, max_cost)
     if json_out:
         _emit_json(result)
         return
-    table = Table(Column("model", no_wrap=True), Column("scenario", no_wrap=True), "trials",
-                  "prompt tokens (at most ≈)", "output tokens (max)", "cost (max)", "time (≈)",
-                  title="Planned trials", title_justify="left")
-    for r in result["trials"]:
-        table.add_row(r["model"], r["scenario"], str(r["trials"]), f"{r['tokens_in_est']:,}",
-                      f"{r['tokens_out_max']:,}", "not priced" if r["cost_max"] is None else f"{r['cost_max']:.4f}",
-                      _clock(r["time_s_est"]))
-    out.print(table)
+    for w in result["warnings"]:
+        err.print(f"warning: {w}", markup=False)
+    print_table(out, ["model", "scenario", "trials", "prompt tokens (at most ≈)", "output tokens (max)", "cost (max)",
+                      "time (≈)"],
+                [[r["model"], r["scenario"], str(r["trials"]), f"{r['tokens_in_est']:,}", f"{r['tokens_out_max']:,}",
+                  "not priced" if r["cost_max"] is None else f"{r['cost_max']:.4f}", _clock(r["time_s_est"])]
+                 for r in result["trials"]], title="Planned trials")
     sources = sorted({r["latency_source"] for r in result["trials"]})
     out.print(f"about {_clock(result['time_s_est'])} in all (call times from {', '.join(sources)}), "
               "plus a few seconds to start each local model")
+    if max_cost is not None and result["cost_max"] is not None:
+        fits = "within" if result["cost_max"] <= max_cost else "MORE than"
+        out.print(f"priced calls cost at most {result['cost_max']:.4f}: {fits} --max-cost {max_cost:g}"
+                  + ("" if fits == "within" else " (the run would stop early; resume it with a larger budget)"))
     f = result["feasibility"]
-    ft = Table("hypothesis", "criterion", "n", "can n decide it?", title_justify="left",
-               title="Can the planned n decide each criterion?",
-               caption=f"{f['family_size']} verdicts in one Holm family: the strictest step tests at alpha/"
-                       f"{f['family_size']}; detectable effects at {f['power']:.0%} power.", caption_justify="left")
+    rows = []
     for r in f["criteria"]:
         claim = f"{r['scenario']} · {r['metric']} " + (
             f"better than {r['versus']} by ≥ {r['threshold']:g}" if r["versus"] else
             f"{'≥' if r['direction'] == 'at_least' else '≤'} {r['threshold']:g}")
         answer = ("yes, " if r["decidable"] == "yes" else "NO: ") + r["why"]
-        ft.add_row(r["hypothesis"], claim, f"{r['n']} {r['n_unit']}", answer)
-    out.print(ft)
+        rows.append([r["hypothesis"], claim, f"{r['n']} {r['n_unit']}", answer])
+    print_table(out, ["hypothesis", "criterion", "n", "can n decide it?"], rows,
+                title="Can the planned n decide each criterion?",
+                caption=f"{f['family_size']} verdicts in one Holm family: the strictest step tests at alpha/"
+                        f"{f['family_size']}; detectable effects at {f['power']:.0%} power.")
     out.print("next: roadtest run" + "".join(f" -H {h}" for h in (hypothesis or [])))
 
 
@@ -280,11 +333,25 @@ def report(run_refs: Annotated[Optional[list[str]], typer.Argument(help="Run ids
     else:
         folder = out_dir or runs_dir / "reports" / "+".join(a.run_id for a in archives)
         paths = api.report_many(archives, formats, folder, workspace / "report_templates")
+    if "pdf" in formats:
+        _warn_about_the_subsetter()
     if json_out:
         _emit_json({"run_ids": [a.run_id for a in archives], "written": [str(p) for p in paths]})
         return
     for p in paths:
         out.print(f"{p.suffix[1:]}: {p.resolve()}")
+
+
+SUBSETTER_WARNING = ("HarfBuzz-subset (Debian package libharfbuzz-subset0) is not installed, so weasyprint subset "
+                     "the PDF's fonts with fontTools: the PDF is deterministic, but its bytes differ from a PDF made "
+                     "where HarfBuzz-subset is installed. `make install` installs it")
+
+
+def _warn_about_the_subsetter() -> None:
+    from roadtest.report.render import font_subsetter
+
+    if font_subsetter() == "fonttools":
+        err.print(f"warning: {SUBSETTER_WARNING}", markup=False)
 
 
 @command
@@ -305,6 +372,8 @@ def replay(run_ref: RunRef = "latest", workspace: Workspace = Path("."), json_ou
         out.print(f"  identical to the run's own files: {', '.join(by['identical'])}")
     if by["new"]:
         out.print(f"  written (nothing recorded to compare with): {', '.join(by['new'])}")
+    if "report.pdf" in outcome:
+        _warn_about_the_subsetter()
     if by["differs"]:
         err.print(f"  differs from the run's own files: {', '.join(by['differs'])}\n  hint: a different roadtest "
                   "version or a changed report template override derives them differently", markup=False)
@@ -373,34 +442,62 @@ def diff(run_a: Annotated[str, typer.Argument(help="First run (id or folder).")]
 def _print_diff(result: dict[str, Any]) -> None:
     same = "same configuration" if result["same_configuration"] else "different configurations"
     out.print(f"{result['a']} -> {result['b']}: {same} (fingerprints {result['fingerprints'][0][:12]}, "
-              f"{result['fingerprints'][1][:12]})")
+              f"{result['fingerprints'][1][:12]})", markup=False)
     if result["settings"]:
-        table = Table("what", "setting", result["a"], result["b"], title="Settings that differ", title_justify="left")
+        short = [c for c in result["settings"] if _is_short(c["a"]) and _is_short(c["b"])]
+        if short:
+            print_table(out, ["what", "setting", result["a"], result["b"]],
+                        [[c["category"], c["path"], _shown(c["a"]), _shown(c["b"])] for c in short],
+                        title="Settings that differ")
         for c in result["settings"]:
-            table.add_row(c["category"], c["path"], _short(c["a"]), _short(c["b"]))
-        out.print(table)
+            if c not in short:
+                out.print(f"{c['category']} · {c['path']} differs:", markup=False)
+                out.print(_unified(c["a"], c["b"], result["a"], result["b"]), markup=False)
     else:
         out.print("settings: identical")
     for d in result["drift"]:
-        out.print(f"DRIFT: {d}")
+        out.print(f"DRIFT: {d}", markup=False)
     if result["moved"]:
-        table = Table("scenario", "model", "metric", result["a"], result["b"], "difference [95%]",
-                      title="Metrics that moved beyond their noise", title_justify="left")
-        for m in result["moved"]:
-            table.add_row(m["scenario"], m["model"], _metric_label(m), f"{m['a']:.4g}", f"{m['b']:.4g}",
-                          f"{m['difference']:+.4g} [{m['lo']:+.4g}, {m['hi']:+.4g}]")
-        out.print(table)
+        print_table(out, ["scenario", "model", "metric", result["a"], result["b"], "difference [95%]"],
+                    [[m["scenario"], m["model"], _metric_label(m), f"{m['a']:.4g}", f"{m['b']:.4g}",
+                      f"{m['difference']:+.4g} [{m['lo']:+.4g}, {m['hi']:+.4g}]"] for m in result["moved"]],
+                    title="Metrics that moved beyond their noise")
     else:
         out.print("metrics: none moved beyond their noise")
     for v in result["verdicts"]:
-        out.print(f"verdict changed: {v['hypothesis']} · {v['model']} · {v['criterion']}: {v['a']} -> {v['b']}")
+        out.print(f"verdict changed: {v['hypothesis']} · {v['model']} · {v['criterion']}: {v['a']} -> {v['b']}",
+                  markup=False)
     r = result["responses"]
     out.print(f"responses: {r['identical']} of {r['compared']} identical")
 
 
-def _short(value: Any, width: int = 60) -> str:
-    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
-    return text if len(text) <= width else text[: width - 1] + "…"
+SHORT_SETTING = 40
+"""A setting longer than this (or on several lines) is shown whole, as a diff, below the table."""
+
+
+def _shown(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def _is_short(value: Any) -> bool:
+    text = _shown(value)
+    return len(text) <= SHORT_SETTING and "\n" not in text
+
+
+def _unified(a: Any, b: Any, name_a: str, name_b: str) -> str:
+    """The whole of both values as a unified diff (every line, so nothing is cut)."""
+    import difflib
+
+    def lines(value: Any) -> list[str]:
+        if value is None:
+            return []
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True)
+        return text.splitlines() or [""]
+
+    a_lines, b_lines = lines(a), lines(b)
+    diff = difflib.unified_diff(a_lines, b_lines, fromfile=name_a, tofile=name_b, lineterm="",
+                                n=max(len(a_lines), len(b_lines)))
+    return "\n".join("    " + line for line in diff)
 
 
 @command
@@ -449,13 +546,12 @@ def runs(workspace: Workspace = Path("."), json_out: JsonFlag = False) -> None:
     if not rows:
         out.print("no runs yet — next: roadtest run")
         return
-    table = Table("run", "started", "status", "hypotheses", "models", "fingerprint", "verdicts")
+    table = []
     for r in rows:
         counts = ", ".join(f"{n} {v.lower()}" for v, n in sorted(r.get("verdicts", {}).items()))
-        table.add_row(r["run_id"], r.get("started_at") or "", r.get("status") or "",
-                      ", ".join(r.get("hypotheses", [])), ", ".join(r.get("models", [])),
-                      (r.get("fingerprint") or "")[:12], counts)
-    out.print(table)
+        table.append([r["run_id"], r.get("started_at") or "", r.get("status") or "", ", ".join(r.get("hypotheses", [])),
+                      ", ".join(r.get("models", [])), (r.get("fingerprint") or "")[:12], counts])
+    print_table(out, ["run", "started", "status", "hypotheses", "models", "fingerprint", "verdicts"], table)
 
 
 def _runs_dir(workspace: Path) -> Path:

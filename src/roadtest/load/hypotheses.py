@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from roadtest.errors import Problem
-from roadtest.load.pydantic_problems import validate
+from roadtest.load.loaded import Loaded, declared_id
+from roadtest.load.pydantic_problems import validate_or_salvage
 from roadtest.load.yamlsrc import Located, parse_yaml
 from roadtest.spec import Hypothesis
 
@@ -34,21 +35,26 @@ def split_front_matter(text: str) -> tuple[str, str] | None:
     return None
 
 
-def load_hypothesis(path: Path, display: str) -> tuple[LoadedHypothesis | None, list[Problem]]:
+def load_hypothesis(path: Path, display: str) -> Loaded:
     text = path.read_text(encoding="utf-8")
     parts = split_front_matter(text)
     if parts is None:
-        return None, [Problem(display, 1, "no YAML front matter",
-                              "start the file with a line '---', the id, title and criteria, then another '---'")]
+        return Loaded(None, [Problem(display, 1, "no YAML front matter",
+                                     "start the file with a line '---', the id, title and criteria, then another '---'")])
     front, body = parts
     src = parse_yaml(front, display, line_offset=1)
-    if src.problems:
-        return None, src.problems
-    if isinstance(src.data, dict) and "body" in src.data:
-        return None, [Problem(display, src.line(("body",)), "'body' is not a front-matter key",
-                              "write the text below the closing '---'", field="body")]
-    spec, problems = validate(Hypothesis, src.data if src.data is not None else {}, src, display,
-                              extra={"body": body.strip()})
+    if src.data is None and src.problems:
+        return Loaded(None, src.problems)
+    problems = list(src.problems)
+    data = src.data if src.data is not None else {}
+    if isinstance(data, dict) and "body" in data:
+        problems.append(Problem(display, src.line(("body",)), "'body' is not a front-matter key",
+                                "write the text below the closing '---'", field="body"))
+        data = {k: v for k, v in data.items() if k != "body"}
+    spec, more, salvage = validate_or_salvage(Hypothesis, data, src, display, extra={"body": body.strip()})
+    problems += more
     if problems:
-        return None, problems
-    return LoadedHypothesis(spec, display, src), []
+        checked = spec if spec is not None else (salvage.obj if salvage else None)
+        salvaged = LoadedHypothesis(checked, display, src) if checked is not None else None
+        return Loaded(None, problems, declared_id(data), salvaged, salvage)
+    return Loaded(LoadedHypothesis(spec, display, src), [], spec.id)

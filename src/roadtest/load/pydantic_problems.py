@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 import typing
+from dataclasses import dataclass
 from typing import Any
 
+import yaml
 from pydantic import BaseModel, ValidationError
 
 from roadtest.errors import Problem
-from roadtest.load.expected import Slot, describe, field_example, is_model, resolve, shown, unwrap
+from roadtest.load.expected import MODEL_EXAMPLES, Slot, describe, field_example, is_model, resolve, shown, unwrap
 from roadtest.load.rule_hints import FIELD_RULES, MODEL_RULES
 from roadtest.load.yamlsrc import Located, dotted
 from roadtest.registry import did_you_mean
@@ -25,16 +28,110 @@ EXPECTED_KINDS = {
 def validate(model: type[BaseModel], data: Any, src: Located, path: str,
              extra: dict | None = None, loc_prefix: tuple = ()) -> tuple[Any, list[Problem]]:
     """Validate `data` against `model`; return (object or None, problems)."""
+    obj, problems, _ = validate_or_salvage(model, data, src, path, extra, loc_prefix)
+    return obj, problems
+
+
+@dataclass(frozen=True)
+class Salvage:
+    """A best-effort object for a file that failed validation: every place that failed was dropped (when it has a
+    default) or replaced by a correct example, so the checks after validation still run in the same pass.
+    Problems those checks find inside a repaired place are artefacts of the repair and are left out."""
+
+    obj: Any
+    repaired: tuple[str, ...]
+    """Dotted names of the places that were dropped or replaced."""
+
+    def keeps(self, problem: Problem) -> bool:
+        """False for a problem about a repaired place (or inside one)."""
+        name = problem.field
+        return not name or not any(name == r or name.startswith((r + ".", r + "[")) for r in self.repaired)
+
+
+MAX_REPAIRS = 6
+"""Validation rounds tried while repairing; each round fixes every place the previous one reported."""
+
+
+def validate_or_salvage(model: type[BaseModel], data: Any, src: Located, path: str, extra: dict | None = None,
+                        loc_prefix: tuple = ()) -> tuple[Any, list[Problem], Salvage | None]:
+    """(object, [], None) when valid; otherwise (None, every problem, a Salvage or None).
+
+    Problems that only show once the first ones are repaired (a rule across fields whose fields were badly typed,
+    say) are reported in the same pass, unless they sit on or around a place that was repaired.
+    """
     if not isinstance(data, dict):
         return None, [Problem(path, src.line(loc_prefix),
                               f"expected a mapping of keys for {model.__name__}, found {type(data).__name__}",
-                              "write `key: value` lines")]
-    payload = dict(data)
+                              "write `key: value` lines")], None
+    payload = copy.deepcopy(dict(data))
     payload.update(extra or {})
+    problems: list[Problem] = []
+    repaired: list[tuple] = []
+    for _ in range(MAX_REPAIRS):
+        try:
+            obj = model.model_validate(payload)
+        except ValidationError as exc:
+            errors = exc.errors()
+            problems += [_problem(model, err, src, path, loc_prefix) for err in errors
+                         if not _near(_clean(err["loc"]), repaired)]     # the others are artefacts of a repair
+            locs = [_clean(err["loc"]) for err in errors]
+            if not all([_repair(payload, model, loc) for loc in locs]):
+                return None, problems, None
+            repaired += locs
+            continue
+        if not repaired:
+            return obj, [], None
+        names = tuple(dotted(loc_prefix + loc) for loc in repaired)
+        return None, problems, Salvage(obj, names)
+    return None, problems, None
+
+
+def _clean(loc: tuple) -> tuple:
+    return tuple(part for part in loc if not _is_union_tag(part))
+
+
+def _near(loc: tuple, repaired: list[tuple]) -> bool:
+    """loc is a repaired place, inside one, or around one (a rule over the repaired place's siblings)."""
+    return any(loc[:len(r)] == r or r[:len(loc)] == loc for r in repaired)
+
+
+def _repair(payload: dict, model: type[BaseModel], loc: tuple) -> bool:
+    """Drop the value at loc when its field has a default, else put a correct example there."""
+    if not loc:
+        return False
+    parent: Any = payload
+    for part in loc[:-1]:
+        try:
+            parent = parent[part]
+        except (KeyError, IndexError, TypeError):
+            return False
+    key = loc[-1]
+    slot = resolve(model, loc)
+    if isinstance(parent, dict) and key in parent and (slot.info is None or not slot.info.is_required()) \
+            and not slot.in_list:
+        del parent[key]
+        return True
+    example = _example_value(slot)
+    if example is None or not isinstance(parent, (dict, list)):
+        return False
+    if isinstance(parent, list) and not (isinstance(key, int) and key < len(parent)):
+        return False
+    parent[key] = example
+    return True
+
+
+def _example_value(slot: Slot) -> Any:
+    target = unwrap(slot.annotation)
+    text = MODEL_EXAMPLES.get(target.__name__) if is_model(target) else None
+    if text is None and slot.in_list:
+        return None
+    text = text or field_example(slot)
+    if text is None:
+        return None
     try:
-        return model.model_validate(payload), []
-    except ValidationError as exc:
-        return None, [_problem(model, err, src, path, loc_prefix) for err in exc.errors()]
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
 
 
 def _problem(model: type[BaseModel], err: dict, src: Located, path: str, prefix: tuple) -> Problem:

@@ -11,7 +11,8 @@ from jinja2 import TemplateError, TemplateSyntaxError
 
 from roadtest.errors import Problem
 from roadtest.load.datasets import Row, Table, read_table
-from roadtest.load.pydantic_problems import validate
+from roadtest.load.loaded import Loaded, declared_id
+from roadtest.load.pydantic_problems import validate_or_salvage
 from roadtest.load.templates import render, template_variables
 from roadtest.load.yamlsrc import Located, parse_yaml
 from roadtest.registry import did_you_mean
@@ -41,20 +42,27 @@ class LoadedScenario:
         return {str(r.data[field]) for r in self.items} if field else set()
 
 
-def load_scenario(path: Path, display: str) -> tuple[LoadedScenario | None, list[Problem]]:
+def load_scenario(path: Path, display: str) -> Loaded:
+    """Every problem of a scenario file and its tables in one pass: a scenario that fails validation is repaired
+    as far as possible (see Salvage) so its dataset, template and answers are still checked."""
     src = parse_yaml(path.read_text(encoding="utf-8"), display)
-    if src.problems or src.data is None:
-        return None, src.problems or [Problem(display, 1, "the scenario file is empty", "see `roadtest init` for an example")]
-    spec, problems = validate(Scenario, src.data, src, display)
-    if spec is None:
-        return None, problems
-    dataset, pool, more = _read_tables(spec, path.parent, display, src)
+    if src.data is None:
+        return Loaded(None, src.problems or [Problem(display, 1, "the scenario file is empty",
+                                                      "see `roadtest init` for an example")])
+    problems = list(src.problems)            # a key written twice: reported, and the rest is still checked
+    spec, more, salvage = validate_or_salvage(Scenario, src.data, src, display)
     problems += more
-    if dataset is not None and not more:
-        problems += _check_rows(spec, dataset, src, display, pool)
+    checked = spec if spec is not None else (salvage.obj if salvage else None)
+    if checked is None:
+        return Loaded(None, problems, declared_id(src.data))
+    dataset, pool, later = _read_tables(checked, path.parent, display, src)
+    if dataset is not None and dataset.rows:
+        later += _check_rows(checked, dataset, src, display, pool)
+    problems += [p for p in later if salvage is None or salvage.keeps(p)]
     if problems:
-        return None, problems
-    return LoadedScenario(spec, display, dataset, pool, src), []
+        salvaged = LoadedScenario(checked, display, dataset, pool, src) if dataset is not None else None
+        return Loaded(None, problems, declared_id(src.data), salvaged, salvage)
+    return Loaded(LoadedScenario(spec, display, dataset, pool, src), [], spec.id)
 
 
 def _read_tables(spec: Scenario, folder: Path, display: str, src: Located):

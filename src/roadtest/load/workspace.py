@@ -8,7 +8,8 @@ from pathlib import Path
 
 from roadtest.errors import InputError, Problem
 from roadtest.load.hypotheses import LoadedHypothesis, load_hypothesis
-from roadtest.load.pydantic_problems import validate
+from roadtest.load.loaded import Loaded
+from roadtest.load.pydantic_problems import Salvage, validate_or_salvage
 from roadtest.load.scenarios import LoadedScenario, load_scenario
 from roadtest.load.yamlsrc import Located, parse_yaml
 from roadtest.registry import did_you_mean
@@ -34,26 +35,34 @@ class LoadedWorkspace:
 
 
 def load_workspace(root: Path) -> LoadedWorkspace:
-    """Read and check every file under `root`; raise InputError listing every problem."""
+    """Read and check every file under `root`; raise InputError listing every problem, found in one pass."""
     root = root.resolve()
     problems: list[Problem] = []
-    workspace, ws_src = _load_config(root, problems)
-    scenarios = _load_many(root, "scenarios", ("*.yaml", "*.yml"), load_scenario, problems)
-    hypotheses = _load_many(root, "hypotheses", ("*.md",), load_hypothesis, problems)
-    if workspace is not None:
-        problems += _check_models(workspace, ws_src, root)
-    if not hypotheses and not any(p.path.startswith("hypotheses") for p in problems):
+    workspace, ws_src, config_salvage = _load_config(root, problems)
+    checked_config = workspace or (config_salvage.obj if config_salvage else None)
+    scenario_files = _load_many(root, "scenarios", ("*.yaml", "*.yml"), load_scenario, problems)
+    hypothesis_files = _load_many(root, "hypotheses", ("*.md",), load_hypothesis, problems)
+    scenarios = [f.obj for f in scenario_files if f.obj is not None]
+    hypotheses = [f.obj for f in hypothesis_files if f.obj is not None]
+    if checked_config is not None:
+        problems += [p for p in _check_models(checked_config, ws_src, root)
+                     if config_salvage is None or config_salvage.keeps(p)]
+    if not hypothesis_files and not any(p.path.startswith("hypotheses") for p in problems):
         problems.append(Problem("hypotheses/", 0, "no hypotheses found",
                                 "add a Markdown file with YAML front matter to hypotheses/ (see `roadtest init`)"))
     problems += _check_unique(scenarios, "scenario") + _check_unique(hypotheses, "hypothesis")
     scenario_map = {s.spec.id: s for s in scenarios}
-    model_ids = [m.id for m in workspace.models] if workspace is not None else None
-    failed = _failed_ids(problems)
+    model_ids = [m.id for m in checked_config.models] if checked_config is not None else None
+    failed = {f.declared_id for f in scenario_files if f.obj is None and f.declared_id}
     if model_ids is not None:
-        for s in scenarios:
-            problems += _check_judges(s, model_ids)
-    for hyp in hypotheses:
-        problems += _check_criteria(hyp, scenario_map, model_ids, failed)
+        for f in scenario_files:
+            checked = f.obj or f.salvaged
+            if checked is not None:
+                problems += [p for p in _check_judges(checked, model_ids) if f.keeps(p)]
+    for f in hypothesis_files:
+        checked = f.obj or f.salvaged
+        if checked is not None:
+            problems += [p for p in _check_criteria(checked, scenario_map, model_ids, failed) if f.keeps(p)]
     if problems or workspace is None:
         raise InputError(collapse_repeats(problems))
     return LoadedWorkspace(root, workspace, scenario_map, {h.spec.id: h for h in hypotheses})
@@ -95,35 +104,29 @@ def _kind(path: str, text: str) -> str:
     return re.sub(r"\d+", "0", re.sub(r"'[^']*'", "'_'", text)) if _is_dataset(path) else text
 
 
-def _load_config(root: Path, problems: list[Problem]) -> tuple[Workspace | None, Located | None]:
+def _load_config(root: Path, problems: list[Problem]) -> tuple[Workspace | None, Located | None, Salvage | None]:
     path = root / CONFIG
     if not path.is_file():
         problems.append(Problem(CONFIG, 0, f"no {CONFIG} in {root}",
                                 "run roadtest in a workspace folder, or create one with `roadtest init DIR`"))
-        return None, None
+        return None, None, None
     src = parse_yaml(path.read_text(encoding="utf-8"), CONFIG)
-    if src.problems:
-        problems += src.problems
-        return None, src
-    workspace, more = validate(Workspace, src.data or {}, src, CONFIG)
+    problems += src.problems
+    if src.data is None and src.problems:
+        return None, src, None
+    workspace, more, salvage = validate_or_salvage(Workspace, src.data or {}, src, CONFIG)
     problems += more
-    return workspace, src
+    return workspace, src, salvage
 
 
-def _load_many(root: Path, folder: str, patterns: tuple[str, ...], loader, problems: list[Problem]) -> list:
+def _load_many(root: Path, folder: str, patterns: tuple[str, ...], loader, problems: list[Problem]) -> list[Loaded]:
     found = sorted({p for pattern in patterns for p in (root / folder).glob(pattern)})
     loaded = []
     for path in found:
-        obj, more = loader(path, str(path.relative_to(root)))
-        problems += more
-        if obj is not None:
-            loaded.append(obj)
+        result = loader(path, str(path.relative_to(root)))
+        problems += result.problems
+        loaded.append(result)
     return loaded
-
-
-def _failed_ids(problems: list[Problem]) -> set[str]:
-    """Scenario files that failed to load: criteria naming them get no second complaint."""
-    return {Path(p.path).stem for p in problems if p.path.startswith("scenarios")}
 
 
 def _check_unique(loaded: list, kind: str) -> list[Problem]:

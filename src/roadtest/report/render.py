@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -97,8 +99,37 @@ def font_faces() -> str:
         f"font-weight: {weight}; font-style: {style}; }}" for name, weight, style in FACES)
 
 
+PDF_EPOCH = "0"
+"""SOURCE_DATE_EPOCH while a PDF is written. Without HarfBuzz-subset, weasyprint subsets fonts with fontTools,
+which stamps each font's `head.modified` with the current time: two renders of one report a second apart
+differed. Pinned, both subsetters give the same bytes for the same report, every time."""
+
+
+def font_subsetter() -> str:
+    """'harfbuzz' when weasyprint can use HarfBuzz-subset (libharfbuzz-subset0), else 'fonttools'."""
+    from weasyprint.text.ffi import harfbuzz, harfbuzz_subset
+
+    return "harfbuzz" if harfbuzz_subset and harfbuzz.hb_version_atleast(4, 1, 0) else "fonttools"
+
+
+@contextmanager
+def _pinned_epoch():
+    saved = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = PDF_EPOCH
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("SOURCE_DATE_EPOCH", None)
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = saved
+
+
 def write_pdf(html: str, folder: Path, target: Path) -> None:
-    """A4 PDF from the report HTML, with roadtest's own font; fetches nothing outside the report folder."""
+    """A4 PDF from the report HTML, with roadtest's own font; fetches nothing outside the report folder.
+
+    The same HTML gives the same bytes on every render (font timestamps pinned, see PDF_EPOCH).
+    """
     import logging
 
     from weasyprint import CSS, HTML
@@ -109,5 +140,6 @@ def write_pdf(html: str, folder: Path, target: Path) -> None:
     fetcher = _fetcher_class()(folder, font_directory())
     fonts = FontConfiguration()
     faces = CSS(string=font_faces(), font_config=fonts, url_fetcher=fetcher)
-    HTML(string=html, base_url=str(folder) + "/", url_fetcher=fetcher).write_pdf(
-        str(target), stylesheets=[faces], font_config=fonts)
+    with _pinned_epoch():
+        HTML(string=html, base_url=str(folder) + "/", url_fetcher=fetcher).write_pdf(
+            str(target), stylesheets=[faces], font_config=fonts)
