@@ -33,7 +33,7 @@ test: install
 	$(PY) -m pytest -m "not slow"
 
 test-fast: install
-	$(PY) -m pytest -m "$(FAST)" -q
+	$(PY) -m pytest -m "$(FAST)" -q -n auto
 
 test-slow: install
 	$(PY) -m pytest -m slow

@@ -81,6 +81,12 @@ def data():
     return run(ARCHIVE)
 
 
+@pytest.fixture(scope="module")
+def summary(data):
+    """The metric summary of ARCHIVE, computed once (its bootstraps take seconds)."""
+    return summarise(data)
+
+
 def test_accuracy_and_completion(data):
     # per item means: i1 1, i2 .5, i3 0, i4 (1 + error 0)/2 = .5
     assert value(data, "accuracy") == pytest.approx(np.mean([1, 0.5, 0, 0.5]))
@@ -88,13 +94,13 @@ def test_accuracy_and_completion(data):
     assert value(data, "task_completion") == pytest.approx(np.mean([1, 1, 0.5, 0]))
 
 
-def test_failure_modes(data):
+def test_failure_modes(data, summary):
     assert value(data, "error_rate") == pytest.approx(np.mean([0, 0, 0, 0.5]))
     assert value(data, "timeout_rate") == pytest.approx(np.mean([0, 0, 0, 0.5]))
     assert value(data, "truncation_rate") == pytest.approx(np.mean([0, 0, 0, 1]))   # i4's one answer was cut off
     assert value(data, "format_violation_rate") == pytest.approx(np.mean([0, 0, 0.5, 0]))
     assert value(data, "empty_rate") == 0.0
-    failures = summarise(data)["scenarios"]["s"]["m"]["failures"]
+    failures = summary["scenarios"]["s"]["m"]["failures"]
     assert failures["timeout_rate"]["count"] == 1
     assert failures["timeout_rate"]["examples"][0]["message"] == "timeout happened"
     assert failures["format_violation_rate"]["examples"][0]["output"] == "maybe"
@@ -117,17 +123,17 @@ def test_robustness(data):
     assert value(data, "robustness_drop") == pytest.approx(np.mean([1, 0, 0, 0]))
 
 
-def test_fairness_and_groups(data):
+def test_fairness_and_groups(data, summary):
     # g1: i1 1, i4 .5 -> .75 ; g2: i2 .5, i3 0 -> .25
     assert value(data, "fairness_gap") == pytest.approx(0.5)
-    groups = {g["group"]: g for g in summarise(data)["scenarios"]["s"]["m"]["groups"]}
+    groups = {g["group"]: g for g in summary["scenarios"]["s"]["m"]["groups"]}
     assert groups["g1"]["value"] == pytest.approx(0.75) and groups["g1"]["n"] == 2
 
 
-def test_bias(data):
+def test_bias(data, summary):
     # i1 never flips; i2 flips at repeat 0 (yes -> no)
     assert value(data, "counterfactual_flip_rate") == pytest.approx(0.5)
-    cf = summarise(data)["scenarios"]["s"]["m"]["counterfactual_groups"]
+    cf = summary["scenarios"]["s"]["m"]["counterfactual_groups"]
     male = next(g for g in cf if g["group"] == "male")
     assert male["value"] == pytest.approx(np.mean([1.0, 0.0]))   # i1 answers yes twice (right), i2 no twice (wrong)
     assert male["n"] == 2
