@@ -31,7 +31,8 @@ def resolve_config(ws: LoadedWorkspace, sel: Selection) -> dict[str, Any]:
     judge_ids = sorted({j.model for sid in sel.scenarios for j in ws.scenarios[sid].spec.judges()} - set(sel.models))
     judges = [ws.spec.model(mid).model_dump(mode="json") for mid in judge_ids]
     return {
-        "workspace": {"name": ws.spec.name, "report": ws.spec.report.model_dump(mode="json")},
+        "workspace": {"name": ws.spec.name, "report": ws.spec.report.model_dump(mode="json"),
+                      "max_error_rate": ws.spec.max_error_rate},
         "models": models,
         "judge_models": judges,
         "scenarios": scenarios,

@@ -1,31 +1,20 @@
-"""Prompt templates: a sandboxed Jinja2 environment with StrictUndefined."""
+"""Prompt templates: roadtest's sandbox (roadtest.sandbox) with StrictUndefined and budgets."""
 
 from __future__ import annotations
 
-from functools import lru_cache
+from jinja2 import Template
 
-from jinja2 import StrictUndefined, Template, meta
-from jinja2.sandbox import ImmutableSandboxedEnvironment
-
-
-@lru_cache(maxsize=1)
-def prompt_environment() -> ImmutableSandboxedEnvironment:
-    """Workspace templates are untrusted: sandboxed, immutable, strict, no autoescape (plain text)."""
-    return ImmutableSandboxedEnvironment(
-        undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False
-    )
+from roadtest.sandbox import compile_text, render_text, text_variables
 
 
 def template_variables(source: str) -> set[str]:
-    """Names a template reads from its context (raises TemplateSyntaxError)."""
-    env = prompt_environment()
-    return meta.find_undeclared_variables(env.parse(source))
+    """Names a template reads from its context (raises TemplateSyntaxError or TemplateBudgetError)."""
+    return text_variables(source)
 
 
-@lru_cache(maxsize=256)
 def compile_template(source: str) -> Template:
-    return prompt_environment().from_string(source)
+    return compile_text(source)
 
 
 def render(source: str, fields: dict) -> str:
-    return compile_template(source).render(**fields)
+    return render_text(source, fields)

@@ -40,6 +40,6 @@ def diff_view(result: dict[str, Any]) -> DiffView:
 
 
 def render_diff_page(result: dict[str, Any], workspace_templates: Path | None = None) -> str:
-    from roadtest.report.render import environment
+    from roadtest.report.render import render_page
 
-    return environment(workspace_templates).get_template("diff.html.j2").render(d=diff_view(result))
+    return render_page("diff.html.j2", {"d": diff_view(result)}, workspace_templates)

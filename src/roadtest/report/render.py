@@ -7,11 +7,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError
+from jinja2 import ChoiceLoader, FileSystemLoader, TemplateError, TemplateNotFound
 
 from roadtest.errors import RoadtestError
-
 from roadtest.report.view import ReportView
+from roadtest.sandbox import REPORT_OUTPUT, REPORT_SECONDS, render_stream, sandbox, time_budget
 
 TEMPLATE = "report.html.j2"
 
@@ -24,21 +24,70 @@ def default_templates() -> Path:
     return Path(__file__).resolve().parents[3] / "report_templates"
 
 
-def environment(workspace_templates: Path | None = None) -> Environment:
-    """Workspace templates override the defaults file by file."""
+MAX_TEMPLATE_BYTES = 1_000_000
+"""A workspace template (or report.css) larger than this is refused."""
+
+
+class WorkspaceTemplates(FileSystemLoader):
+    """A workspace's report_templates/: only regular files inside the folder, never through a symlink.
+
+    Workspaces come from other people: a `report.css` that links to /etc/passwd must not put it in the report.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(str(folder))
+        self.folder = folder.resolve()
+
+    def get_source(self, environment, template):
+        path = self.folder / template
+        if not path.exists() and not path.is_symlink():
+            raise TemplateNotFound(template)
+        problem = _unsafe(path, self.folder)
+        if problem:
+            raise RoadtestError(f"{path}: {problem}", "report templates must be regular files inside the "
+                                "workspace's report_templates/ folder; replace the link by a copy of the file")
+        return super().get_source(environment, template)
+
+
+def _unsafe(path: Path, folder: Path) -> str | None:
+    current = path
+    while current != folder and folder in current.parents:
+        if current.is_symlink():
+            return "is a symbolic link; roadtest never follows links in a workspace's report templates"
+        current = current.parent
+    if not path.resolve().is_relative_to(folder):
+        return "is outside the workspace's report_templates/ folder"
+    if not path.is_file():
+        return "is not a regular file"
+    if path.stat().st_size > MAX_TEMPLATE_BYTES:
+        return f"is larger than {MAX_TEMPLATE_BYTES:,} bytes"
+    return None
+
+
+def environment(workspace_templates: Path | None = None):
+    """Workspace templates override the defaults file by file; every template renders in roadtest's sandbox."""
     loaders = []
-    if workspace_templates is not None and workspace_templates.is_dir():
-        loaders.append(FileSystemLoader(str(workspace_templates)))
+    if workspace_templates is not None and workspace_templates.is_dir() and not workspace_templates.is_symlink():
+        loaders.append(WorkspaceTemplates(workspace_templates))
     loaders.append(FileSystemLoader(str(default_templates())))
-    return Environment(loader=ChoiceLoader(loaders), autoescape=True, undefined=StrictUndefined,
-                       trim_blocks=True, lstrip_blocks=True)
+    return sandbox(ChoiceLoader(loaders), autoescape=True, trim_blocks=True, lstrip_blocks=True)
+
+
+def render_page(name: str, context: dict, workspace_templates: Path | None = None) -> str:
+    """A report page (the decision document, the diff page) rendered in the sandbox, with budgets."""
+    try:
+        with time_budget(REPORT_SECONDS, "compiling the report templates"):
+            template = environment(workspace_templates).get_template(name)
+        return render_stream(template, context, max_output=REPORT_OUTPUT, seconds=REPORT_SECONDS,
+                             what="the report")
+    except TemplateError as exc:
+        raise _template_problem(exc, workspace_templates) from None
+    except RecursionError:
+        raise RoadtestError("a report template nests too deeply", "simplify your override in report_templates/")
 
 
 def render_html(view: ReportView, workspace_templates: Path | None = None) -> str:
-    try:
-        return environment(workspace_templates).get_template(TEMPLATE).render(r=view)
-    except TemplateError as exc:
-        raise _template_problem(exc, workspace_templates) from None
+    return render_page(TEMPLATE, {"r": view}, workspace_templates)
 
 
 def _template_problem(exc: TemplateError, workspace_templates: Path | None) -> RoadtestError:

@@ -51,6 +51,8 @@ class ModelSpec(Spec):
     """Tokens per minute this endpoint allows, prompt plus completion (none: no limit)."""
     n_ctx: int = Field(default=2048, ge=256)
     """local only: context window of the llama.cpp server."""
+    max_response_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    """A response body larger than this is not read on: the call becomes an error row (too_large)."""
     logprobs: bool = True
     """Ask for log-probabilities when a metric needs them (calibration); false where the endpoint lacks or is slow at them."""
 

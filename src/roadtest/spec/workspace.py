@@ -30,6 +30,9 @@ class Workspace(Spec):
     """Decision document settings."""
     runs_dir: str = "runs"
     """Folder of run archives, relative to the workspace."""
+    max_error_rate: float = Field(default=0.2, ge=0, le=1)
+    """A model whose calls fail beyond this share of its planned calls is an endpoint failing, not a worse model:
+    the run stops sending to it (exit 3, resumable) and its verdicts are NOT DECIDED."""
 
     @model_validator(mode="after")
     def _unique_models(self) -> "Workspace":
