@@ -183,15 +183,14 @@ def dedent(text: str) -> str:
     return textwrap.dedent(text)
 
 
-@pytest.fixture
-def fault_proxy(llama_server):
-    """Start fault-injecting proxies in front of the real server: fault_proxy(script, **options) -> (proxy, url)."""
+def _proxies(upstream: str | None):
+    """start(script, **options) -> (proxy, url), stopping every proxy started when the test ends."""
     from tests.support.proxy import FaultProxy
 
     made = []
 
     def start(script=lambda i, body: "pass", **options):
-        proxy = FaultProxy(llama_server.removesuffix("/v1"), script, **options)
+        proxy = FaultProxy(upstream, script, **options)
         url = proxy.start()
         made.append(proxy)
         return proxy, url
@@ -199,3 +198,15 @@ def fault_proxy(llama_server):
     yield start
     for proxy in made:
         proxy.stop()
+
+
+@pytest.fixture
+def fault_proxy(llama_server):
+    """Start fault-injecting proxies in front of the real server: fault_proxy(script, **options) -> (proxy, url)."""
+    yield from _proxies(llama_server.removesuffix("/v1"))
+
+
+@pytest.fixture
+def stub():
+    """A fault proxy that answers every call itself (no model): stub(script, **options) -> (proxy, url)."""
+    yield from _proxies(None)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import shutil
 import time
+from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,10 +16,11 @@ from roadtest.archive import RunArchive, canonical_json, resolve_config
 from roadtest.archive.config import model_specs, scenario_specs
 from roadtest.archive.run_dir import PLAN, TRIALS, now, served_by
 from roadtest.compare import compare_runs
-from roadtest.engine import Budget, EngineOptions, Events, ResponseCache, RetryPolicy, execute, group_key
+from roadtest.engine import Budget, EngineOptions, Events, ResponseCache, RetryPolicy, execute, group_key, stop_kind
 from roadtest.errors import AlteredArchive, RoadtestError, RunError
 from roadtest.load import LoadedWorkspace, load_workspace
 from roadtest.plan import build_trials, select
+from roadtest.providers import check_keys
 from roadtest.report import build_view, render_html, write_pdf
 from roadtest.scoring import score_trials
 from roadtest.scoring.judging import judge_trials
@@ -39,30 +40,35 @@ def init(target: Path) -> list[Path]:
     if (target / "roadtest.yaml").exists():
         raise RoadtestError(f"{target} is already a roadtest workspace (it has roadtest.yaml)",
                             f"check it with `roadtest check -w {target}`, or pick a new folder")
-    written = []
+    files: dict[Path, bytes] = {}
     source = resources.files("roadtest").joinpath("init_template")
 
-    def copy(node, rel: Path) -> None:
+    def collect(node, rel: Path) -> None:
         for child in node.iterdir():
             if child.name == "__pycache__":
                 continue
             out_rel = rel / (".gitignore" if child.name == "gitignore" else child.name)
             if child.is_dir():
-                copy(child, out_rel)
+                collect(child, out_rel)
             else:
-                path = target / out_rel
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(child.read_bytes())
-                written.append(path)
+                files[target / out_rel] = child.read_bytes()
 
-    copy(source, Path())
+    collect(source, Path())
+    taken = sorted(p for p in files if p.exists() or p.is_symlink())
+    if taken:
+        shown = ", ".join(str(p.relative_to(target)) for p in taken[:5]) + (" ..." if len(taken) > 5 else "")
+        raise RoadtestError(f"{target} already has files roadtest init would overwrite: {shown}",
+                            "pick an empty or new folder; nothing was written")
+    for path, data in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
     (target / "runs").mkdir(exist_ok=True)
-    return sorted(written)
+    return sorted(files)
 
 
-def check(root: Path) -> LoadedWorkspace:
+def check(root: Path, allow_outside: bool = False) -> LoadedWorkspace:
     """Load and validate every file; raises InputError listing every problem."""
-    return load_workspace(root)
+    return load_workspace(root, allow_outside=allow_outside)
 
 
 def check_warnings(ws: LoadedWorkspace) -> list[str]:
@@ -142,6 +148,8 @@ class RunOptions:
     retry_base_s: float = 0.5
     retry_errors: bool = False
     """Resume: also send again the trials whose archived call failed (the new record supersedes the old)."""
+    allow_outside: bool = False
+    """Let the workspace name files outside its folder (--allow-outside-paths)."""
 
 
 CACHE_PATH = Path(".roadtest") / "cache.sqlite"
@@ -152,16 +160,18 @@ def run(root: Path, hypotheses: list[str] | None, models: list[str] | None, even
         ) -> RunResult:
     """Plan, archive the plan, execute, derive. A run that cannot finish keeps what finished (exit code 3)."""
     check_max_cost(options.max_cost)
-    ws = load_workspace(root)
+    ws = load_workspace(root, allow_outside=options.allow_outside)
     sel = select(ws, hypotheses, models)
     config = resolve_config(ws, sel)
+    check_keys(model_specs(config).values())          # a short key is refused before an archive exists
     warnings = check_warnings(ws) + budget_warnings(model_specs(config).values(), options.max_cost)
     for message in warnings:
         warn(message)
     archive = RunArchive.create(ws.runs_dir, config, command, ws.root)
-    totals = archive.write_plan(build_trials(ws, sel))
-    _execute(archive, ws.root, events, options, totals, skip=set())
-    return replace(_result(archive), warnings=tuple(warnings))
+    with archive.lock():   # one writer per run folder: a `run --resume` of this run is refused while it runs
+        totals = archive.write_plan(build_trials(ws, sel))
+        warnings += _execute(archive, ws.root, events, options, totals, skip=set(), warn=warn)
+        return replace(_result(archive), warnings=tuple(warnings))
 
 
 def resume(root: Path, archive: RunArchive, events: Events, command: list[str],
@@ -176,19 +186,24 @@ def resume(root: Path, archive: RunArchive, events: Events, command: list[str],
     if not (archive.path / PLAN).is_file():
         raise RoadtestError(f"run {archive.run_id} has no plan.jsonl to resume from",
                             "start a new run with `roadtest run`")
-    archive.repair_trials()
-    done = archive.done_ids(answered_only=options.retry_errors)
-    totals: dict[tuple, int] = {}
-    for trial in archive.plan(skip=done):
-        totals[group_key(trial)] = totals.get(group_key(trial), 0) + 1
-    manifest["resumes"] = manifest.get("resumes", []) + [{"command": command, "at": now(), "done_before": len(done),
-                                                          "retry_errors": options.retry_errors}]
-    archive.write_manifest(manifest)
-    warnings = budget_warnings(model_specs(manifest["config"]).values(), options.max_cost)
-    for message in warnings:
-        warn(message)
-    _execute(archive, root.resolve(), events, options, totals, skip=done)
-    return replace(_result(archive), warnings=tuple(warnings))
+    with archive.lock():   # a second resume (or the run itself, still going) is refused here, before any read
+        archive.check_resumable()   # a plan never written whole, changed or unreadable records: refused
+        archive.repair_trials()
+        manifest = archive.manifest()   # read again under the lock
+        done = archive.done_ids(answered_only=options.retry_errors)
+        totals: dict[tuple, int] = {}
+        for trial in archive.plan(skip=done):
+            totals[group_key(trial)] = totals.get(group_key(trial), 0) + 1
+        manifest["resumes"] = manifest.get("resumes", []) + [{"command": command, "at": now(),
+                                                              "done_before": len(done),
+                                                              "retry_errors": options.retry_errors}]
+        archive.write_manifest(manifest)
+        check_keys(model_specs(manifest["config"]).values())
+        warnings = budget_warnings(model_specs(manifest["config"]).values(), options.max_cost)
+        for message in warnings:
+            warn(message)
+        warnings += _execute(archive, root.resolve(), events, options, totals, skip=done, warn=warn)
+        return replace(_result(archive), warnings=tuple(warnings))
 
 
 def rerun(root: Path, original: RunArchive, into: Path | None, events: Events, command: list[str],
@@ -197,20 +212,23 @@ def rerun(root: Path, original: RunArchive, into: Path | None, events: Events, c
     if not (original.path / PLAN).is_file():
         raise RoadtestError(f"run {original.run_id} has no plan.jsonl: it cannot be rerun from the archive alone",
                             "rerun it from its workspace with `roadtest run`")
+    check_sources(original)   # links, missing or altered sources: nothing is sent from them
     manifest = original.manifest()
+    check_keys(model_specs(manifest["config"]).values())
     target = RunArchive.create(into or original.path.parent, manifest["config"], command, root)
-    shutil.copyfile(original.path / PLAN, target.path / PLAN)
-    fresh = target.manifest()
-    fresh["rerun_of"] = original.run_id
-    target.write_manifest(fresh)
-    totals: dict[tuple, int] = {}
-    for trial in target.plan():
-        totals[group_key(trial)] = totals.get(group_key(trial), 0) + 1
-    _execute(target, root.resolve(), events, replace(options, cache=False), totals, skip=set())
-    result = _result(target)
-    comparison = compare_runs(original, target)
-    target.write_derived("rerun.json", canonical_json(comparison, indent=2) + "\n")
-    return result, comparison
+    with target.lock():
+        target.copy_plan(original)   # the original's plan only if it is the one its run recorded; recorded here
+        fresh = target.manifest()
+        fresh["rerun_of"] = original.run_id
+        target.write_manifest(fresh)
+        totals: dict[tuple, int] = {}
+        for trial in target.plan():
+            totals[group_key(trial)] = totals.get(group_key(trial), 0) + 1
+        _execute(target, root.resolve(), events, replace(options, cache=False), totals, skip=set())
+        result = _result(target)
+        comparison = compare_runs(original, target)
+        target.write_derived("rerun.json", canonical_json(comparison, indent=2) + "\n")
+        return result, comparison
 
 
 def diff(a: RunArchive, b: RunArchive) -> dict[str, Any]:
@@ -231,11 +249,14 @@ def _result(archive: RunArchive) -> RunResult:
 
 
 def _execute(archive: RunArchive, root: Path, events: Events, options: RunOptions, totals: dict[tuple, int],
-             skip: set[str]) -> None:
-    """The models' trials, then the judges' trials about them (judges read the archived outputs)."""
+             skip: set[str], warn: Callable[[str], None] = lambda _: None) -> list[str]:
+    """The models' trials, then the judges' trials about them (judges read the archived outputs).
+
+    Returns the warnings the response cache gave (moved aside, locked, unwritable); they were also passed to `warn`.
+    """
     config = archive.manifest()["config"]
     models, scenarios = model_specs(config), scenario_specs(config)
-    cache = ResponseCache(root / CACHE_PATH) if options.cache else None
+    cache = ResponseCache(root / CACHE_PATH, warn=warn) if options.cache else None
     budget = None
     if options.max_cost is not None:
         budget = Budget(options.max_cost)
@@ -243,7 +264,8 @@ def _execute(archive: RunArchive, root: Path, events: Events, options: RunOption
     engine = EngineOptions(
         cache=cache, budget=budget,
         deadline=time.monotonic() + options.deadline_s if options.deadline_s is not None else None,
-        retry=RetryPolicy(base_s=options.retry_base_s))
+        retry=RetryPolicy(base_s=options.retry_base_s),
+        max_error_rate=config.get("workspace", {}).get("max_error_rate", 0.2))
     archive.open_trials()
 
     async def phases() -> None:
@@ -252,8 +274,8 @@ def _execute(archive: RunArchive, root: Path, events: Events, options: RunOption
             return
         archive.flush()
         done = archive.done_ids(answered_only=options.retry_errors)
-        judges = (t for t in judge_trials(archive.trials(), scenarios, models) if t.id not in done)
-        await execute(judges, models, root, archive, events, engine)
+        judges = [t for t in judge_trials(archive.trials(), scenarios, models) if t.id not in done]
+        await execute(judges, models, root, archive, events, engine, Counter(group_key(t) for t in judges))
 
     try:
         asyncio.run(phases())
@@ -267,12 +289,31 @@ def _execute(archive: RunArchive, root: Path, events: Events, options: RunOption
     finally:
         _record_execution(archive, options, cache)
     if engine.stopped:
+        if stop_kind(engine.stopped) == "disk" and archive.write_failure is not None:
+            raise archive.write_failure          # the archive's own words: which file, what to free, how to resume
         archive.finish(f"stopped: {engine.stopped}")
         derive(archive)
-        what = "the deadline passed" if engine.stopped == "deadline" else "the next calls would exceed --max-cost"
-        raise RunError(f"stopped before the end: {what}; finished trials are kept in {archive.path}",
-                       f"finish it with: roadtest run --resume {archive.run_id} (with a larger budget or deadline)")
+        raise RunError(*_stop_message(engine.stopped, archive))
     archive.finish("complete")
+    return list(cache.warnings) if cache is not None else []
+
+
+def _stop_message(stopped: str, archive: RunArchive) -> tuple[str, str]:
+    """Why the engine stopped early, and how to finish the run."""
+    resume = f"roadtest run --resume {archive.run_id}"
+    where = f"finished trials are kept in {archive.path}"
+    messages = {
+        "deadline": (f"stopped before the end: the deadline passed; {where}",
+                     f"finish it with: {resume} (with a later deadline)"),
+        "budget": (f"stopped before the end: the next calls would exceed --max-cost; {where}",
+                   f"finish it with: {resume} (with a larger budget)"),
+        "failing": (f"stopped before the end: {stopped} (more than max_error_rate of its planned calls): the "
+                    f"endpoint is failing, which says nothing about the model; {where}",
+                    f"check that the endpoint answers, then: {resume} --retry-errors"),
+        "disk": (f"stopped before the end: the archive could not be written ({stopped.removeprefix('disk: ')}); "
+                 f"{where}", f"free some space or make the run folder writable, then: {resume}"),
+    }
+    return messages.get(stop_kind(stopped), (f"stopped before the end: {stopped}; {where}", f"finish it with: {resume}"))
 
 
 def _record_execution(archive: RunArchive, options: RunOptions, cache: ResponseCache | None) -> None:
@@ -282,7 +323,8 @@ def _record_execution(archive: RunArchive, options: RunOptions, cache: ResponseC
     for model_id, served in served_by(archive.path).items():
         manifest["endpoints"].setdefault(model_id, {})["served"] = served
     runs = manifest.get("execution", [])
-    runs.append({"cache": cache.stats() if cache else None, "max_cost": options.max_cost,
+    runs.append({"cache": {**cache.stats(), "unsaved": cache.unsaved, "warnings": list(cache.warnings)}
+                 if cache else None, "max_cost": options.max_cost,
                  "deadline_s": options.deadline_s, "finished_at": now()})
     manifest["execution"] = runs
     archive.write_manifest(manifest)
@@ -331,10 +373,10 @@ def replay(archive: RunArchive, workspace_templates: Path | None) -> tuple[dict[
 
 
 def plan(root: Path, hypotheses: list[str] | None, models: list[str] | None,
-         max_cost: float | None = None) -> dict[str, Any]:
+         max_cost: float | None = None, allow_outside: bool = False) -> dict[str, Any]:
     """What a run would do, before any model call: trials, token estimates, which criteria n can decide."""
     check_max_cost(max_cost)
-    ws = load_workspace(root)
+    ws = load_workspace(root, allow_outside=allow_outside)
     sel = select(ws, hypotheses, models)
     config = resolve_config(ws, sel)
     counts: dict[tuple[str, str], dict[str, Any]] = {}
@@ -378,10 +420,13 @@ def _latency_history(runs_dir: Path) -> dict[str, tuple[float, str]]:
     runs = sorted((p for p in runs_dir.glob("*/trials.jsonl")), reverse=True) if runs_dir.is_dir() else []
     for trials in runs[:5]:
         totals: dict[str, list[float]] = {}
-        for record in RunArchive(trials.parent).trials():
-            if not record.get("error") and not record.get("cache") and not record.get("level") \
-                    and record.get("kind", "model") == "model":
-                totals.setdefault(record["model"], []).append(record["latency_s"])
+        try:
+            for record in RunArchive(trials.parent).trials():
+                if not record.get("error") and not record.get("cache") and not record.get("level") \
+                        and record.get("kind", "model") == "model":
+                    totals.setdefault(record["model"], []).append(record["latency_s"])
+        except RoadtestError:   # a damaged or linked archive: its latencies are not used (verify says why)
+            continue
         for model, values in totals.items():
             seen.setdefault(model, (sum(values) / len(values), f"run {trials.parent.name}"))
     return seen
@@ -404,7 +449,7 @@ def report(archive: RunArchive, formats: list[str], workspace_templates: Path | 
     verdicts = json.loads((archive.path / VERDICTS).read_text(encoding="utf-8"))
     generated = manifest.get("finished_at") or datetime.now(timezone.utc).isoformat(timespec="seconds")
     html = render_html(build_view(manifest, metrics, verdicts, generated, _first_requests(archive)), workspace_templates)
-    written = _write_report(html, archive.path, formats)
+    written = _write_report(html, archive.path, formats, archive)
     archive.record_hashes([p.name for p in written])
     return written
 
@@ -420,15 +465,23 @@ def _first_requests(archive: RunArchive) -> dict[tuple[str, str], dict[str, Any]
     return found
 
 
-def _write_report(html: str, folder: Path, formats: list[str]) -> list[Path]:
+def _write_report(html: str, folder: Path, formats: list[str], archive: RunArchive | None = None) -> list[Path]:
+    """Into a run folder (`archive`): written beside the target and renamed over it, never through a link."""
     written = []
     if "html" in formats:
         target = folder / "report.html"
-        target.write_text(html, encoding="utf-8")
+        if archive is not None:
+            archive.write_derived(target.name, html)
+        else:
+            target.write_text(html, encoding="utf-8")
         written.append(target)
     if "pdf" in formats:
         target = folder / "report.pdf"
-        write_pdf(html, folder, target)
+        if archive is not None:
+            with archive.derived_path(target.name) as tmp:
+                write_pdf(html, folder, tmp)
+        else:
+            write_pdf(html, folder, target)
         written.append(target)
     return written
 

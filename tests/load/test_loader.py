@@ -95,7 +95,7 @@ CASES = [
      ["exactly one of", "hint: add a threshold, e.g. `{scenario: tiny-math, metric: accuracy, at_least: 0.85}`"]),
     ("bad policy regex", SCEN, "repeats: 1", 'repeats: 1\npolicy:\n  forbid:\n    - "(?i)refund"\n    - "(unclosed"',
      f"{SCEN}:{_line_of(TINY_SCENARIO, 'repeats:') + 4}:",
-     ["policy.forbid[1]: invalid regular expression: missing ), unterminated subpattern at position 0",
+     ["policy.forbid[1]: invalid regular expression: missing ): (unclosed",
       "hint: to match the text literally, escape its special characters: '\\(unclosed'"]),
     ("duplicate model id", "roadtest.yaml", "report:",
      "  - id: smollm2\n    provider: local\n    gguf: smollm2-135m-instruct\nreport:",

@@ -27,10 +27,13 @@ def _normalise(value: Any) -> Any:
     raise TypeError(f"cannot write {type(value).__name__} to canonical JSON")
 
 
-def canonical_json(value: Any, indent: int | None = None) -> str:
-    """JSON with sorted keys and floats rounded to 12 significant digits; NaN/inf become null."""
+def canonical_json(value: Any, indent: int | None = None, ascii: bool = False) -> str:
+    """JSON with sorted keys and floats rounded to 12 significant digits; NaN/inf become null.
+
+    With `ascii`, every non-ASCII character is escaped (for text holding a lone surrogate, which UTF-8 cannot
+    encode but JSON can carry as an escape)."""
     separators = (",", ":") if indent is None else (",", ": ")
-    return json.dumps(_normalise(value), sort_keys=True, ensure_ascii=False, separators=separators, indent=indent)
+    return json.dumps(_normalise(value), sort_keys=True, ensure_ascii=ascii, separators=separators, indent=indent)
 
 
 def sha256_text(text: str) -> str:

@@ -6,28 +6,40 @@ import json
 from pathlib import Path
 from typing import Any
 
+from roadtest.archive.files import read_bytes
 from roadtest.archive.run_dir import MANIFEST, RunArchive
+from roadtest.errors import RoadtestError
+
+MAX_VERDICTS_BYTES = 16 << 20
 
 
 def list_runs(runs_dir: Path) -> list[dict[str, Any]]:
     rows = []
     if not runs_dir.is_dir():
         return rows
-    for path in sorted(p for p in runs_dir.iterdir() if (p / MANIFEST).is_file()):
+    for path in sorted(p for p in runs_dir.iterdir() if p.is_dir() and (p / MANIFEST).is_file()):
         try:
             manifest = RunArchive(path).manifest()
         except Exception:  # noqa: BLE001 - a damaged archive is listed as such, not a crash
             rows.append({"run_id": path.name, "status": "unreadable"})
             continue
-        counts: dict[str, int] = {}
-        verdicts = path / "verdicts.json"
-        if verdicts.is_file():
-            for hyp in json.loads(verdicts.read_text(encoding="utf-8"))["hypotheses"]:
-                for cell in hyp["models"].values():
-                    counts[cell["verdict"]] = counts.get(cell["verdict"], 0) + 1
+        counts = _verdict_counts(path / "verdicts.json")
         sel = manifest["config"]["selection"]
         rows.append({"run_id": path.name, "started_at": manifest.get("started_at"), "status": manifest.get("status"),
                      "hypotheses": sel["hypotheses"], "models": sel["models"],
                      "fingerprint": manifest.get("fingerprint"), "verdicts": counts,
                      "rerun_of": manifest.get("rerun_of")})
     return rows
+
+
+def _verdict_counts(path: Path) -> dict[str, int]:
+    """How many of each verdict the run's verdicts.json holds; nothing when it is missing, a link or damaged."""
+    counts: dict[str, int] = {}
+    try:
+        data = json.loads(read_bytes(path, MAX_VERDICTS_BYTES))
+        for hyp in data["hypotheses"]:
+            for cell in hyp["models"].values():
+                counts[str(cell["verdict"])] = counts.get(str(cell["verdict"]), 0) + 1
+    except (OSError, ValueError, RecursionError, RoadtestError, KeyError, TypeError, AttributeError):
+        return {}
+    return counts

@@ -1,27 +1,32 @@
-"""The run folder: manifest.json, trials.jsonl (append + flush), derived files and their hashes."""
+"""The run folder: manifest.json, plan.jsonl (written whole, then recorded), trials.jsonl (appended record by
+record), derived files and their hashes; one writer at a time (see lock.py), nothing read or written through
+a link (see files.py), and an archive refused unless it is as its run left it (see checks.py)."""
 
 from __future__ import annotations
 
-import json
+import hashlib
 import os
 import platform
 import subprocess
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, Iterator
+from typing import IO, Any, Iterator
 
 from roadtest import __version__
+from roadtest.archive import checks
 from roadtest.archive.canonical import canonical_json, fingerprint
+from roadtest.archive.checks import MANIFEST, PLAN, SOURCES, TRIALS
 from roadtest.archive.config import dataset_hashes
+from roadtest.archive.files import check_regular, open_regular, read_bytes, reason, remedy, replace_file, sha256_file
+from roadtest.archive.integrity import (MAX_MANIFEST_BYTES, check_specs, decode_line, jsonl_lines,
+                                        parse_manifest, trial_problem)
+from roadtest.archive.lock import LOCK, RunLock
 from roadtest.archive.migrations import SCHEMA_VERSION, upgrade
-from roadtest.errors import RoadtestError
+from roadtest.archive.trials_file import Appender, cut_half_line, jsonl, read_records
+from roadtest.errors import AlteredArchive, RoadtestError, RunError
 
-MANIFEST = "manifest.json"
-TRIALS = "trials.jsonl"
-PLAN = "plan.jsonl"
-SOURCES = (TRIALS, PLAN)
-"""What a run writes itself; every other file in the folder is derived from these and the manifest."""
 PACKAGES = ("pydantic", "httpx", "jinja2", "numpy", "scipy", "pandas", "weasyprint", "markdown-it-py",
             "typer", "llama-cpp-python")
 
@@ -50,12 +55,59 @@ def git_revision(root: Path) -> str | None:
     return res.stdout.strip() or None
 
 
+class ArchiveWriteError(RunError, OSError):
+    """The disk refused a write to the run folder (full, read-only, quota): a RunError (exit 3) for people and an
+    OSError for the engine, which stops sending calls when its sink raises one."""
+
+    def __init__(self, message: str, hint: str, cause: OSError) -> None:
+        RunError.__init__(self, message, hint)
+        self.errno, self.strerror = cause.errno, cause.strerror or str(cause)
+
+
 class RunArchive:
-    """One run folder. Trials are appended and flushed as they finish."""
+    """One run folder. Trials are appended as they finish, each record whole (or, when the disk fails, not at all).
+
+    Writing takes the folder's lock (`lock()`): a second writer is refused at once. Appending trials holds it
+    from `open_trials` until `finish`; every other write holds it while it writes, unless the caller holds it
+    already (`with archive.lock(): ...` around a whole run or resume, which is what the API does).
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._trials = None
+        self._trials: Appender | None = None
+        self._lock = RunLock(path)
+        self._holds = 0
+        self._session = False
+        self._failure: ArchiveWriteError | None = None
+        self._specs_checked: bytes | None = None
+        self._resumable = False
+        self._plan_verified: tuple | None = None
+
+    # -- the lock -----------------------------------------------------------
+    @contextmanager
+    def lock(self) -> Iterator["RunArchive"]:
+        """Hold the run folder's lock for the block (nested holds are free); refused at once (RunLocked,
+        exit 2, naming the holder's pid) while another process or another RunArchive of the folder holds it."""
+        self._hold()
+        try:
+            yield self
+        finally:
+            self._unhold()
+
+    @property
+    def locked(self) -> bool:
+        return self._lock.held
+
+    def _hold(self) -> None:
+        if self._holds == 0:
+            with self._writing(LOCK):
+                self._lock.acquire()
+        self._holds += 1
+
+    def _unhold(self) -> None:
+        self._holds -= 1
+        if self._holds == 0:
+            self._lock.release()
 
     # -- creating -----------------------------------------------------------
     @classmethod
@@ -63,12 +115,17 @@ class RunArchive:
         fp = fingerprint(config)
         stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
         run_id = f"{stamp}-{fp[:6]}"
-        path = runs_dir / run_id
-        n = 1
-        while path.exists():
-            n += 1
-            path = runs_dir / f"{run_id}-{n}"
-        path.mkdir(parents=True)
+        path, n = runs_dir / run_id, 1
+        while True:
+            try:
+                path.mkdir(parents=True)
+                break
+            except FileExistsError:
+                n += 1
+                path = runs_dir / f"{run_id}-{n}"
+            except OSError as exc:
+                raise RunError(f"could not create {path}: {reason(exc)}",
+                               f"no call was sent: {remedy(exc)}, then run the command again") from None
         archive = cls(path)
         archive.write_manifest({
             "schema_version": SCHEMA_VERSION, "run_id": path.name, "status": "running",
@@ -76,30 +133,107 @@ class RunArchive:
             "versions": versions(), "platform": platform.platform(),
             "workspace": {"git_revision": git_revision(root)},
             "config": config, "fingerprint": fp, "datasets": dataset_hashes(config),
-            "endpoints": {}, "files": {},
+            "endpoints": {}, "files": {}, "plan": None,
         })
         return archive
 
     def write_plan(self, trials) -> dict[tuple, int]:
-        """Every planned trial, one JSON line each (streamed); returns the count per engine block."""
+        """Every planned trial, one JSON line each (streamed), written whole or not at all: a temporary file,
+        fsync'd, renamed to plan.jsonl, and only then recorded in the manifest (its trial count and sha256).
+        Returns the count per engine block. A plan that was never recorded is never resumed from."""
         from roadtest.engine import group_key
 
         counts: dict[tuple, int] = {}
-        with (self.path / PLAN).open("w", encoding="utf-8") as f:
+
+        def lines():
             for trial in trials:
-                f.write(json.dumps(trial.to_json(), ensure_ascii=False, sort_keys=True) + "\n")
                 counts[group_key(trial)] = counts.get(group_key(trial), 0) + 1
+                yield jsonl(trial.to_json())
+
+        self._store_plan(lines())
         return counts
 
+    def copy_plan(self, original: "RunArchive") -> None:
+        """rerun: the original's plan, refused unless it is the one its run recorded, copied whole and recorded here."""
+        manifest = original.manifest()
+        original._refuse(checks.shape_problems(original.path, manifest))
+        scan = checks.scan_plan(original.path, manifest)
+        if scan is None:
+            raise RoadtestError(f"run {original.run_id} has no plan.jsonl: it cannot be rerun from the archive alone",
+                                "rerun it from its workspace with `roadtest run`")
+        original._refuse(scan.problems)
+        with open_regular(original.path / PLAN) as source:
+            if self._store_plan(source)["sha256"] != scan.sha256:
+                raise AlteredArchive(f"{original.path / PLAN} changed while it was copied", "run the command again")
+
+    def _store_plan(self, lines) -> dict[str, Any]:
+        h, size, total = hashlib.sha256(), 0, 0
+
+        def write(f: IO[bytes]) -> None:
+            nonlocal size, total
+            for line in lines:
+                f.write(line)
+                h.update(line)
+                size, total = size + len(line), total + 1
+
+        with self.lock(), self._writing(PLAN):
+            replace_file(self.path / PLAN, write, durable=True)
+            manifest = self.manifest()
+            manifest["plan"] = {"trials": total, "bytes": size, "sha256": h.hexdigest()}
+            self.write_manifest(manifest)
+        return manifest["plan"]
+
     def plan(self, skip: set[str] | None = None):
-        """The planned trials, streamed, leaving out the ids in `skip`."""
+        """The planned trials, streamed, leaving out the ids in `skip`. A plan the manifest recorded must still
+        be that plan (count and sha256), checked before the first trial comes out; every line must be a trial
+        of this run (AlteredArchive naming `plan.jsonl:<line>` when not)."""
         from roadtest.plan import Trial
 
-        with (self.path / PLAN).open(encoding="utf-8") as f:
-            for line in f:
-                data = json.loads(line)
+        manifest = self.manifest()
+        if manifest.get("plan"):
+            self._verify_plan(manifest)
+        config = manifest["config"]
+        models, scenarios = {m["id"] for m in config["models"]}, set(config["scenarios"])
+        with open_regular(self.path / PLAN) as f:
+            for n, raw, complete in jsonl_lines(f):
+                data, why = decode_line(raw) if complete else (None, "a half-written last line")
+                why = why or trial_problem(data, models, scenarios)
+                if why:
+                    raise AlteredArchive(f"{PLAN}:{n}: not a valid trial of this run ({why})",
+                                         "the plan is damaged: nothing more is sent from it; start the run again with "
+                                         "`roadtest run`")
                 if not skip or data["id"] not in skip:
                     yield Trial.from_json(data)
+
+    def _verify_plan(self, manifest: dict[str, Any]) -> None:
+        """Once per plan file and record (a resume streams its plan two or three times)."""
+        key = self._plan_key(manifest)
+        if key is not None and key == self._plan_verified:
+            return
+        scan = checks.scan_plan(self.path, manifest)
+        self._refuse(scan.problems if scan is not None else checks.shape_problems(self.path, manifest))
+        self._plan_verified = key
+
+    def _plan_key(self, manifest: dict[str, Any]) -> tuple | None:
+        try:
+            st = os.lstat(self.path / PLAN)
+        except FileNotFoundError:
+            return None
+        return st.st_ino, st.st_size, st.st_mtime_ns, (manifest.get("plan") or {}).get("sha256")
+
+    def check_resumable(self) -> None:
+        """Refuse to resume unless the plan was written whole and is still the one recorded, the records the
+        run wrote before it last ended are unchanged, and every record is readable and explained by the plan.
+        (Resuming from a plan cut short would send part of it, then call the run complete.)"""
+        if self._resumable:
+            return
+        manifest = self.manifest()
+        self._refuse(checks.shape_problems(self.path, manifest))
+        refusal = checks.unrecorded_plan(manifest, self.run_id)
+        if refusal is not None:
+            raise refusal
+        self._refuse(checks.resume_problems(self.path, manifest))
+        self._resumable, self._plan_verified = True, self._plan_key(manifest)
 
     def outcomes(self) -> dict[str, tuple[bool, bool]]:
         """trial id -> (failed, from the cache), as its last record says (a retried trial supersedes its error)."""
@@ -112,40 +246,39 @@ class RunArchive:
         return {tid for tid, (failed, _) in self.outcomes().items() if not failed}
 
     def repair_trials(self) -> int:
-        """Drop a half-written last line (a killed run); returns the bytes removed."""
-        path = self.path / TRIALS
-        if not path.exists():
-            return 0
-        size = path.stat().st_size
-        with path.open("rb+") as f:
-            if size == 0:
-                return 0
-            f.seek(max(0, size - 1))
-            if f.read(1) == b"\n":
-                return 0
-            chunk = min(size, 1 << 20)
-            while True:
-                f.seek(size - chunk)
-                data = f.read(chunk)
-                cut = data.rfind(b"\n")
-                if cut >= 0 or chunk == size:
-                    keep = size - chunk + cut + 1 if cut >= 0 else 0
-                    f.truncate(keep)
-                    return size - keep
-                chunk = min(size, chunk * 2)
+        """Before a resume: refuse an archive that cannot be resumed (`check_resumable`), then drop a half-written
+        last line (a killed run); returns the bytes removed."""
+        self.check_resumable()
+        return self._repair()
+
+    def _repair(self) -> int:
+        with self.lock(), self._writing(TRIALS):
+            return cut_half_line(self.path / TRIALS)
 
     def open_trials(self) -> None:
-        self.repair_trials()
-        self._trials = (self.path / TRIALS).open("a", encoding="utf-8")
+        """Start appending: takes the lock (held until `finish`) and drops a half-written last line."""
+        if not self._session:
+            self._hold()
+            self._session = True
+        try:
+            self._repair()
+            with self._writing(TRIALS):
+                self._trials = Appender(self.path / TRIALS)
+        except BaseException:
+            self._end_session()
+            raise
 
     # -- Sink ---------------------------------------------------------------
     def write(self, record: dict[str, Any]) -> None:
-        self._trials.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
-        self._trials.flush()
+        """Append one record, whole (see trials_file.py); a disk that refuses it is an ArchiveWriteError (exit 3),
+        and every later write repeats it, so nothing is appended after a record that failed."""
+        if self._trials.broken and self._failure is not None:
+            raise self._failure
+        with self._writing(TRIALS):
+            self._trials.write(jsonl(record))
 
     def flush(self) -> None:
-        if self._trials is not None:
-            self._trials.flush()
+        """Records reach the kernel as they are written (no buffer to flush); kept for the Sink protocol."""
 
     def endpoint(self, model_id: str, identity: dict[str, Any]) -> None:
         manifest = self.manifest()
@@ -153,18 +286,33 @@ class RunArchive:
         self.write_manifest(manifest)
 
     def close_trials(self) -> None:
-        if self._trials is not None:
-            self._trials.flush()
-            os.fsync(self._trials.fileno())
-            self._trials.close()
-            self._trials = None
+        trials, self._trials = self._trials, None
+        if trials is not None:
+            with self._writing(TRIALS):
+                trials.close()
 
     def finish(self, status: str) -> None:
-        self.close_trials()
-        manifest = self.manifest()
-        manifest["status"] = status
-        manifest["finished_at"] = now()
-        self.write_manifest(manifest)
+        """Close trials.jsonl, record the status, and let go of the lock `open_trials` took."""
+        try:
+            try:
+                self.close_trials()
+            finally:
+                manifest = self.manifest()
+                manifest["status"] = status
+                manifest["finished_at"] = now()
+                self.write_manifest(manifest)
+        finally:
+            self._end_session()
+
+    def _end_session(self) -> None:
+        if self._session:
+            self._session = False
+            self._unhold()
+
+    @property
+    def write_failure(self) -> ArchiveWriteError | None:
+        """The first write the disk refused (the engine stops on it: EngineOptions.stopped = 'disk: ...')."""
+        return self._failure
 
     # -- reading ------------------------------------------------------------
     @property
@@ -172,79 +320,158 @@ class RunArchive:
         return self.path.name
 
     def manifest(self) -> dict[str, Any]:
-        """The manifest, upgraded in memory to the current schema version."""
+        """The manifest, checked (a JSON object with the keys and types of a run manifest, its specs valid) and
+        upgraded in memory to the current schema version; RoadtestError (exit 2) when it is not one."""
+        path = self.path / MANIFEST
         try:
-            return upgrade(json.loads((self.path / MANIFEST).read_text(encoding="utf-8")), self.path)
+            raw = read_bytes(path, MAX_MANIFEST_BYTES)
         except FileNotFoundError:
             raise RoadtestError(f"{self.path} is not a run archive (no {MANIFEST})",
                                 "list archives with `ls runs/`; pass a run id or folder") from None
-        except json.JSONDecodeError as exc:
-            raise RoadtestError(f"{self.path / MANIFEST}:{exc.lineno}: not valid JSON ({exc.msg})",
-                                "the archive is damaged; `roadtest verify` tells what changed") from None
+        except ValueError as exc:
+            raise RoadtestError(f"{path}: not a roadtest run manifest: {exc}",
+                                "the archive is damaged: get a fresh copy of it from where it came from") from None
+        except OSError as exc:
+            raise RoadtestError(f"could not read {path}: {reason(exc)}", f"{remedy(exc)}, then run the command again") \
+                from None
+        manifest = upgrade(parse_manifest(raw, path), self.path)
+        digest = hashlib.sha256(raw).digest()
+        if digest != self._specs_checked:
+            check_specs(manifest["config"], path, (manifest.get("versions") or {}).get("roadtest"))
+            self._specs_checked = digest
+        return manifest
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
-        tmp = self.path / (MANIFEST + ".tmp")
-        tmp.write_text(canonical_json(manifest, indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, self.path / MANIFEST)
+        try:
+            data = (canonical_json(manifest, indent=2) + "\n").encode("utf-8")
+        except UnicodeEncodeError:
+            data = (canonical_json(manifest, indent=2, ascii=True) + "\n").encode("ascii")
+        with self.lock(), self._writing(MANIFEST):
+            replace_file(self.path / MANIFEST, lambda f: f.write(data), durable=True)
 
     def trials(self) -> Iterator[dict[str, Any]]:
-        """Every complete record; a half-written last line (a killed run) is skipped."""
-        path = self.path / TRIALS
-        if not path.exists():
-            return
-        with path.open(encoding="utf-8") as f:
-            for line in f:
-                if not line.endswith("\n"):
-                    return
-                try:
-                    yield json.loads(line)
-                except json.JSONDecodeError:
-                    continue
+        """Every record; a half-written last line (a killed run) is left out. Any other unreadable line is an
+        error naming `trials.jsonl:<line>` (AlteredArchive): records are written whole, so it was damaged later."""
+        return read_records(self.path / TRIALS)
 
     def write_derived(self, name: str, text: str) -> None:
-        (self.path / name).write_text(text, encoding="utf-8")
+        """A derived file, written whole beside its old self and renamed over it: never through a link."""
+        with self.lock(), self._writing(name):
+            replace_file(self.path / name, lambda f: f.write(text.encode("utf-8")))
 
     def write_lines(self, name: str, lines) -> None:
-        with (self.path / name).open("w", encoding="utf-8") as f:
+        def write(f: IO[bytes]) -> None:
             for line in lines:
-                f.write(line + "\n")
+                f.write((line + "\n").encode("utf-8"))
+
+        with self.lock(), self._writing(name):
+            replace_file(self.path / name, write)
+
+    @contextmanager
+    def derived_path(self, name: str) -> Iterator[Path]:
+        """A temporary path in the run folder for a writer that wants a file name (the PDF renderer); renamed to
+        `name` when the block ends without error, deleted otherwise."""
+        target = self.path / name
+        with self.lock(), self._writing(name):
+            check_regular(target)
+            tmp = self.path / f".{name}.{os.getpid()}.tmp"
+            check_regular(tmp)
+            try:
+                yield tmp
+                check_regular(tmp)
+                os.replace(tmp, target)
+            finally:
+                if os.path.lexists(tmp):
+                    os.unlink(tmp)
 
     def record_sources(self) -> None:
-        """Hash what the run itself wrote (trials, plan), each time an execution ends, however it ended.
+        """Hash what the run itself wrote (trials, plan), each time an execution ends, however it ended; for
+        trials.jsonl also its size and record count, so a resume can tell records appended since from records
+        changed.
 
         Later commands (replay, report, diff) only check these hashes: they never record new ones, so an
         altered archive cannot launder itself by being replayed.
         """
-        from roadtest.load.datasets import file_sha256
-
-        manifest = self.manifest()
-        files = manifest.setdefault("files", {})
-        for name in SOURCES:
-            if (self.path / name).exists():
-                files[name] = file_sha256(self.path / name)
-        manifest["files"] = dict(sorted(files.items()))
-        self.write_manifest(manifest)
+        with self.lock():
+            manifest = self.manifest()
+            files = manifest.setdefault("files", {})
+            for name in SOURCES:
+                if (self.path / name).exists():
+                    files[name] = sha256_file(self.path / name)
+            if (self.path / TRIALS).exists():
+                sha, size, lines = checks.trials_summary(self.path / TRIALS)
+                manifest["trials"] = {"records": lines, "bytes": size, "sha256": sha}
+            manifest["files"] = dict(sorted(files.items()))
+            self.write_manifest(manifest)
 
     def altered_sources(self) -> list[str]:
-        """The source files (trials, plan) whose sha256 no longer matches the one recorded when the run ended."""
-        from roadtest.load.datasets import file_sha256
+        """The source files (trials, plan) whose sha256 no longer matches the one recorded when the run ended.
 
-        files = self.manifest().get("files", {})
-        return [n for n in SOURCES if n in files and (self.path / n).exists() and file_sha256(self.path / n) != files[n]]
+        Before that, refuses (AlteredArchive, exit 1) an archive that is not as a run leaves it: a link or other
+        non-regular entry, a recorded source missing; after it, a plan that is not the recorded one, unreadable
+        records, records the plan does not explain. Every command that derives from an archive calls this first.
+        """
+        manifest = self.manifest()
+        self._refuse(checks.shape_problems(self.path, manifest))
+        files = manifest["files"]
+        altered = [n for n in SOURCES if n in files and sha256_file(self.path / n) != files[n]]
+        if altered == [TRIALS] and manifest["status"] != "complete" and checks.grew_only(self.path, manifest):
+            raise RoadtestError(
+                f"run {self.run_id}: trials.jsonl holds records appended after the run last ended (a resume that "
+                "was stopped before it could record them): nothing is derived from records the run never recorded",
+                f"finish the run: `roadtest run --resume {self.run_id}`, then run the command again")
+        if altered:
+            return altered
+        self._refuse(checks.content_problems(self.path, manifest))
+        return []
+
+    def _refuse(self, problems: list[str]) -> None:
+        if not problems:
+            return
+        more = f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})" if len(problems) > 1 else ""
+        raise AlteredArchive(
+            f"run {self.run_id} is not as its run left it: {problems[0]}{more}",
+            f"nothing is read from it or written into it; `roadtest verify {self.path}` lists every problem. Restore "
+            "the archive from another copy; a derived file (scores, metrics, verdicts, reports) may instead be "
+            "deleted, and replay writes it again")
 
     def record_hashes(self, names: list[str]) -> None:
         """Record the sha256 of derived files (scores, metrics, verdicts, reports); never of the sources."""
-        from roadtest.load.datasets import file_sha256
+        with self.lock():
+            manifest = self.manifest()
+            files = manifest.setdefault("files", {})
+            for name in names:
+                if (self.path / name).exists():
+                    files[name] = sha256_file(self.path / name)
+                else:
+                    files.pop(name, None)
+            manifest["files"] = dict(sorted(files.items()))
+            self.write_manifest(manifest)
 
-        manifest = self.manifest()
-        files = manifest.setdefault("files", {})
-        for name in names:
-            if (self.path / name).exists():
-                files[name] = file_sha256(self.path / name)
-            else:
-                files.pop(name, None)
-        manifest["files"] = dict(sorted(files.items()))
-        self.write_manifest(manifest)
+    # -- disk errors ----------------------------------------------------------
+    @contextmanager
+    def _writing(self, name: str) -> Iterator[None]:
+        """OSError while writing `name` becomes an ArchiveWriteError (RunError, exit 3) saying what to do; once one
+        write failed, later failures repeat the first (the cause), not their own."""
+        try:
+            yield
+        except ArchiveWriteError:
+            raise
+        except OSError as exc:
+            if self._failure is None:
+                self._failure = ArchiveWriteError(f"could not write {self.path / name}: {reason(exc)}",
+                                                  self._hint(name, exc), exc)
+            raise self._failure from exc
+
+    def _hint(self, name: str, exc: OSError) -> str:
+        fix = remedy(exc)
+        if name == PLAN:
+            return f"no call was sent from this plan: {fix}, then start the run again with `roadtest run`"
+        if name == TRIALS or self._session:
+            return f"every call answered before is in the archive: {fix}, then `roadtest run --resume {self.run_id}`"
+        if name in (MANIFEST, LOCK):
+            return f"{fix}, then run the command again (nothing the run recorded was lost)"
+        return f"the run's own records are intact: {fix}, then `roadtest replay {self.run_id}` writes {name} again"
 
 
 def served_by(path: Path) -> dict[str, dict[str, list[str]]]:
@@ -260,8 +487,6 @@ def served_by(path: Path) -> dict[str, dict[str, list[str]]]:
             if body.get(key):
                 entry[key].add(str(body[key]))
     return {m: {k: sorted(v) for k, v in e.items()} for m, e in seen.items()}
-
-
 def find_run(runs_dir: Path, ref: str) -> RunArchive:
     """A run by id, by folder path, or 'latest'."""
     candidate = Path(ref)

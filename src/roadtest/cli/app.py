@@ -20,6 +20,7 @@ from roadtest import __version__, api
 from roadtest.archive import find_run
 from roadtest.cli.tables import print_table
 from roadtest.errors import InputError, RoadtestError
+from roadtest.load.workspace import printable_text
 from roadtest.spec.metrics import METRICS
 from roadtest.stats import StatsInputError
 
@@ -132,6 +133,9 @@ def init(directory: Annotated[Path, typer.Argument(help="Folder for the new work
               f"next: cd {directory} && roadtest check && roadtest plan && roadtest run && roadtest report latest")
 
 
+AllowOutside = Annotated[bool, typer.Option("--allow-outside-paths", help="Let the workspace name files outside "
+                                             "its folder (datasets, few-shot pools, GGUFs): their content is sent "
+                                             "to the models.")]
 MaxCost = Annotated[Optional[float], typer.Option("--max-cost", help="A budget for the run: stop before spending more "
                                                  "than this (from the models' prices).")]
 
@@ -140,7 +144,8 @@ MaxCost = Annotated[Optional[float], typer.Option("--max-cost", help="A budget f
 def check(workspace: Workspace = Path("."), json_out: JsonFlag = False,
           metrics: Annotated[bool, typer.Option("--metrics", help="List the metrics criteria can name.")] = False,
           max_cost: Annotated[Optional[float], typer.Option("--max-cost", help="Also say whether this budget can count "
-                                                            "every model's calls (models without a price cannot be).")] = None) -> None:
+                                                            "every model's calls (models without a price cannot be).")] = None,
+          allow_outside: AllowOutside = False) -> None:
     """Validate every file of the workspace; print every problem as path:line. Exit 2 on any.
 
     Example: roadtest check -w my-workspace
@@ -149,7 +154,7 @@ def check(workspace: Workspace = Path("."), json_out: JsonFlag = False,
         _list_metrics(json_out)
         return
     api.check_max_cost(max_cost)
-    ws = api.check(workspace)
+    ws = api.check(workspace, allow_outside)
     warnings = api.check_warnings(ws) + api.budget_warnings(ws.spec.models, max_cost)
     summary = {"ok": True, "scenarios": {s: len(x.items) for s, x in ws.scenarios.items()},
                "hypotheses": list(ws.hypotheses), "models": [m.id for m in ws.spec.models], "warnings": warnings}
@@ -157,7 +162,7 @@ def check(workspace: Workspace = Path("."), json_out: JsonFlag = False,
         _emit_json(summary)
         return
     for w in warnings:
-        err.print(f"warning: {w}", markup=False)
+        err.print(f"warning: {printable_text(w)}", markup=False)
     items = sum(summary["scenarios"].values())
     out.print(f"ok: {len(ws.scenarios)} scenarios ({items} items), {len(ws.hypotheses)} hypotheses, "
               f"{len(ws.spec.models)} models — next: roadtest run")
@@ -202,6 +207,7 @@ def run(workspace: Workspace = Path("."),
         retry_errors: Annotated[bool, typer.Option("--retry-errors", help="With --resume: also send again the calls that failed (after the last retry); the new answer supersedes the error row.")] = False,
         no_cache: Annotated[bool, typer.Option("--no-cache", help="Send every request, even ones answered before.")] = False,
         max_cost: MaxCost = None,
+        allow_outside: AllowOutside = False,
         deadline: Annotated[Optional[str], typer.Option("--deadline", help="Stop starting calls after this long, e.g. 30m; resume later.")] = None,
         retry_base: Annotated[float, typer.Option("--retry-base", hidden=True, help="First retry backoff in seconds.")] = 0.5,
         json_out: JsonFlag = False,
@@ -214,15 +220,17 @@ def run(workspace: Workspace = Path("."),
     """
     from roadtest.cli.progress import ProgressEvents
 
+    if not (math.isfinite(retry_base) and 0 <= retry_base <= 60):
+        raise RoadtestError(f"--retry-base must be between 0 and 60 seconds, got {retry_base:g}", "e.g. --retry-base 0.5")
     if retry_errors and resume is None:
         raise RoadtestError("--retry-errors works with --resume: it sends a run's failed calls again",
                             "e.g. roadtest run --resume latest --retry-errors")
     options = api.RunOptions(cache=not no_cache, max_cost=max_cost, deadline_s=_duration(deadline),
-                             retry_base_s=retry_base, retry_errors=retry_errors)
+                             retry_base_s=retry_base, retry_errors=retry_errors, allow_outside=allow_outside)
     command_line = ["roadtest", *sys.argv[1:]]
 
     def warn(message: str) -> None:
-        err.print(f"warning: {message}", markup=False)
+        err.print(f"warning: {printable_text(message)}", markup=False)
 
     with ProgressEvents(err, quiet=quiet or json_out) as events:
         if resume is not None:
@@ -270,17 +278,17 @@ def _print_run_summary(result: api.RunResult, events) -> None:
 def plan(workspace: Workspace = Path("."),
          hypothesis: Annotated[Optional[list[str]], typer.Option("--hypothesis", "-H", help="Only this hypothesis (repeatable).")] = None,
          model: Annotated[Optional[list[str]], typer.Option("--model", "-m", help="Only this model (repeatable).")] = None,
-         max_cost: MaxCost = None, json_out: JsonFlag = False) -> None:
+         max_cost: MaxCost = None, allow_outside: AllowOutside = False, json_out: JsonFlag = False) -> None:
     """Show what a run would do, before any model call: trials, tokens, cost, and which criteria n can decide.
 
     Example: roadtest plan -H support-traffic-3x --max-cost 2.50
     """
-    result = api.plan(workspace, hypothesis, model, max_cost)
+    result = api.plan(workspace, hypothesis, model, max_cost, allow_outside)
     if json_out:
         _emit_json(result)
         return
     for w in result["warnings"]:
-        err.print(f"warning: {w}", markup=False)
+        err.print(f"warning: {printable_text(w)}", markup=False)
     print_table(out, ["model", "scenario", "trials", "prompt tokens (at most ≈)", "output tokens (max)", "cost (max)",
                       "time (≈)"],
                 [[r["model"], r["scenario"], str(r["trials"]), f"{r['tokens_in_est']:,}", f"{r['tokens_out_max']:,}",
@@ -555,14 +563,17 @@ def runs(workspace: Workspace = Path("."), json_out: JsonFlag = False) -> None:
 
 
 def _runs_dir(workspace: Path) -> Path:
-    """The workspace's runs folder (read from roadtest.yaml when it parses, else ./runs)."""
-    try:
-        import yaml
+    """The workspace's runs folder (read from roadtest.yaml when it parses and stays inside, else ./runs)."""
+    from roadtest.load.files import read_text
+    from roadtest.load.workspace import runs_dir_problem
+    from roadtest.load.yamlsrc import parse_yaml
 
-        data = yaml.safe_load((workspace / "roadtest.yaml").read_text(encoding="utf-8")) or {}
-        return workspace / str(data.get("runs_dir", "runs"))
-    except (OSError, ValueError, AttributeError, yaml.YAMLError):
-        return workspace / "runs"
+    text, _ = read_text(workspace / "roadtest.yaml", "roadtest.yaml")
+    data = parse_yaml(text, "roadtest.yaml").data if text is not None else None
+    value = data.get("runs_dir", "runs") if isinstance(data, dict) else "runs"
+    if not isinstance(value, str) or runs_dir_problem(value, workspace):
+        value = "runs"
+    return workspace / value
 
 
 def _version(value: bool) -> None:

@@ -3,7 +3,7 @@
 from roadtest.engine.cache import ResponseCache, request_key
 from roadtest.engine.policy import RetryPolicy
 from roadtest.engine.records import trial_record
-from roadtest.engine.runner import Budget, EngineOptions, Events, Sink, execute, group_key
+from roadtest.engine.runner import Budget, EngineOptions, Events, Sink, execute, group_key, stop_kind
 
 __all__ = ["Budget", "EngineOptions", "Events", "ResponseCache", "RetryPolicy", "Sink", "execute", "group_key",
-           "request_key", "trial_record"]
+           "request_key", "stop_kind", "trial_record"]

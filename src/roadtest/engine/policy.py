@@ -11,10 +11,22 @@ from dataclasses import dataclass
 
 import httpx
 
-from roadtest.providers import Reply
+from roadtest.providers import Reply, ResponseTooLarge
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 """Rate limits and server errors; every other 4xx is the request's fault and is never sent again."""
+
+
+ENDPOINT_REFUSALS = frozenset({"http_401", "http_403", "http_429"})
+"""Client errors that say the endpoint refuses us (wrong key, no access, rate limit past every retry)."""
+
+
+def endpoint_failure(kind: str | None) -> bool:
+    """Whether a failed call's kind says the endpoint is failing (down, overloaded, refusing us, misbehaving)
+    rather than that this request was wrong (a 400 or 404 is the request's: it counts as data, not as an outage)."""
+    if kind is None:
+        return False
+    return not kind.startswith("http_4") or kind in ENDPOINT_REFUSALS
 
 
 @dataclass(frozen=True)
@@ -80,6 +92,8 @@ def classify_reply(reply: Reply, server_message) -> Outcome:
 
 
 def classify_exception(exc: BaseException) -> Outcome:
+    if isinstance(exc, ResponseTooLarge):   # the same request would get the same body: not sent again
+        return Outcome(False, False, "too_large", str(exc))
     if isinstance(exc, (asyncio.TimeoutError, httpx.TimeoutException)) and not _connection_cause(exc):
         return Outcome(False, True, "timeout", "the call took longer than the model's timeout_s")
     if isinstance(exc, (httpx.TransportError, OSError)):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, Callable
 
 from roadtest.plan import Trial
@@ -10,12 +9,24 @@ from roadtest.providers import Reply
 
 
 def _redacted(body: Any, redactor: Callable[[str], str]) -> Any:
-    """The response body without the API key, should a server echo it (error bodies sometimes do)."""
+    """The response body without the API key, should a server echo it (error bodies sometimes do).
+
+    A `Redactor` walks the parsed body (every string, dictionary keys included); a plain text function is
+    applied to each string the same way, never to the JSON text (where it could rewrite the structure)."""
     if body is None:
         return None
-    text = json.dumps(body, ensure_ascii=False)
-    clean = redactor(text)
-    return body if clean == text else json.loads(clean)
+    walk = getattr(redactor, "json", None)
+    return walk(body) if walk is not None else _walk(body, redactor)
+
+
+def _walk(value: Any, redact: Callable[[str], str]) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {redact(k) if isinstance(k, str) else k: _walk(v, redact) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_walk(v, redact) for v in value]
+    return value
 
 
 def trial_record(trial: Trial, reply: Reply | None, latency_s: float, started_at: str,
@@ -23,7 +34,8 @@ def trial_record(trial: Trial, reply: Reply | None, latency_s: float, started_at
                  redactor: Callable[[str], str] | None = None) -> dict[str, Any]:
     """The archive line for one trial. Failures are data: they become an `error` field.
 
-    `redactor` (given when the model has an API key) removes the key from everything the server sent back.
+    `redactor` (given when the model has an API key, a `roadtest.providers.Redactor`) removes the key from
+    everything the server sent back and from the error message.
     """
     redact = redactor or (lambda s: s)
     record: dict[str, Any] = {

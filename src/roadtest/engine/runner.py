@@ -6,7 +6,6 @@ Trials stream in (the plan is never held in memory) and finished records stream 
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import time
 from dataclasses import dataclass, field
@@ -17,10 +16,10 @@ from typing import Any, Iterable, Iterator, Protocol
 
 from roadtest.engine.cache import ResponseCache, request_key
 from roadtest.engine.limits import RateLimiter
-from roadtest.engine.policy import RetryPolicy, classify_exception, classify_reply
+from roadtest.engine.policy import RetryPolicy, classify_exception, classify_reply, endpoint_failure
 from roadtest.engine.records import server_message, trial_record
 from roadtest.plan import Trial
-from roadtest.providers import Provider, Reply, open_provider, redact
+from roadtest.providers import Provider, Redactor, Reply, check_keys, open_provider, redactor
 from roadtest.spec import ModelSpec
 
 MAX_IN_FLIGHT = 1024
@@ -28,7 +27,8 @@ CHARS_PER_TOKEN = 4
 
 
 class Sink(Protocol):
-    """Where finished trials go (the archive's trials.jsonl)."""
+    """Where finished trials go (the archive's trials.jsonl). An OSError from it (disk full, read-only) stops
+    the engine cleanly: options.stopped = 'disk: ...'."""
 
     def write(self, record: dict[str, Any]) -> None: ...
 
@@ -107,17 +107,33 @@ def estimated_tokens_in(trial: Trial) -> int:
     return max(1, len(prompt_text(trial)) // CHARS_PER_TOKEN)
 
 
+STOP_PREFIXES = {"deadline": "deadline", "budget": "budget", "endpoint failing: ": "failing", "disk: ": "disk"}
+"""The reasons in EngineOptions.stopped: 'deadline', 'budget', 'endpoint failing: <model>: <n> of <planned> calls
+failed', 'disk: <the OS's message>'. `stop_kind` maps one to its kind."""
+
+
+def stop_kind(stopped: str | None) -> str | None:
+    """'deadline', 'budget', 'failing' or 'disk' for an EngineOptions.stopped reason (None when not stopped)."""
+    if not stopped:
+        return None
+    return next((kind for prefix, kind in STOP_PREFIXES.items() if stopped.startswith(prefix)), "other")
+
+
 @dataclass
 class EngineOptions:
-    """How the engine runs: cache, run deadline (monotonic seconds), budget, retry timing."""
+    """How the engine runs: cache, run deadline (monotonic seconds), budget, retry timing, error-rate stop."""
 
     cache: ResponseCache | None = None
     deadline: float | None = None
     budget: Budget | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     seed: int = 0
+    max_error_rate: float = 0.2
+    """Stop sending (to every model) once a model's failed calls pass this share of its planned calls (failures
+    that say the endpoint is failing: timeouts, dropped connections, 5xx, 401/403/429, unreadable or too large
+    bodies; a 400 or 404 is the request's fault and does not count)."""
     stopped: str | None = None
-    """Why the engine stopped sending trials early ('deadline', 'budget'), if it did."""
+    """Why the engine stopped sending trials early, if it did (see STOP_PREFIXES, stop_kind)."""
 
     def may_start(self, cost: float) -> bool:
         if self.stopped:
@@ -143,6 +159,11 @@ class Context:
     events: Events
     options: EngineOptions
     rng: random.Random
+    redactor: Redactor | None = None
+    planned: int | None = None
+    """The model's planned calls in this execution (None when unknown: no error-rate stop)."""
+    failed: dict[str, int] = field(default_factory=dict)
+    """Failed calls (after retries) per model, shared by the model's contexts in one execution."""
 
 
 def group_key(t: Trial) -> tuple[str, str | None, str]:
@@ -159,22 +180,54 @@ def label(model: str, level: str | None, kind: str) -> str:
 
 async def execute(trials: Iterable[Trial], models: dict[str, ModelSpec], root: Path, sink: Sink, events: Events,
                   options: EngineOptions | None = None, totals: dict[tuple, int] | None = None) -> None:
-    """Send every trial; models run one after another so local servers never share the CPU."""
+    """Send every trial; models run one after another so local servers never share the CPU.
+
+    `totals` (planned trials per group_key) sizes the progress bars and the error-rate stop."""
     options = options or EngineOptions()
+    check_keys(models.values())   # a key too short to redact is refused before any call
+    failed: dict[str, int] = {}
     for model_id, model_trials in groupby(trials, key=lambda t: t.model):
         if options.stopped:
             return
         spec = models[model_id]
+        redact = redactor(spec)
         async with open_provider(spec, root) as provider:
-            identity = provider.identity()
-            sink.endpoint(model_id, {**identity, "models_entry": await _models_entry(provider, spec)})
+            identity = _clean(provider.identity(), redact)
+            entry = _clean(await _models_entry(provider, spec), redact)
+            if not _deliver(options, sink.endpoint, model_id, {**identity, "models_entry": entry}):
+                return
             ctx = Context(provider, spec, identity, RateLimiter(spec.rpm, spec.tpm), sink, events, options,
-                          random.Random(f"{options.seed}/{model_id}"))
+                          random.Random(f"{options.seed}/{model_id}"), redact, _planned(totals, model_id), failed)
             for key, block in groupby(model_trials, key=group_key):
+                if options.stopped:
+                    return
                 name = label(*key)
                 events.model_started(name, (totals or {}).get(key))
                 await _run_block(ctx, key[1], block)
                 events.model_finished(name)
+
+
+def _planned(totals: dict[tuple, int] | None, model_id: str) -> int | None:
+    if not totals:
+        return None
+    counts = [n for key, n in totals.items() if key and key[0] == model_id]
+    return sum(counts) if counts else None
+
+
+def _clean(value: Any, redact: Redactor | None) -> Any:
+    """What the endpoint said about itself, without the key (an endpoint may echo it anywhere)."""
+    return redact.json(value) if redact is not None else value
+
+
+def _deliver(options: EngineOptions, write, *args: Any) -> bool:
+    """Hand something to the sink; a full or read-only disk stops the engine instead of crashing it."""
+    try:
+        write(*args)
+    except OSError as exc:
+        if not (options.stopped or "").startswith("disk: "):
+            options.stopped = f"disk: {exc.strerror or exc}"
+        return False
+    return True
 
 
 async def _models_entry(provider: Provider, spec: ModelSpec) -> dict[str, Any] | None:
@@ -235,16 +288,20 @@ async def _run_one(ctx: Context, trial: Trial) -> bool:
         ctx.options.budget.settle(cost, trial, record or {}, ctx.spec)
     if record is None:
         return False
-    ctx.sink.write(record)
+    if not _deliver(ctx.options, ctx.sink.write, record):
+        return False
     ctx.events.trial_finished(record)
+    _count_failure(ctx, record)
     return True
 
 
-def key_redactor(spec: ModelSpec):
-    """A function removing the model's API key from text, or None when the model has no key set."""
-    if not spec.api_key_env or not os.environ.get(spec.api_key_env):
-        return None
-    return lambda text: redact(text, spec)
+def _count_failure(ctx: Context, record: dict[str, Any]) -> None:
+    """An endpoint that stopped answering stops the run instead of timing out every remaining call."""
+    if not endpoint_failure((record.get("error") or {}).get("kind")):
+        return
+    failed = ctx.failed[ctx.spec.id] = ctx.failed.get(ctx.spec.id, 0) + 1
+    if ctx.planned is not None and failed > ctx.options.max_error_rate * ctx.planned and not ctx.options.stopped:
+        ctx.options.stopped = f"endpoint failing: {ctx.spec.id}: {failed} of {ctx.planned} calls failed"
 
 
 def _now() -> str:
@@ -252,17 +309,18 @@ def _now() -> str:
 
 
 async def call(ctx: Context, trial: Trial) -> dict[str, Any] | None:
-    """One trial: from the cache, or sent with retries. None when the deadline cut it short (resume sends it)."""
+    """One trial: from the cache, or sent with retries. None when the run stopped (deadline, failing endpoint,
+    full disk, budget) before the trial finished: resume sends it."""
     cache = ctx.options.cache if trial.cacheable else None
     key = request_key(ctx.identity, trial.endpoint, trial.body) if cache is not None else None
+    redactor = ctx.redactor
     if cache is not None:
         hit = cache.get(key)
-        if hit is not None:
+        if hit is not None:   # redacted again: a cache written by an older roadtest may hold the key
             reply = Reply(hit["status"], hit["body"], None, {})
-            record = trial_record(trial, reply, hit["latency_s"], _now(), attempts=0, redactor=key_redactor(ctx.spec))
+            record = trial_record(trial, reply, hit["latency_s"], _now(), attempts=0, redactor=redactor)
             record["cache"] = {"hit": True, "key": key, "stored_at": hit["created_at"]}
             return record
-    redactor = key_redactor(ctx.spec)
     attempts, waited = 0, 0.0
     while True:
         if ctx.limiter.active:
@@ -281,16 +339,30 @@ async def call(ctx: Context, trial: Trial) -> dict[str, Any] | None:
         latency = time.perf_counter() - t0
         attempts += 1
         if outcome.ok:
-            if cache is not None:
-                cache.put(key, ctx.identity, trial.endpoint, reply.status, reply.body, latency)
-            return trial_record(trial, reply, latency, started_at, attempts=attempts, waited_s=waited,
-                                redactor=redactor)
+            record = trial_record(trial, reply, latency, started_at, attempts=attempts, waited_s=waited,
+                                  redactor=redactor)
+            if cache is not None:   # what is cached is what is archived: redacted
+                cache.put(key, ctx.identity, trial.endpoint, reply.status, record["response"]["body"], latency)
+            return record
         if not outcome.retry or attempts > ctx.spec.max_retries:
             return trial_record(trial, reply, latency, started_at, (outcome.kind, outcome.message),
                                 attempts, waited, redactor)
+        if ctx.options.stopped:   # the run stopped sending: no retry now, resume sends the trial again
+            return None
         wait = ctx.options.retry.backoff(attempts, outcome.retry_after, ctx.rng)
         if ctx.options.deadline is not None and time.monotonic() + wait >= ctx.options.deadline:
             ctx.options.stopped = "deadline"
             return None
         waited += wait
-        await asyncio.sleep(wait)
+        if not await _sleep_unless_stopped(ctx.options, wait):
+            return None
+
+
+async def _sleep_unless_stopped(options: EngineOptions, seconds: float, tick: float = 0.25) -> bool:
+    """Wait before a retry; False as soon as the run stops sending (a Retry-After may ask for minutes)."""
+    end = time.monotonic() + seconds
+    while (left := end - time.monotonic()) > 0:
+        if options.stopped:
+            return False
+        await asyncio.sleep(min(left, tick))
+    return not options.stopped

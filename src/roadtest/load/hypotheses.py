@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from roadtest.errors import Problem
+from roadtest.load.files import read_text
 from roadtest.load.loaded import Loaded, declared_id
 from roadtest.load.pydantic_problems import validate_or_salvage
 from roadtest.load.yamlsrc import Located, parse_yaml
@@ -25,18 +26,20 @@ class LoadedHypothesis:
 
 
 def split_front_matter(text: str) -> tuple[str, str] | None:
-    """Return (front matter, body) or None when the file has no front matter."""
-    lines = text.splitlines(keepends=True)
-    if not lines or lines[0].strip() != "---":
+    """Return (front matter, body) or None when the file has no front matter (lines end at "\\n" only)."""
+    lines = text.split("\n")
+    if lines[0].strip() != "---":
         return None
     for i in range(1, len(lines)):
         if lines[i].strip() in ("---", "..."):
-            return "".join(lines[1:i]), "".join(lines[i + 1:])
+            return "".join(line + "\n" for line in lines[1:i]), "\n".join(lines[i + 1:])
     return None
 
 
 def load_hypothesis(path: Path, display: str) -> Loaded:
-    text = path.read_text(encoding="utf-8")
+    text, unread = read_text(path, display)
+    if text is None:
+        return Loaded(None, unread)
     parts = split_front_matter(text)
     if parts is None:
         return Loaded(None, [Problem(display, 1, "no YAML front matter",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,11 +21,20 @@ class Loaded:
     salvaged: Any = None
     """For a file that failed: a best-effort object, so cross-file checks still run in the same pass."""
     salvage: Salvage | None = None
+    source: str = ""
+    """The file, as shown in problems (set by the workspace loader)."""
 
     def keeps(self, problem: Problem) -> bool:
         return self.salvage is None or self.salvage.keeps(problem)
 
 
-def declared_id(data: Any) -> str | None:
+_ID_LINE = re.compile(r"""^id:[ \t]*(["']?)([A-Za-z0-9][A-Za-z0-9._-]{0,63})\1[ \t]*(?:#.*)?$""", re.MULTILINE)
+
+
+def declared_id(data: Any, text: str = "") -> str | None:
+    """The id a file declares; for a file whose YAML could not be read at all, its top-level `id:` line."""
     value = data.get("id") if isinstance(data, dict) else None
-    return str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
+    if isinstance(value, (str, int)) and not isinstance(value, bool):
+        return str(value)
+    found = _ID_LINE.search(text) if data is None else None
+    return found.group(2) if found else None

@@ -72,9 +72,9 @@ def validate_or_salvage(model: type[BaseModel], data: Any, src: Located, path: s
             obj = model.model_validate(payload)
         except ValidationError as exc:
             errors = exc.errors()
-            problems += [_problem(model, err, src, path, loc_prefix) for err in errors
-                         if not _near(_clean(err["loc"]), repaired)]     # the others are artefacts of a repair
-            locs = [_clean(err["loc"]) for err in errors]
+            locs = [_clean(err["loc"], payload) for err in errors]
+            problems += [_problem(model, err, loc, src, path, loc_prefix) for err, loc in zip(errors, locs)
+                         if not _near(loc, repaired)]     # the others are artefacts of a repair
             if not all([_repair(payload, model, loc) for loc in locs]):
                 return None, problems, None
             repaired += locs
@@ -86,8 +86,21 @@ def validate_or_salvage(model: type[BaseModel], data: Any, src: Located, path: s
     return None, problems, None
 
 
-def _clean(loc: tuple) -> tuple:
-    return tuple(part for part in loc if not _is_union_tag(part))
+def _clean(loc: tuple, data: Any) -> tuple:
+    """The error's location without pydantic's union tags ('function-after[...]'): a part that names a key or
+    index of the data is kept (a key may contain '[' too), any other part that looks like a tag is dropped."""
+    out = []
+    for part in loc:
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            data = data[part]
+        elif _is_union_tag(part):
+            continue
+        else:
+            data = None
+        out.append(part)
+    return tuple(out)
 
 
 def _near(loc: tuple, repaired: list[tuple]) -> bool:
@@ -134,8 +147,7 @@ def _example_value(slot: Slot) -> Any:
         return None
 
 
-def _problem(model: type[BaseModel], err: dict, src: Located, path: str, prefix: tuple) -> Problem:
-    loc = tuple(part for part in err["loc"] if not _is_union_tag(part))
+def _problem(model: type[BaseModel], err: dict, loc: tuple, src: Located, path: str, prefix: tuple) -> Problem:
     full = prefix + loc
     name = dotted(full) or model.__name__
     kind = err["type"]
@@ -156,6 +168,11 @@ def _problem(model: type[BaseModel], err: dict, src: Located, path: str, prefix:
                        hint or _example_hint("write", slot), field=name)
     if kind in ("value_error", "assertion_error"):
         return _rule_problem(err, slot, msg, src, path, full)
+    if kind == "finite_number":
+        expected = describe(slot)
+        expected = "a finite number" + (expected[len("a number"):] if expected.startswith("a number") else "")
+        return Problem(path, line, f"{name}: expected {expected}, got {shown(err.get('input'))}",
+                       _example_hint("write", slot), field=name)
     if kind in EXPECTED_KINDS:
         return Problem(path, line, f"{name}: expected {describe(slot)}, got {shown(err.get('input'))}",
                        _example_hint("write", slot, err.get("input")), field=name)

@@ -1,7 +1,16 @@
-"""YAML with a line number for every key, so problems can say path:line."""
+"""YAML with a line number for every key, so problems can say path:line.
+
+Files come from other people, so reading one is bounded: at most MAX_NODES values (an alias counts as a full
+copy of what it names, so an "alias bomb" of a few hundred bytes is refused before anything is expanded), at most
+MAX_DEPTH levels of nesting, only the standard tags, only plain keys, no value that cannot be text. Every refusal
+is a located problem. Lines are counted at "\\n" only, as editors and `grep -n` count them (PyYAML also counts
+U+0085, U+2028 and U+2029).
+"""
 
 from __future__ import annotations
 
+import bisect
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,6 +19,21 @@ import yaml
 from roadtest.errors import Problem
 
 Loc = tuple  # a path into the data: ("criteria", 0, "metric")
+
+MAX_NODES = 10_000
+"""Values one YAML document may hold, every use of an alias counted as a copy of what it names."""
+MAX_DEPTH = 32
+"""Levels of lists and mappings inside each other (roadtest's files need about 5)."""
+MAX_INT_DIGITS = 100
+"""Digits of a whole number (Python refuses to read more than 4,300 anyway)."""
+
+_CORE = "tag:yaml.org,2002:"
+ALLOWED_TAGS = frozenset(_CORE + t for t in ("str", "int", "float", "bool", "null", "seq", "map", "timestamp",
+                                             "merge", "value"))
+"""Tags a roadtest file may hold: plain YAML values (implicit, or written as !!str, !!int, ...)."""
+
+_UNSENDABLE = re.compile("[\x00\ud800-\udfff]")
+_STRUCTURE_HINT = "write plain `key: value` lines, lists and mappings"
 
 
 @dataclass
@@ -30,45 +54,221 @@ class Located:
         return self.lines.get((), default)
 
 
+class _Refused(Exception):
+    """The document is refused at a mark: a message and a hint."""
+
+    def __init__(self, mark: Any, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.mark, self.message, self.hint = mark, message, hint
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that stops composing beyond MAX_NODES values or MAX_DEPTH levels (before the stack or memory
+    runs out) and says which value a constructor could not build."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self._depth = 0
+        self._nodes = 0
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if not isinstance(event, yaml.AliasEvent):
+            self._nodes += 1
+            if self._nodes > MAX_NODES:
+                raise _Refused(event.start_mark, f"the file holds more than {MAX_NODES:,} values",
+                               "roadtest files are small: items belong in a dataset file (JSONL or CSV)")
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _Refused(event.start_mark, f"lists and mappings are nested more than {MAX_DEPTH} levels deep",
+                               _STRUCTURE_HINT)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def fetch_flow_collection_start(self, TokenClass):
+        # Refuse deep [[[[... while scanning: PyYAML's scanner would first look ahead over every bracket.
+        if self.flow_level >= MAX_DEPTH:
+            raise _Refused(self.get_mark(), f"lists and mappings are nested more than {MAX_DEPTH} levels deep",
+                           _STRUCTURE_HINT)
+        super().fetch_flow_collection_start(TokenClass)
+
+    def construct_object(self, node, deep=False):
+        try:
+            return super().construct_object(node, deep)
+        except (_Refused, yaml.YAMLError):
+            raise
+        except (ValueError, TypeError, OverflowError, RecursionError) as exc:   # e.g. a date 2024-13-45
+            raise _Refused(node.start_mark, f"cannot read the value '{_short(node)}': {exc}",
+                           "quote it to make it text, or write a valid value") from None
+
+
+class _LineMap:
+    """Character offset -> line number, counting '\\n' only."""
+
+    def __init__(self, text: str, offset: int) -> None:
+        self._breaks = [m.start() for m in re.finditer("\n", text)]
+        self._offset = offset
+
+    def __call__(self, mark: Any) -> int:
+        return self.at(getattr(mark, "index", None))
+
+    def at(self, index: int | None) -> int:
+        if index is None:
+            return 1 + self._offset
+        return bisect.bisect_left(self._breaks, index) + 1 + self._offset
+
+
 def parse_yaml(text: str, path: str, line_offset: int = 0) -> Located:
-    """Parse YAML text; on a syntax error return no data and one located problem."""
+    """Parse YAML text; on a problem that leaves no usable data, return no data and located problems."""
+    line_of = _LineMap(text, line_offset)
+    loader = None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        line = (mark.line + 1 + line_offset) if mark else 1 + line_offset
-        what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        return Located(
-            None,
-            problems=[Problem(path, line, f"YAML syntax error: {what}",
-                              "check indentation, colons and quotes on this line or the one above")],
-        )
-    located = Located(None, {(): 1 + line_offset})
-    if node is None:
+        loader = _Loader(text)
+        node = loader.get_single_node()
+        if node is None:
+            return Located(None, {(): 1 + line_offset})
+        _measure(node, {}, set())
+        located = Located(None, {(): 1 + line_offset})
+        walk = _Walk(located, path, line_of)
+        walk.node(node, ())
+        if walk.fatal:                      # the data could not be built, or must not be
+            located.problems += walk.fatal
+            return located
+        located.data = loader.construct_document(node)
         return located
-    _walk(node, (), located, path, line_offset)
-    located.data = yaml.safe_load(text)
-    return located
+    except _Refused as exc:
+        return Located(None, problems=[Problem(path, line_of(exc.mark), exc.message, exc.hint)])
+    except yaml.YAMLError as exc:
+        return Located(None, problems=[_syntax_problem(exc, path, line_of)])
+    except RecursionError:      # a nesting the limits above did not foresee: still a located answer
+        return Located(None, problems=[Problem(path, 1 + line_offset, "the YAML is nested too deeply",
+                                               _STRUCTURE_HINT)])
+    finally:
+        if loader is not None:
+            loader.dispose()
 
 
-def _walk(node: yaml.Node, loc: Loc, out: Located, path: str, offset: int) -> None:
-    out.lines.setdefault(loc, node.start_mark.line + 1 + offset)
+def _syntax_problem(exc: yaml.YAMLError, path: str, line_of: _LineMap) -> Problem:
+    if isinstance(exc, yaml.reader.ReaderError):          # a control character: PyYAML gives its offset
+        what = f"a control character (#x{exc.character:04x}) that YAML does not allow" \
+            if isinstance(exc.character, int) else str(exc).splitlines()[0]
+        return Problem(path, line_of.at(exc.position), what,
+                       "remove it, or write it as an escape such as \\t inside double quotes")
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return Problem(path, line_of(mark), f"YAML syntax error: {what}",
+                   "check indentation, colons and quotes on this line or the one above")
+
+
+def _measure(node: yaml.Node, memo: dict[int, tuple[int, int]], open_: set[int]) -> tuple[int, int]:
+    """(values, depth) of the node with every alias expanded, computed once per node; refuses a cycle, more than
+    MAX_NODES values or more than MAX_DEPTH levels."""
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    if key in open_:
+        raise _Refused(node.start_mark, "an alias refers to the list or mapping it is inside (a cycle)",
+                       "an alias (*name) may only repeat a value defined before it and outside it")
+    open_.add(key)
+    size, depth = 1, 0
+    for child in _children(node):
+        s, d = _measure(child, memo, open_)
+        size, depth = size + s, max(depth, d)
+        if size > MAX_NODES:
+            raise _Refused(node.start_mark, f"this expands to more than {MAX_NODES:,} values (aliases *name repeat "
+                           "what they name, and repeats of repeats multiply)",
+                           "write the values out, or use fewer aliases: roadtest files are small")
+    if depth + 1 > MAX_DEPTH:
+        raise _Refused(node.start_mark, f"with its aliases expanded, this nests more than {MAX_DEPTH} levels deep",
+                       _STRUCTURE_HINT)
+    open_.discard(key)
+    memo[key] = (size, depth + 1)
+    return memo[key]
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
     if isinstance(node, yaml.MappingNode):
-        seen: dict[str, int] = {}
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+@dataclass
+class _Walk:
+    """Records the line of every key path, once per node (a node an alias repeats is not walked again), and
+    reports duplicate keys, non-standard tags, complex keys and text that cannot be sent."""
+
+    out: Located
+    path: str
+    line_of: _LineMap
+    seen: set = field(default_factory=set)
+    fatal: list[Problem] = field(default_factory=list)
+    """Problems that leave the document unusable: its data is not built."""
+
+    def node(self, node: yaml.Node, loc: Loc) -> None:
+        self.out.lines.setdefault(loc, self.line_of(node.start_mark))
+        if id(node) in self.seen:
+            return
+        self.seen.add(id(node))
+        self._tag(node, loc)
+        if isinstance(node, yaml.MappingNode):
+            self._mapping(node, loc)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                self.out.lines[loc + (i,)] = self.line_of(item.start_mark)
+                self.node(item, loc + (i,))
+        elif isinstance(node, yaml.ScalarNode):
+            self._scalar(node, loc)
+
+    def _mapping(self, node: yaml.MappingNode, loc: Loc) -> None:
+        keys: dict[str, int] = {}
         for key_node, value_node in node.value:
+            line = self.line_of(key_node.start_mark)
+            if not isinstance(key_node, yaml.ScalarNode):
+                kind = "list" if isinstance(key_node, yaml.SequenceNode) else "mapping"
+                self._problem(line, f"a {kind} used as a mapping key (`? ...`)",
+                              "a key must be plain text, e.g. `name: value`", loc, fatal=True)
+                continue
+            self._tag(key_node, loc)
             key = key_node.value
-            line = key_node.start_mark.line + 1 + offset
-            if key in seen:
-                out.problems.append(Problem(
-                    path, line, f"key '{key}' appears twice (first on line {seen[key]})",
-                    "keep one of them", field=_dotted(loc + (key,))))
-            seen[key] = line
-            out.lines[loc + (key,)] = line
-            _walk(value_node, loc + (key,), out, path, offset)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            out.lines[loc + (i,)] = item.start_mark.line + 1 + offset
-            _walk(item, loc + (i,), out, path, offset)
+            if key in keys:
+                self._problem(line, f"key '{key}' appears twice (first on line {keys[key]})", "keep one of them",
+                              loc + (key,))
+            keys[key] = line
+            self.out.lines[loc + (key,)] = line
+            self.node(value_node, loc + (key,))
+
+    def _scalar(self, node: yaml.ScalarNode, loc: Loc) -> None:
+        line = self.line_of(node.start_mark)
+        bad = _UNSENDABLE.search(node.value)
+        if bad:
+            what = "a NUL character (\\0)" if bad.group() == "\x00" else \
+                f"a lone surrogate (\\u{ord(bad.group()):04x}), which is not a character"
+            self._problem(line, f"the value '{_short(node)}' holds {what}",
+                          "remove the escape; write characters themselves (UTF-8) or a complete \\U escape", loc,
+                          fatal=True)
+        if node.tag == _CORE + "int" and len(node.value.lstrip("+-0")) > MAX_INT_DIGITS:
+            self._problem(line, f"a whole number of {len(node.value):,} digits", "quote it if it is meant as text",
+                          loc, fatal=True)
+
+    def _tag(self, node: yaml.Node, loc: Loc) -> None:
+        if node.tag not in ALLOWED_TAGS:
+            tag = node.tag.replace(_CORE, "!!")
+            self._problem(self.line_of(node.start_mark), f"the tag '{tag}' is not allowed in roadtest files",
+                          "remove the tag: roadtest reads plain text, numbers, true/false, lists and mappings", loc,
+                          fatal=True)
+
+    def _problem(self, line: int, message: str, hint: str, loc: Loc, fatal: bool = False) -> None:
+        (self.fatal if fatal else self.out.problems).append(Problem(self.path, line, message, hint, field=_dotted(loc)))
+
+
+def _short(node: yaml.Node, width: int = 40) -> str:
+    text = str(node.value) if isinstance(node, yaml.ScalarNode) else "..."
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\0").replace("\n", "\\n")
+    return text if len(text) <= width else text[:width - 3] + "..."
 
 
 def _dotted(loc: Loc) -> str:

@@ -6,9 +6,10 @@ import contextlib
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable
 
-from roadtest.providers.base import Provider, Reply
+from roadtest.providers.base import Provider, Reply, ResponseTooLarge
 from roadtest.providers.local import LocalServer
-from roadtest.providers.openai import OpenAIProvider, redact
+from roadtest.providers.openai import OpenAIProvider
+from roadtest.providers.secrets import MIN_KEY_CHARS, Redactor, check_keys, redact, redactor
 from roadtest.registry import Registry
 from roadtest.spec import ModelSpec
 
@@ -57,4 +58,5 @@ def open_provider(spec: ModelSpec, root: Path):
     return PROVIDERS.get(spec.provider)(spec, root)
 
 
-__all__ = ["PROVIDERS", "Provider", "Reply", "LocalServer", "OpenAIProvider", "open_provider", "redact"]
+__all__ = ["MIN_KEY_CHARS", "PROVIDERS", "Provider", "Redactor", "Reply", "ResponseTooLarge", "LocalServer",
+           "OpenAIProvider", "check_keys", "open_provider", "redact", "redactor"]

@@ -18,6 +18,16 @@ class Reply:
     headers: dict[str, str]
 
 
+class ResponseTooLarge(Exception):
+    """The endpoint sent (or announced) a body larger than the model's max_response_bytes: it was not read on."""
+
+    def __init__(self, status: int, limit: int, read: int, declared: int | None = None) -> None:
+        self.status, self.limit, self.read, self.declared = status, limit, read, declared
+        said = f" (it announced {declared} bytes)" if declared is not None else ""
+        super().__init__(f"the HTTP {status} response is larger than max_response_bytes ({limit} bytes){said}; "
+                         f"stopped reading after {read} bytes")
+
+
 class Provider(Protocol):
     """A model endpoint. Retries, limits and caching wrap it elsewhere."""
 

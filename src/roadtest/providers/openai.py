@@ -8,14 +8,13 @@ cookies, auth flows, redirects) adds nothing here and costs half the throughput 
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
-from roadtest.errors import RoadtestError
-from roadtest.providers.base import Reply
+from roadtest.providers.base import Reply, ResponseTooLarge
+from roadtest.providers.secrets import api_key, redact
 from roadtest.spec import ModelSpec
 
 POOL = 1024
@@ -31,7 +30,7 @@ class OpenAIProvider:
         self._urls = {e: httpx.URL(f"{self.base_url}/{e}") for e in ENDPOINTS}
         host = self._urls[ENDPOINTS[0]].netloc.decode("ascii")
         headers = {"host": host, "content-type": "application/json", "accept": "application/json"}
-        key = _api_key(spec)
+        key = api_key(spec)
         if key:
             headers["authorization"] = f"Bearer {key}"
         self._headers = httpx.Headers(headers)
@@ -44,10 +43,7 @@ class OpenAIProvider:
         request = httpx.Request("POST", url, headers=self._headers, content=json.dumps(body).encode(),
                                 extensions=self._timeout)
         response = await self._transport.handle_async_request(request)
-        try:
-            raw = await response.aread()
-        finally:
-            await response.aclose()
+        raw = await read_capped(response, self.spec.max_response_bytes)
         headers = {k.lower(): v for k, v in response.headers.items()}
         try:
             return Reply(response.status_code, json.loads(raw), None, headers)
@@ -55,15 +51,15 @@ class OpenAIProvider:
             return Reply(response.status_code, None, raw.decode("utf-8", errors="replace"), headers)
 
     async def models(self) -> list[dict[str, Any]]:
-        """The endpoint's /models listing (empty when it has none)."""
+        """The endpoint's /models listing (empty when it has none, or one too large to read)."""
         request = httpx.Request("GET", httpx.URL(f"{self.base_url}/models"), headers=self._headers,
                                 extensions=self._timeout)
         try:
             response = await self._transport.handle_async_request(request)
-            raw = await response.aread()
-            await response.aclose()
-            return list(json.loads(raw).get("data", [])) if response.status_code == 200 else []
-        except (httpx.HTTPError, ValueError, AttributeError, OSError):
+            raw = await read_capped(response, self.spec.max_response_bytes)
+            data = json.loads(raw).get("data", []) if response.status_code == 200 else []
+            return [e for e in data if isinstance(e, dict)] if isinstance(data, list) else []
+        except (httpx.HTTPError, ValueError, AttributeError, OSError, ResponseTooLarge):
             return []
 
     def identity(self) -> dict[str, Any]:
@@ -74,19 +70,30 @@ class OpenAIProvider:
         await self._transport.aclose()
 
 
-def _api_key(spec: ModelSpec) -> str | None:
-    if not spec.api_key_env:
+async def read_capped(response: httpx.Response, limit: int) -> bytes:
+    """The whole body, read chunk by chunk; past `limit` bytes reading stops and ResponseTooLarge is raised
+    (memory stays near the limit whatever the endpoint sends or announces)."""
+    try:
+        declared = _content_length(response)
+        if declared is not None and declared > limit:
+            raise ResponseTooLarge(response.status_code, limit, 0, declared)
+        chunks, size = [], 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > limit:
+                raise ResponseTooLarge(response.status_code, limit, size - len(chunk))
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        await response.aclose()
+
+
+def _content_length(response: httpx.Response) -> int | None:
+    try:
+        value = int(response.headers.get("content-length", ""))
+    except ValueError:
         return None
-    key = os.environ.get(spec.api_key_env)
-    if not key:
-        raise RoadtestError(
-            f"model {spec.id}: environment variable {spec.api_key_env} is not set",
-            f"export {spec.api_key_env}=... before `roadtest run`, or run without this model: -m OTHER_MODEL",
-        )
-    return key
+    return value if value >= 0 and "content-encoding" not in response.headers else None
 
 
-def redact(text: str, spec: ModelSpec) -> str:
-    """Remove the model's API key from any text that may be shown or archived."""
-    key = os.environ.get(spec.api_key_env) if spec.api_key_env else None
-    return text.replace(key, f"${spec.api_key_env}") if key else text
+__all__ = ["OpenAIProvider", "read_capped", "redact"]

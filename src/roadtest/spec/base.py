@@ -8,13 +8,14 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 
 
 class Spec(BaseModel):
-    """Inert description of what the user wrote. No I/O here."""
+    """Inert description of what the user wrote. No I/O here. Numbers are finite: YAML's .nan and .inf are refused."""
 
     model_config = ConfigDict(
         frozen=True,
         extra="forbid",
         use_attribute_docstrings=True,
         str_strip_whitespace=False,
+        allow_inf_nan=False,
     )
 
 

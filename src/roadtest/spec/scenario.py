@@ -7,6 +7,7 @@ from typing import Annotated, Literal, Optional
 
 from pydantic import AfterValidator, Field, model_validator
 
+from roadtest.patterns import pattern_problem
 from roadtest.spec.base import Ident, Spec
 from roadtest.spec.model import Mode
 
@@ -114,15 +115,14 @@ class Scoring(Spec):
 
 
 def _compiles(pattern: str) -> str:
-    try:
-        re.compile(pattern)
-    except re.error as exc:
-        raise ValueError(f"invalid regular expression: {exc}") from None
+    problem = pattern_problem(pattern)
+    if problem:
+        raise ValueError(f"invalid regular expression: {problem}")
     return pattern
 
 
 Regex = Annotated[str, AfterValidator(_compiles)]
-"""A Python regular expression, checked when the file is read."""
+"""A regular expression RE2 can run (roadtest.patterns), checked when the file is read."""
 
 
 class Policy(Spec):

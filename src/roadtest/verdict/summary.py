@@ -117,8 +117,15 @@ def _one_per_item(hit: pd.DataFrame):
 
 
 def _example(r: Any, **extra: Any) -> dict[str, Any]:
-    return {"trial_id": r.trial_id, "item": r.item, "output": r.output, "error": r.error,
-            "message": r.error_message, "finish_reason": r.finish_reason, **extra}
+    return {"trial_id": r.trial_id, "item": r.item, "output": _text(r.output), "error": _text(r.error),
+            "message": _text(r.error_message), "finish_reason": _text(r.finish_reason),
+            **{k: _text(v) for k, v in extra.items()}}
+
+
+def _text(value: Any) -> Any:
+    """None for a missing value, however the frame holds it (frames of several runs concatenated turn None
+    into NaN)."""
+    return None if value is None or (isinstance(value, float) and value != value) else value
 
 
 def _flagged(rated: pd.DataFrame, hit: pd.DataFrame, extra) -> dict[str, Any] | None:

@@ -1,0 +1,96 @@
+"""trials.jsonl: one JSON line per call, appended whole, read strictly.
+
+A record is written with one os.write loop straight to the kernel (no buffer that could flush half of it later);
+if the disk refuses part of it, the part is cut off again and nothing more is appended. So the only damage a
+run can leave is a half-written last line (a kill mid-write), which readers leave out and resume cuts off.
+Any other unreadable line was damaged after it was written: an error naming `trials.jsonl:<line>`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterator
+
+from roadtest.archive.files import open_append, open_regular
+from roadtest.archive.integrity import decode_line, jsonl_lines, record_problem, unreadable
+
+
+def jsonl(value: dict[str, Any]) -> bytes:
+    """One JSON line; text UTF-8 cannot hold (a lone surrogate from a server) is kept as a JSON escape."""
+    try:
+        return (json.dumps(value, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
+    except UnicodeEncodeError:
+        return (json.dumps(value, ensure_ascii=True, sort_keys=True) + "\n").encode("ascii")
+
+
+def read_records(path: Path) -> Iterator[dict[str, Any]]:
+    """Every record; a half-written last line is left out; any other unreadable line raises AlteredArchive."""
+    try:
+        f = open_regular(path)
+    except FileNotFoundError:
+        return
+    with f:
+        for n, raw, complete in jsonl_lines(f):
+            if not complete:
+                return
+            data, why = decode_line(raw)
+            why = why or record_problem(data)
+            if why:
+                raise unreadable(path.name, n, why)
+            yield data
+
+
+def cut_half_line(path: Path) -> int:
+    """Drop a half-written last line (a killed run); returns the bytes removed."""
+    try:
+        f = open_regular(path, "rb+")
+    except FileNotFoundError:
+        return 0
+    with f:
+        size = os.fstat(f.fileno()).st_size
+        if size == 0:
+            return 0
+        f.seek(size - 1)
+        if f.read(1) == b"\n":
+            return 0
+        chunk = min(size, 1 << 20)
+        while True:
+            f.seek(size - chunk)
+            data = f.read(chunk)
+            cut = data.rfind(b"\n")
+            if cut >= 0 or chunk == size:
+                keep = size - chunk + cut + 1 if cut >= 0 else 0
+                f.truncate(keep)
+                return size - keep
+            chunk = min(size, chunk * 2)
+
+
+class Appender:
+    """trials.jsonl open for appending; OSError from `write` leaves the file as it was before the record."""
+
+    def __init__(self, path: Path) -> None:
+        self.fd = open_append(path)
+        self.size = os.fstat(self.fd).st_size
+        self.broken = False
+
+    def write(self, data: bytes) -> None:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self.fd, view):]
+        except OSError:
+            self.broken = True
+            try:
+                os.ftruncate(self.fd, self.size)
+            except OSError:
+                pass   # the half line stays last: resume cuts it off
+            raise
+        self.size += len(data)
+
+    def close(self) -> None:
+        try:
+            os.fsync(self.fd)
+        finally:
+            os.close(self.fd)
