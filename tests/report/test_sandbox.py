@@ -58,7 +58,8 @@ def test_a_template_cannot_reach_python(tmp_path, payload):
     ws, run_dir = workspace_with(tmp_path, f"<header>{payload}</header>\n")
     diff_payload = payload.replace("r.", "d.")                  # the diff page's view is `d`
     (ws / "report_templates" / "diff.html.j2").write_text(f"{diff_payload}\n".replace("MARKER", str(tmp_path / "pwned")))
-    for args in commands(ws, run_dir):
+    every = commands(ws, run_dir)
+    for args in every if payload == ESCAPES[0] else every[:1]:      # every page-rendering command, then report
         result = runner.invoke(app, args)
         assert result.exit_code == 2, (args, result.output)
         assert "report template error" in result.output, (args, result.output)
