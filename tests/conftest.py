@@ -120,7 +120,7 @@ TINY_ITEMS = [
 TINY_SCENARIO = """\
 id: tiny-math
 success: "The model answers a one-step sum correctly."
-dataset: {path: tiny-math.jsonl, id: id, group: kind}
+dataset: {path: tiny-math.jsonl, id: id, strata: kind}
 mode: chat
 prompt:
   system: "Answer with the number only."

@@ -75,6 +75,7 @@ def check_warnings(ws: LoadedWorkspace) -> list[str]:
     """What is valid but cannot come out as the author expects: a log-probability metric in a criterion for a
     model whose log-probabilities are switched off (NOT RUN for that model, so its hypothesis cannot be SUPPORTED)."""
     from roadtest.spec.metrics import METRICS
+    from roadtest.verdict.judge import DESCRIBED_ONLY
 
     off = [m.id for m in ws.spec.models if not m.logprobs]
     out = []
@@ -84,7 +85,17 @@ def check_warnings(ws: LoadedWorkspace) -> list[str]:
                 out.append(f"{hyp.display}:{hyp.line('criteria', i, 'metric')}: {crit.metric} needs log-probabilities, "
                            f"switched off for {', '.join(off)} (logprobs: false): the criterion is NOT RUN "
                            f"there, so the hypothesis cannot be SUPPORTED for {'it' if len(off) == 1 else 'them'}")
+            if crit.metric in DESCRIBED_ONLY:
+                out.append(f"{hyp.display}:{hyp.line('criteria', i, 'metric')}: {crit.metric} is described, not "
+                           f"decided: no decision rule for it was shown by simulation to hold its error rate, so "
+                           f"this criterion is always INCONCLUSIVE")
     for scenario in ws.scenarios.values():
+        if scenario.spec.dataset.group and not scenario.spec.dataset.strata:
+            out.append(f"{scenario.display}:{scenario.src.line(('dataset', 'group'))}: dataset.group "
+                       f"'{scenario.spec.dataset.group}' is read as strata (fixed groups for slices and fairness; "
+                       f"they never widen an interval), no longer as clusters. Write `strata: "
+                       f"{scenario.spec.dataset.group}`, or `cluster: {scenario.spec.dataset.group}` if items "
+                       f"sharing a value are not independent (several questions on one document)")
         for i, phrase in enumerate(scenario.spec.policy.require if scenario.spec.policy else []):
             if looks_like_a_pattern(phrase):
                 out.append(f"{scenario.display}:{scenario.src.line(('policy', 'require', i))}: policy.require[{i}] "

@@ -31,9 +31,12 @@ def test_plan_counts_trials_and_flags_what_n_cannot_decide(tmp_path):
     assert plan["trials"][0]["trials"] == 5 and plan["trials"][0]["tokens_in_est"] > 0
     assert plan["trials"][0]["cost_max"] is None                         # no price: not priced
     rows = {r["metric"]: r for r in plan["feasibility"]["criteria"]}
-    assert plan["feasibility"]["family_size"] == 3
-    assert rows["latency_p95_s"]["decidable"] == "no"                    # 5 calls cannot bound a p95
-    assert rows["error_rate"]["decidable"] == "no" and rows["error_rate"]["n_min"] > 5
+    assert "intersection-union" in plan["feasibility"]["family"]
+    assert rows["latency_p95_s"]["decidable"] == "no"                    # 5 items cannot bound a p95
+    assert rows["latency_p95_s"]["n_min"] == 59                          # the item is the unit: 0.95^59 < 0.05
+    assert rows["error_rate"]["decidable"] == "no" and rows["error_rate"]["n_min"] == 59   # 0.95^n < 0.05
+    # under `decision: all` a criterion is supported at its own alpha and refuted at Holm's first step
+    assert rows["error_rate"]["alpha"] == 0.05 and rows["error_rate"]["alpha_refute"] == 0.05 / len(rows)
     assert not (ws / "runs").exists()                                    # nothing was run
 
     text = runner.invoke(app, ["plan", "-w", str(ws)], env={"COLUMNS": "200"})

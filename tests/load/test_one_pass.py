@@ -151,3 +151,26 @@ def test_a_broken_config_still_checks_the_model_references(tmp_path):
     found = problems(ws)
     assert any("unknown key 'reprot'" in p["message"] for p in found), found
     assert any("unknown model 'smollm3'" in p["message"] and "smollm2" in p["hint"] for p in found), found
+
+
+def test_the_older_group_field_keeps_working_and_check_says_it_is_now_strata(tmp_path):
+    ws = write_workspace(tmp_path / "ws", "http://127.0.0.1:9/v1",
+                         scenario=TINY_SCENARIO.replace("strata: kind", "group: kind"))
+    result = runner.invoke(app, ["check", "-w", str(ws), "--json"])
+    assert result.exit_code == 0, result.output
+    warnings = json.loads(result.stdout)["warnings"]
+    assert len(warnings) == 1
+    assert warnings[0].startswith("scenarios/tiny-math.yaml:3: dataset.group 'kind' is read as strata")
+    assert "`cluster: kind`" in warnings[0]
+    both = TINY_SCENARIO.replace("strata: kind", "strata: kind, group: id")
+    ws2 = write_workspace(tmp_path / "ws2", "http://127.0.0.1:9/v1", scenario=both)
+    refused = runner.invoke(app, ["check", "-w", str(ws2)])
+    assert refused.exit_code == 2 and "older name of `strata:`" in refused.output
+
+
+def test_a_criterion_on_a_described_statistic_is_a_warning(tmp_path):
+    hyp = TINY_HYPOTHESIS.replace("metric: latency_p95_s\n    at_most: 5.0", "metric: ece\n    at_most: 0.1")
+    scenario = TINY_SCENARIO + "metrics: [accuracy, calibration]\n"
+    ws = write_workspace(tmp_path / "ws", "http://127.0.0.1:9/v1", hypothesis=hyp, scenario=scenario)
+    warnings = json.loads(runner.invoke(app, ["check", "-w", str(ws), "--json"]).stdout)["warnings"]
+    assert any("ece is described, not decided" in w and "always INCONCLUSIVE" in w for w in warnings)

@@ -88,9 +88,9 @@ def summary(data):
 
 
 def test_accuracy_and_completion(data):
-    # per item means: i1 1, i2 .5, i3 0, i4 (1 + error 0)/2 = .5
-    assert value(data, "accuracy") == pytest.approx(np.mean([1, 0.5, 0, 0.5]))
-    # usable: i1 2/2, i2 2/2, i3 1/2 ("maybe" names no choice), i4 0/2 (truncated, timed out)
+    # per item means: i1 1, i2 .5, i3 0, i4 1 (its other call failed: an error, not a wrong answer)
+    assert value(data, "accuracy") == pytest.approx(np.mean([1, 0.5, 0, 1]))
+    # usable among answered calls: i1 2/2, i2 2/2, i3 1/2 ("maybe" names no choice), i4 0/1 (truncated)
     assert value(data, "task_completion") == pytest.approx(np.mean([1, 1, 0.5, 0]))
 
 
@@ -118,16 +118,16 @@ def test_calibration(data):
 
 
 def test_robustness(data):
-    # worst of base and lowercase, per item: i1 min(1, 0) = 0; i2 min(.5, .5); i3 0; i4 min(.5, 1) = .5
-    assert value(data, "robust_accuracy") == pytest.approx(np.mean([0, 0.5, 0, 0.5]))
+    # worst of base and lowercase, per item: i1 min(1, 0) = 0; i2 min(.5, .5); i3 0; i4 min(1, 1) = 1
+    assert value(data, "robust_accuracy") == pytest.approx(np.mean([0, 0.5, 0, 1]))
     assert value(data, "robustness_drop") == pytest.approx(np.mean([1, 0, 0, 0]))
 
 
 def test_fairness_and_groups(data, summary):
-    # g1: i1 1, i4 .5 -> .75 ; g2: i2 .5, i3 0 -> .25
-    assert value(data, "fairness_gap") == pytest.approx(0.5)
+    # g1: i1 1, i4 1 -> 1 ; g2: i2 .5, i3 0 -> .25
+    assert value(data, "fairness_gap") == pytest.approx(0.75)
     groups = {g["group"]: g for g in summary["scenarios"]["s"]["m"]["groups"]}
-    assert groups["g1"]["value"] == pytest.approx(0.75) and groups["g1"]["n"] == 2
+    assert groups["g1"]["value"] == pytest.approx(1.0) and groups["g1"]["n"] == 2
 
 
 def test_bias(data, summary):
@@ -140,11 +140,11 @@ def test_bias(data, summary):
 
 
 def test_variability(data):
-    # repeats (errors score 0): i1 [1,1], i2 [1,0], i3 [0,0], i4 [1,0]
-    m = np.array([[1, 1], [1, 0], [0, 0], [1, 0]], dtype=float)
+    # repeats of items with every repeat answered: i1 [1,1], i2 [1,0], i3 [0,0] (i4's second call failed)
+    m = np.array([[1, 1], [1, 0], [0, 0]], dtype=float)
     from roadtest import stats
     v = stats.variability(m)
-    assert value(data, "flip_rate") == pytest.approx(0.5)
+    assert value(data, "flip_rate") == pytest.approx(1 / 3)
     assert value(data, "run_sd") == pytest.approx(v.run_sd)
     assert value(data, "icc") == pytest.approx(v.icc)
 
@@ -190,10 +190,9 @@ def test_empty_and_all_failed_archives():
     # every call failed, the perturbed and swapped ones too
     failed = run([record(f"i{i}", "", error="http_500", variant=v) for i in range(4)
                   for v in ("base", "perturb:lowercase", "cf:names:male")], {**SCENARIO, "repeats": 1})
-    known = {"accuracy": 0.0, "task_completion": 0.0, "error_rate": 1.0, "timeout_rate": 0.0,
-             "robust_accuracy": 0.0, "robustness_drop": 0.0}
+    known = {"error_rate": 1.0, "timeout_rate": 0.0}
     for metric in METRICS.names():
-        # a failed call scores 0 where a score is asked for; nothing else can be measured on no answer
+        # a failed call is no answer: only the failure rates can be measured, never a quality score of 0
         assert value(failed, metric) == known.get(metric), metric
     assert "failed" in estimate(failed.sample("counterfactual_flip_rate", "s", "m")).note
     s = summarise(failed)
@@ -225,8 +224,8 @@ def test_judge_rule_never_counts_the_judges_trouble_against_the_judged_model():
     verdicts = [judge_record("m/s/base/r0/i1", "PASS"), judge_record("m/s/base/r0/i2", " FAIL, rude"),
                 judge_record("m/s/base/r0/i3", "", error="http_500"), judge_record("m/s/base/r0/i4", "Maybe")]
     data = run(outputs + verdicts, JUDGED)
-    # judged: i1 pass, i2 fail; i3 and i4 unjudged (left out); i5 the model's own failed call scores 0
-    assert value(data, "accuracy") == pytest.approx(1 / 3)
+    # judged: i1 pass, i2 fail; i3 and i4 unjudged (left out); i5 the model's own call failed (error_rate)
+    assert value(data, "accuracy") == pytest.approx(1 / 2)
     assert value(data, "format_violation_rate") == 0.0
     assert value(data, "error_rate") == pytest.approx(0.2)           # the judge's failure is not the model's
     assert "2 of 5 outputs unjudged" in estimate(data.sample("accuracy", "s", "m")).note
@@ -244,8 +243,9 @@ def test_cached_latencies_are_named_and_do_not_count_as_achieved_load():
         if i < 3:
             rec["cache"] = {"hit": True, "key": "k", "stored_at": "2026-11-28T08:00:00"}
     data = run(records, {**SCENARIO, "repeats": 1})
-    assert "3 of 4 latencies were timed when the response was first cached" in \
-        estimate(data.sample("latency_p95_s", "s", "m")).note
+    note = estimate(data.sample("latency_p95_s", "s", "m")).note
+    assert "set apart from the latency of these 4 calls: 3 came from the response cache" in note
+    assert data.sample("latency_p95_s", "s", "m").n == 1           # only the call timed in this run counts
     level = achieved(data.frame)
     assert level["calls"] == 4 and level["from_cache"] == 3 and level["achieved_concurrency"] == pytest.approx(1.0)
     assert achieved(data.frame[data.frame["cached"]])["achieved_concurrency"] is None

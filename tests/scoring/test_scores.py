@@ -29,14 +29,15 @@ def test_correct_chat_and_completion_outputs():
     assert score_record(record(chat=False, text=" yes"), SCENARIO)["score"] == 1.0
 
 
-def test_failed_call_scores_zero_and_keeps_its_kind():
+def test_failed_call_has_no_score_and_keeps_its_kind():
+    """An outage is not a wrong answer: a failed call is an error row, never a 0."""
     row = score_record(record(error={"kind": "http_500", "message": "boom"}), SCENARIO)
-    assert row["score"] == 0.0 and row["error"] == "http_500"
+    assert row["score"] is None and row["error"] == "http_500"
 
 
 def test_prompt_over_the_limit_is_an_error_row():
     row = score_record(record(prompt_tokens=51), SCENARIO)
-    assert row["error"] == "prompt_too_long" and row["score"] == 0.0
+    assert row["error"] == "prompt_too_long" and row["score"] is None
 
 
 def test_empty_output_is_flagged():

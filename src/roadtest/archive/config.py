@@ -24,6 +24,7 @@ def resolve_config(ws: LoadedWorkspace, sel: Selection) -> dict[str, Any]:
             "dataset_sha256": s.dataset.sha256, "items": len(s.items), "group_counts": _group_counts(s),
             "fewshot_ids": fewshot_ids(s), "pool_sha256": s.pool.sha256 if s.pool is not None else None,
             "variant_fewshot_ids": {v.name: fewshot_ids(s, s.spec.with_variant(v)) for v in s.spec.variants},
+            **({"cluster_counts": _counts(s, s.spec.dataset.cluster)} if s.spec.dataset.cluster else {}),
         }
     hypotheses = {hid: {"spec": ws.hypotheses[hid].spec.model_dump(mode="json"),
                         "source": ws.hypotheses[hid].display} for hid in sel.hypotheses}
@@ -45,7 +46,10 @@ def resolve_config(ws: LoadedWorkspace, sel: Selection) -> dict[str, Any]:
 
 
 def _group_counts(s) -> dict[str, int]:
-    field = s.spec.dataset.group
+    return _counts(s, s.spec.dataset.stratum)
+
+
+def _counts(s, field: str | None) -> dict[str, int]:
     counts: dict[str, int] = {}
     for row in s.items if field else ():
         counts[str(row.data[field])] = counts.get(str(row.data[field]), 0) + 1

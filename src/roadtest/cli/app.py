@@ -21,6 +21,8 @@ from roadtest.archive import find_run
 from roadtest.cli.tables import print_table
 from roadtest.errors import InputError, RoadtestError
 from roadtest.load.workspace import printable_text
+from roadtest.spec.hypothesis import claim_text
+from roadtest.verdict.decide import not_decided
 from roadtest.spec.metrics import METRICS
 from roadtest.stats import StatsInputError
 
@@ -216,7 +218,8 @@ def run(workspace: Workspace = Path("."),
 
     Example: roadtest run -H support-traffic-3x -m smollm2-135m --max-cost 2.50
     Example: roadtest run --resume latest --retry-errors   (send a finished run's failed calls again)
-    Exit codes: 0 done; 1 a gate hypothesis was refuted; 2 bad input; 3 the run could not finish.
+    Exit codes: 0 done; 1 a gate hypothesis was refuted; 2 bad input; 3 the run could not finish, or a model's
+    calls failed beyond max_error_rate (its verdicts are NOT DECIDED).
     """
     from roadtest.cli.progress import ProgressEvents
 
@@ -246,9 +249,17 @@ def run(workspace: Workspace = Path("."),
     if json_out:
         _emit_json({"run_id": result.archive.run_id, "path": str(result.archive.path), "trials": result.trials,
                     "errors": result.errors, "cached": result.cached, "verdicts": _matrix(result.verdicts),
-                    "gate_failed": gate_failed, "warnings": list(result.warnings)})
+                    "gate_failed": gate_failed, "not_decided": not_decided(result.verdicts),
+                    "warnings": list(result.warnings)})
     else:
         _print_run_summary(result, events)
+    undecided = not_decided(result.verdicts)
+    if undecided:
+        for line in undecided:
+            err.print(f"error: NOT DECIDED: {printable_text(line)}", markup=False)
+        err.print("  hint: fix or replace the endpoint, then `roadtest run --resume latest --retry-errors`",
+                  markup=False)
+        raise typer.Exit(3)
     if gate_failed:
         raise typer.Exit(1)
 
@@ -302,17 +313,17 @@ def plan(workspace: Workspace = Path("."),
         out.print(f"priced calls cost at most {result['cost_max']:.4f}: {fits} --max-cost {max_cost:g}"
                   + ("" if fits == "within" else " (the run would stop early; resume it with a larger budget)"))
     f = result["feasibility"]
+    for w in f.get("warnings", []):
+        err.print(f"warning: {printable_text(w)}", markup=False)
     rows = []
     for r in f["criteria"]:
-        claim = f"{r['scenario']} · {r['metric']} " + (
-            f"better than {r['versus']} by ≥ {r['threshold']:g}" if r["versus"] else
-            f"{'≥' if r['direction'] == 'at_least' else '≤'} {r['threshold']:g}")
+        claim = f"{r['scenario']} · {r['metric']} " + claim_text(r["direction"], r["threshold"], r["versus"])
         answer = ("yes, " if r["decidable"] == "yes" else "NO: ") + r["why"]
         rows.append([r["hypothesis"], claim, f"{r['n']} {r['n_unit']}", answer])
     print_table(out, ["hypothesis", "criterion", "n", "can n decide it?"], rows,
                 title="Can the planned n decide each criterion?",
-                caption=f"{f['family_size']} verdicts in one Holm family: the strictest step tests at alpha/"
-                        f"{f['family_size']}; detectable effects at {f['power']:.0%} power.")
+                caption=f"Each hypothesis is decided per model: {f['family']}; detectable effects at "
+                        f"{f['power']:.0%} power.")
     out.print("next: roadtest run" + "".join(f" -H {h}" for h in (hypothesis or [])))
 
 

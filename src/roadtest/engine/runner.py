@@ -164,6 +164,8 @@ class Context:
     """The model's planned calls in this execution (None when unknown: no error-rate stop)."""
     failed: dict[str, int] = field(default_factory=dict)
     """Failed calls (after retries) per model, shared by the model's contexts in one execution."""
+    sent: int = 0
+    """Calls sent to this endpoint since it was opened (cache hits aside): the first `spec.warmup` are warm-up."""
 
 
 def group_key(t: Trial) -> tuple[str, str | None, str]:
@@ -322,6 +324,8 @@ async def call(ctx: Context, trial: Trial) -> dict[str, Any] | None:
             record["cache"] = {"hit": True, "key": key, "stored_at": hit["created_at"]}
             return record
     attempts, waited = 0, 0.0
+    warm = ctx.sent < ctx.spec.warmup   # a cold server answers its first calls slowly: their latency is set apart
+    ctx.sent += 1
     while True:
         if ctx.limiter.active:
             await ctx.limiter.acquire(estimated_tokens_in(trial) + trial.body.get("max_tokens", 0))
@@ -343,10 +347,10 @@ async def call(ctx: Context, trial: Trial) -> dict[str, Any] | None:
                                   redactor=redactor)
             if cache is not None:   # what is cached is what is archived: redacted
                 cache.put(key, ctx.identity, trial.endpoint, reply.status, record["response"]["body"], latency)
-            return record
+            return _mark_warmup(record, warm)
         if not outcome.retry or attempts > ctx.spec.max_retries:
-            return trial_record(trial, reply, latency, started_at, (outcome.kind, outcome.message),
-                                attempts, waited, redactor)
+            return _mark_warmup(trial_record(trial, reply, latency, started_at, (outcome.kind, outcome.message),
+                                             attempts, waited, redactor), warm)
         if ctx.options.stopped:   # the run stopped sending: no retry now, resume sends the trial again
             return None
         wait = ctx.options.retry.backoff(attempts, outcome.retry_after, ctx.rng)
@@ -356,6 +360,12 @@ async def call(ctx: Context, trial: Trial) -> dict[str, Any] | None:
         waited += wait
         if not await _sleep_unless_stopped(ctx.options, wait):
             return None
+
+
+def _mark_warmup(record: dict[str, Any], warm: bool) -> dict[str, Any]:
+    if warm:
+        record["warmup"] = True
+    return record
 
 
 async def _sleep_unless_stopped(options: EngineOptions, seconds: float, tick: float = 0.25) -> bool:

@@ -40,6 +40,8 @@ FIELD_EXAMPLES: dict[tuple[str, str], str] = {
     ("DatasetRef", "path"): "items.jsonl",
     ("DatasetRef", "id"): "id",
     ("DatasetRef", "group"): "product",
+    ("DatasetRef", "strata"): "product",
+    ("DatasetRef", "cluster"): "document",
     ("FewShot", "pool"): "train.jsonl",
     ("Prompt", "template"): '"Question: {{ question }}\\nAnswer:"',
     ("Prompt", "system"): '"Answer with one word."',

@@ -51,7 +51,7 @@ class LoadedScenario:
         return str(row.data[self.spec.dataset.id])
 
     def groups(self) -> set[str]:
-        field = self.spec.dataset.group
+        field = self.spec.dataset.stratum
         return {str(r.data[field]) for r in self.items} if field else set()
 
 
@@ -330,17 +330,19 @@ def _absent_everywhere(table: Table, field: str, loc: tuple, src: Located, displ
 
 
 def _check_ids(spec: Scenario, table: Table, src: Located, display: str) -> list[Problem]:
-    id_field, group = spec.dataset.id, spec.dataset.group
+    id_field = spec.dataset.id
+    labels = [(key, getattr(spec.dataset, key)) for key in ("strata", "group", "cluster") if getattr(spec.dataset, key)]
     problems = [p for p in (_absent_everywhere(table, id_field, ("dataset", "id"), src, display),
-                            _absent_everywhere(table, group, ("dataset", "group"), src, display) if group else None)
+                            *(_absent_everywhere(table, f, ("dataset", key), src, display) for key, f in labels))
                 if p]
     check_id = not any(p.field == "dataset.id" for p in problems)
-    group = group if not any(p.field == "dataset.group" for p in problems) else None
+    labels = [(key, f) for key, f in labels if not any(p.field == f"dataset.{key}" for p in problems)]
     seen: dict[str, int] = {}
     for row in table.rows:
-        if group and row.data.get(group) in (None, ""):
-            problems.append(Problem(table.display, row.line, f"row has no '{group}' (the group field)",
-                                    "give every row a group, or remove dataset.group"))
+        for key, f in labels:
+            if row.data.get(f) in (None, ""):
+                problems.append(Problem(table.display, row.line, f"row has no '{f}' (the {key} field)",
+                                        f"give every row a value, or remove dataset.{key}"))
         if not check_id:
             continue
         if id_field not in row.data or row.data[id_field] in (None, ""):

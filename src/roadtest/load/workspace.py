@@ -301,12 +301,12 @@ def _check_criteria(hyp: LoadedHypothesis, scenarios: dict[str, LoadedScenario],
         if crit.metric not in METRICS:
             problem(("metric",), f"criteria[{i}]: unknown metric '{crit.metric}'",
                     did_you_mean(crit.metric, METRICS.names()))
-        elif crit.versus is None and METRICS.get(crit.metric).unit == "proportion" and not 0 <= crit.threshold <= 1:
+        elif crit.baseline is None and METRICS.get(crit.metric).unit == "proportion" and not 0 <= crit.threshold <= 1:
             key = "at_least" if crit.at_least is not None else "at_most"
             problem((key,), f"criteria[{i}]: {crit.metric} is a proportion between 0 and 1, not {crit.threshold:g}",
                     f"write {crit.threshold / 100:g} for {crit.threshold:g}%" if 1 < crit.threshold <= 100 else
                     "use a value between 0 and 1")
-        elif crit.versus is None and METRICS.get(crit.metric).unit in NEVER_NEGATIVE and crit.threshold < 0:
+        elif crit.baseline is None and METRICS.get(crit.metric).unit in NEVER_NEGATIVE and crit.threshold < 0:
             key = "at_least" if crit.at_least is not None else "at_most"
             unit = METRICS.get(crit.metric).unit
             problem((key,), f"criteria[{i}]: {crit.metric} is never negative (it is in {unit}), so "
@@ -318,17 +318,21 @@ def _check_criteria(hyp: LoadedHypothesis, scenarios: dict[str, LoadedScenario],
                 if why:
                     problem(("metric",), f"criteria[{i}]: {crit.metric} cannot be measured on {crit.scenario}: {why}",
                             "or pick another metric: roadtest check --metrics")
-        if crit.versus is not None and crit.metric in METRICS and not METRICS.get(crit.metric).per_item:
-            problem(("metric",), f"criteria[{i}]: `versus` needs a per-item metric; {crit.metric} is not one",
+        if crit.baseline is not None and crit.metric in METRICS and not METRICS.get(crit.metric).per_item:
+            problem(("metric",), f"criteria[{i}]: `{crit.direction}` needs a per-item metric; {crit.metric} is not one",
                     "compare a per-item metric such as accuracy or latency_mean_s")
-        if crit.versus is not None and model_ids is not None and crit.versus.model not in model_ids:
-            problem(("versus", "model"), f"criteria[{i}]: unknown model '{crit.versus.model}'",
-                    did_you_mean(crit.versus.model, model_ids) + f" (models are listed in {CONFIG})")
+        if crit.baseline is not None and model_ids is not None and crit.baseline not in model_ids:
+            problem((crit.direction, "model"), f"criteria[{i}]: unknown model '{crit.baseline}'",
+                    did_you_mean(crit.baseline, model_ids) + f" (models are listed in {CONFIG})")
+        if crit.baseline is not None and crit.metric in METRICS and crit.direction != "versus" \
+                and METRICS.get(crit.metric).unit == "proportion" and not 0 < crit.threshold < 1:
+            problem((crit.direction, "margin"), f"criteria[{i}]: a margin on {crit.metric} is a share between 0 and "
+                    f"1, not {crit.threshold:g}", "e.g. `margin: 0.02` for two points")
         if crit.slice is not None and scenario is not None:
-            if not scenario.spec.dataset.group:
-                problem(("slice",), f"criteria[{i}]: slice '{crit.slice}' but scenario {crit.scenario} declares no dataset.group",
-                        "add `group:` to the scenario's dataset, or remove the slice")
+            if not scenario.spec.dataset.stratum:
+                problem(("slice",), f"criteria[{i}]: slice '{crit.slice}' but scenario {crit.scenario} declares no dataset strata",
+                        "add `strata: FIELD` to the scenario's dataset, or remove the slice")
             elif crit.slice not in scenario.groups():
-                problem(("slice",), f"criteria[{i}]: no items in group '{crit.slice}'",
+                problem(("slice",), f"criteria[{i}]: no items in stratum '{crit.slice}'",
                         did_you_mean(crit.slice, sorted(scenario.groups())))
     return problems

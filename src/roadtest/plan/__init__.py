@@ -79,8 +79,8 @@ def select(ws: LoadedWorkspace, hypotheses: list[str] | None = None,
         for crit in ws.hypotheses[hid].spec.criteria:
             if crit.scenario not in scenarios:
                 scenarios.append(crit.scenario)
-            if crit.versus is not None and crit.versus.model not in model_ids:
-                model_ids.append(crit.versus.model)  # a comparison needs its baseline
+            if crit.baseline is not None and crit.baseline not in model_ids:
+                model_ids.append(crit.baseline)  # a comparison needs its baseline
             if crit.load is not None and (crit.scenario, crit.load) not in loads:
                 loads.append((crit.scenario, crit.load))
     return Selection(tuple(hyp_ids), tuple(model_ids), tuple(scenarios), tuple(loads))
@@ -115,7 +115,7 @@ def needs_logprobs(spec: Scenario) -> bool:
 
 def input_fields(spec: Scenario, row: Row) -> list[str]:
     """The text fields the prompt shows: what perturbations may change (never the answer, id or group)."""
-    keep_out = {spec.scoring.answer, spec.dataset.id, spec.dataset.group}
+    keep_out = {spec.scoring.answer, spec.dataset.id, spec.dataset.stratum, spec.dataset.cluster}
     return sorted(n for n in template_variables(spec.prompt.template)
                   if n not in keep_out and isinstance(row.data.get(n), str))
 
@@ -181,8 +181,10 @@ def make_trial(model: ModelSpec, scenario: LoadedScenario, row: Row, inputs: Inp
     if needs_logprobs(spec) and model.logprobs:
         body.update({"logprobs": True, "top_logprobs": 5} if endpoint == CHAT else {"logprobs": 5})
     reference: dict[str, Any] = {"answer": row.data[spec.scoring.answer]} if spec.scoring.answer else {}
-    if spec.dataset.group:
-        reference["group"] = str(row.data[spec.dataset.group])
+    if spec.dataset.stratum:
+        reference["group"] = str(row.data[spec.dataset.stratum])     # the stratum (archives call it group)
+    if spec.dataset.cluster:
+        reference["cluster"] = str(row.data[spec.dataset.cluster])
     if spec.policy is not None and spec.policy.must_refuse:
         reference["must_refuse"] = _truthy(row.data.get(spec.policy.must_refuse))
     return Trial(

@@ -15,10 +15,11 @@ from roadtest.scoring.rules import Score, normalise, score_output
 from roadtest.scoring.toxicity import THRESHOLD, toxicity_scores
 from roadtest.spec import ModelSpec, Scenario
 
-SCORE_COLUMNS = ["trial_id", "model", "scenario", "variant", "item", "repeat", "group", "score", "extracted",
+SCORE_COLUMNS = ["trial_id", "model", "scenario", "variant", "item", "repeat", "group", "cluster", "score", "extracted",
                  "answer_key", "format_ok", "empty", "error", "finish_reason", "truncated", "latency_s",
                  "tokens_in", "tokens_out", "cost", "confidence", "confidence_kind", "toxicity", "toxic",
-                 "policy_violation", "policy_reasons", "error_message", "started_at", "level", "cached", "reference", "output"]
+                 "policy_violation", "policy_reasons", "error_message", "started_at", "level", "cached", "warmup",
+                 "reference", "output"]
 JUDGE_COLUMNS = ["trial_id", "model", "scenario", "target", "purpose", "verdict", "error", "latency_s",
                  "tokens_in", "tokens_out", "output"]
 OUTPUT_CHARS = 400
@@ -52,7 +53,8 @@ def _confidence(out, scenario: Scenario, scored: Score) -> tuple[float | None, s
 
 def score_record(record: dict[str, Any], scenario: Scenario, model: ModelSpec | None = None,
                  judged: dict[str, bool | None] | None = None) -> dict[str, Any]:
-    """Score one archived model trial. A failed call scores 0 and keeps its error kind."""
+    """Score one archived model trial. A failed call has no score (it is an error, never a wrong answer) and
+    keeps its error kind."""
     judged = judged or {}
     out = read_output(record)
     error = out.error
@@ -63,15 +65,16 @@ def score_record(record: dict[str, Any], scenario: Scenario, model: ModelSpec | 
     row = {
         "trial_id": record["trial_id"], "model": record["model"], "scenario": record["scenario"],
         "variant": record.get("variant", "base"), "item": str(record["item"]), "repeat": int(record["repeat"]),
-        "group": reference.get("group"), "error": error, "finish_reason": out.finish_reason,
+        "group": reference.get("group"), "cluster": reference.get("cluster"), "error": error,
+        "finish_reason": out.finish_reason,
         "truncated": out.finish_reason == "length", "latency_s": float(record.get("latency_s") or 0.0),
         "tokens_in": out.tokens_in, "tokens_out": out.tokens_out, "cost": _cost(model, out.tokens_in, out.tokens_out),
-        "empty": False, "format_ok": False, "extracted": None, "answer_key": None, "score": 0.0,
+        "empty": False, "format_ok": False, "extracted": None, "answer_key": None, "score": None,
         "confidence": None, "confidence_kind": None, "toxicity": None, "toxic": None,
         "policy_violation": None, "policy_reasons": None, "output": None,
         "error_message": ((record.get("error") or {}).get("message") or "")[:200] or None,
         "started_at": record.get("started_at"), "level": record.get("level"),
-        "cached": bool((record.get("cache") or {}).get("hit")),
+        "cached": bool((record.get("cache") or {}).get("hit")), "warmup": bool(record.get("warmup")),
         "reference": None if reference.get("answer") is None else str(reference["answer"])[:REFERENCE_CHARS],
     }
     if error is not None:

@@ -18,6 +18,20 @@ class Versus(Spec):
     """Margin the difference must exceed (in the metric's unit, in its better direction)."""
 
 
+class Margin(Spec):
+    """A paired claim against another model with a margin: non-inferiority or equivalence."""
+
+    model: str
+    """The model compared against (the baseline, on the same items)."""
+    margin: float = Field(gt=0.0)
+    """How far the difference may go (in the metric's unit): never worse by more than this (`no_worse_than`),
+    or within this either way (`equivalent_to`)."""
+
+
+COMPARISONS = ("versus", "no_worse_than", "equivalent_to")
+CLAIMS = ("at_least", "at_most") + COMPARISONS
+
+
 class Load(Spec):
     """The traffic a metric is measured under: a fixed concurrency (closed loop) or a request rate (open loop)."""
 
@@ -50,6 +64,12 @@ class Criterion(Spec):
     """Claim: the metric is at most this."""
     versus: Optional[Versus] = None
     """Claim: better than another model on the same items, by a margin."""
+    no_worse_than: Optional[Margin] = None
+    """Claim: not worse than another model on the same items by more than the margin (non-inferiority)."""
+    equivalent_to: Optional[Margin] = None
+    """Claim: within the margin of another model on the same items, either way (two one-sided tests)."""
+    robust_to_settings: bool = False
+    """A comparison that must hold under every settings variant of the scenario (intersection-union)."""
     slice: Optional[str] = None
     """Only the items of this dataset group."""
     load: Optional[Load] = None
@@ -59,23 +79,41 @@ class Criterion(Spec):
 
     @model_validator(mode="after")
     def _one_claim(self) -> "Criterion":
-        given = [k for k in ("at_least", "at_most", "versus") if getattr(self, k) is not None]
+        given = [k for k in CLAIMS if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError(
-                "a criterion needs exactly one of `at_least:`, `at_most:` or `versus:`"
-                + (f" (found {', '.join(given)})" if given else "")
+                "a criterion needs exactly one of `at_least:`, `at_most:`, `versus:`, `no_worse_than:` or "
+                "`equivalent_to:`" + (f" (found {', '.join(given)})" if given else "")
             )
+        if self.robust_to_settings and self.direction not in COMPARISONS:
+            raise ValueError("`robust_to_settings: true` applies to a comparison (`versus:`, `no_worse_than:` or "
+                             "`equivalent_to:`), not to a threshold")
         return self
 
     @property
     def direction(self) -> str:
-        return "at_least" if self.at_least is not None else "at_most" if self.at_most is not None else "versus"
+        return next(k for k in CLAIMS if getattr(self, k) is not None)
+
+    @property
+    def baseline(self) -> Optional[str]:
+        """The model a comparison is made against (None for a threshold claim)."""
+        other = self.versus or self.no_worse_than or self.equivalent_to
+        return other.model if other is not None else None
 
     @property
     def threshold(self) -> float:
+        """The threshold, or the margin of a comparison (as written)."""
         if self.versus is not None:
             return self.versus.by_at_least
+        if self.direction in ("no_worse_than", "equivalent_to"):
+            return getattr(self, self.direction).margin
         return self.at_least if self.at_least is not None else self.at_most  # type: ignore[return-value]
+
+    @property
+    def claim(self) -> dict:
+        """The claim as `roadtest.verdict.judge` takes it."""
+        value = getattr(self, self.direction)
+        return {self.direction: value.model_dump() if hasattr(value, "model_dump") else value}
 
 
 class Hypothesis(Spec):
@@ -97,3 +135,15 @@ class Hypothesis(Spec):
     """The measurable claims."""
     body: str = ""
     """The Markdown text after the front matter (filled in by the loader)."""
+
+
+def claim_text(direction: str, threshold: float, baseline: str | None = None) -> str:
+    """A claim in words, the same everywhere: '≥ 0.6', 'better than B by ≥ 0.02', 'no worse than B by more
+    than 0.02', 'within ± 0.05 of B'."""
+    if direction == "versus":
+        return f"better than {baseline} by ≥ {threshold:g}" if threshold else f"better than {baseline}"
+    if direction == "no_worse_than":
+        return f"no worse than {baseline} by more than {threshold:g}"
+    if direction == "equivalent_to":
+        return f"within ± {threshold:g} of {baseline}"
+    return f"{'≥' if direction == 'at_least' else '≤'} {threshold:g}"

@@ -130,8 +130,8 @@ def unmet_need(need: str, scenario) -> str | None:
         return "the scenario declares no perturbations (add e.g. `perturbations: [typos, lowercase]`)"
     if need == "counterfactuals" and scenario.counterfactuals is None:
         return "the scenario declares no counterfactuals (add `counterfactuals: {field: ..., swap: names}`)"
-    if need == "groups" and not scenario.dataset.group:
-        return "the scenario's dataset declares no group (add `group:` to dataset)"
+    if need == "groups" and not scenario.dataset.stratum:
+        return "the scenario's dataset declares no strata (add `strata: FIELD` to dataset)"
     if need == "policy" and scenario.policy is None:
         return "the scenario declares no policy (add `policy: {forbid: [...]}`)"
     if need == "repeats" and scenario.repeats < 2:

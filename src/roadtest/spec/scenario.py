@@ -22,8 +22,25 @@ class DatasetRef(Spec):
     """JSONL or CSV file, relative to the scenario file."""
     id: str = "id"
     """Field holding each item's unique id."""
+    strata: Optional[str] = None
+    """Field holding each item's stratum: fixed groups (topics, product lines) for slices and fairness. Strata
+    never widen an error bar."""
+    cluster: Optional[str] = None
+    """Field naming the source items share (questions on one document, turns of one conversation): clustered
+    errors with t(C - 1), and no clustered verdict below 10 clusters."""
     group: Optional[str] = None
-    """Field holding each item's group (fairness slices, clustered errors)."""
+    """Older name of `strata` (read as strata: fixed groups, not clusters)."""
+
+    @model_validator(mode="after")
+    def _one_strata_field(self) -> "DatasetRef":
+        if self.group is not None and self.strata is not None and self.group != self.strata:
+            raise ValueError("`group:` is the older name of `strata:`; give one of them")
+        return self
+
+    @property
+    def stratum(self) -> Optional[str]:
+        """The strata field, whichever name it was given under."""
+        return self.strata or self.group
 
 
 class FewShot(Spec):

@@ -11,7 +11,10 @@ class StatsInputError(ValueError):
 
 def as_vector(x, name: str = "x", min_n: int = 1) -> np.ndarray:
     """A 1-D float array of finite values with at least `min_n` entries."""
-    arr = np.asarray(x, dtype=float)
+    try:
+        arr = np.asarray(x, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise StatsInputError(f"{name} must be numbers, got {type(x).__name__}: {exc}") from None
     if arr.ndim != 1:
         raise StatsInputError(f"{name} must be one-dimensional, got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
@@ -19,7 +22,7 @@ def as_vector(x, name: str = "x", min_n: int = 1) -> np.ndarray:
         raise StatsInputError(f"{name} has {bad} NaN or infinite value{'s' if bad > 1 else ''}; "
                               "drop or impute them before computing statistics")
     if arr.size < min_n:
-        raise StatsInputError(f"{name} needs at least {min_n} value{'s' if min_n > 1 else ''}, got {arr.size}")
+        raise StatsInputError(f"{name} needs at least {min_n} value{'s' if min_n != 1 else ''}, got {arr.size}")
     return arr
 
 

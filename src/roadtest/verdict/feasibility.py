@@ -1,114 +1,175 @@
-"""Before any model call: which criteria can the planned n decide? (statistics.md, power)"""
+"""Before any model call: which criteria can the planned n decide, with the test that will decide them?
+
+Exact where the rule is exact (the exact binomial, order statistics, the exact paired 0/1 test), at the alpha
+of the test that decides in the criterion's family: under `decision: all` a criterion is supported at its own
+alpha (intersection-union) and refuted at Holm's strictest step, alpha / m (m criteria in the hypothesis);
+`decision: any` the mirror image.
+"""
 
 from __future__ import annotations
 
 import math
 from typing import Any
 
-from scipy import stats as sps
-
 from roadtest.archive.config import hypothesis_specs
 from roadtest.spec import Criterion
 from roadtest.spec.metrics import METRICS
+from roadtest.stats import rules as R
+from roadtest.verdict.judge import DESCRIBED_ONLY
 
 POWER = 0.8
-
-
-def _z(alpha: float) -> float:
-    return float(sps.norm.ppf(1 - alpha))
-
-
-def family_size(config: dict[str, Any]) -> int:
-    """How many verdicts the report will hold (versus criteria skip their own baseline)."""
-    models = config["selection"]["models"]
-    m = 0
-    for hyp in hypothesis_specs(config):
-        for crit in hyp.criteria:
-            m += sum(1 for model in models if crit.versus is None or crit.versus.model != model)
-    return max(m, 1)
+MIN_CLUSTERS = 10
 
 
 def _planned_n(config: dict[str, Any], crit: Criterion) -> tuple[int, str]:
     entry = config["scenarios"][crit.scenario]
     items = entry["group_counts"].get(crit.slice, 0) if crit.slice else entry["items"]
-    info = METRICS.get(crit.metric)
-    if info.kind == "percentile":
-        return items * entry["spec"]["repeats"], "calls"
+    clusters = entry.get("cluster_counts")
+    if clusters and not crit.slice:
+        return len(clusters), "clusters"
     return items, "items"
 
 
-def assess(crit: Criterion, n: int, alpha: float) -> dict[str, Any]:
-    """What n can decide: the observed values that would decide the claim at one-sided alpha,
-    the effect detectable with 80% power, and the smallest n at which even a perfect result decides it."""
+def _smallest_k(n: int, t: float, alpha: float, side: str) -> int | None:
+    """The count of n that decides the claim at the exact binomial test, or None if none does."""
+    ks = range(n, -1, -1) if side == "at_least" else range(0, n + 1)
+    found = None
+    for k in ks:
+        b = R.proportion(k, n, alpha)
+        ok = b.lower > t if side == "at_least" else b.upper < t
+        if not ok:
+            break
+        found = k
+    return found
+
+
+def assess(crit: Criterion, n: int, unit: str, alpha_support: float, alpha_refute: float,
+           repeats: int = 1) -> dict[str, Any]:
+    """What n can decide: the observed result that would decide the claim, the effect detectable with 80% power
+    at the alpha that supports it, and the smallest n at which even a perfect result decides it."""
     info = METRICS.get(crit.metric)
-    za, zb = _z(alpha), float(sps.norm.ppf(POWER))
     if n <= 0:
         return {"mde": None, "n_min": None, "decidable": "no", "why": "no items"}
-    if crit.versus is not None:
-        return _versus(info, n, za, zb)
+    if crit.metric in DESCRIBED_ONLY:
+        return {"mde": None, "n_min": None, "decidable": "no",
+                "why": f"{crit.metric} is described, not decided: no decision rule for it was shown to hold"}
+    if unit == "clusters" and n < MIN_CLUSTERS:
+        return {"mde": None, "n_min": MIN_CLUSTERS, "decidable": "no",
+                "why": f"needs at least {MIN_CLUSTERS} clusters for any verdict (has {n})"}
+    if crit.baseline is not None:
+        return _comparison(crit, info, n, alpha_support)
     if info.kind == "percentile":
-        return _percentile(crit, info.quantile, n, alpha, za, zb)
-    if info.kind == "proportion":
-        return _proportion(crit, n, za, zb)
-    mde = (za + zb) / math.sqrt(n)
-    return {"mde": mde, "n_min": 2, "decidable": "yes" if n >= 2 else "no",
-            "why": f"if the true value is ≥ {mde:.3g} SD from the threshold"}
+        lower, upper = R.min_units_for_percentile(info.quantile, alpha_support)
+        need = upper if crit.at_most is not None else lower
+        if n < need:
+            return {"mde": None, "n_min": need, "decidable": "no",
+                    "why": f"needs ≥ {need} items even if every call is on the claimed side (the item is the unit)"}
+        side = "at_least" if crit.at_most is not None else "at_most"   # p_q <= t  <=>  share at or below t >= q
+        k = _smallest_k(n, info.quantile, alpha_support, side)
+        if crit.at_most is not None and k is not None:
+            why = f"SUPPORTED if at most {n - k} of {n} items are slower than {crit.threshold:g}"
+        else:
+            why = "if the calls are clearly on the claimed side of the threshold"
+        return {"mde": None, "n_min": need, "decidable": "yes", "why": why + (
+            f" ({repeats} calls per item: the item is the unit)" if repeats > 1 else "")}
+    if info.skewed:
+        if crit.at_most is not None:
+            return {"mde": None, "n_min": 100, "decidable": "yes" if n >= 100 else "no",
+                    "why": ("an upper bound on a mean of skewed data needs ≥ 100 items (SD of log values ≤ 0.5) or "
+                            "≥ 200 (≤ 0.75); a percentile claim is distribution-free")}
+        return {"mde": None, "n_min": 10, "decidable": "yes" if n >= 10 else "no",
+                "why": "a lower bound on a mean of skewed data needs ≥ 10 items"}
+    if info.kind == "proportion" and 0 < crit.threshold < 1 and unit == "items":
+        return _proportion(crit, n, alpha_support, alpha_refute, repeats)
+    sd_mde = R.mde_mean_t(max(n, 2), 1.0, POWER, alpha_support) if n >= 2 else None
+    return {"mde": sd_mde, "n_min": 2, "decidable": "yes" if n >= 2 else "no",
+            "why": f"if the true value is ≥ {sd_mde:.3g} SD from the threshold" if sd_mde else "needs 2 items"}
 
 
-def _proportion(crit: Criterion, n: int, za: float, zb: float) -> dict[str, Any]:
-    t = min(max(crit.threshold, 1e-9), 1 - 1e-9)
-    se = math.sqrt(t * (1 - t) / n)
-    # A perfect result (all 1s for at_least, all 0s for at_most) clears t once n > z^2 t/(1-t) resp. z^2 (1-t)/t.
-    ratio = t / (1 - t) if crit.at_least is not None else (1 - t) / t
-    n_min = math.floor(za * za * ratio) + 1
-    above, below = t + za * se, t - za * se
-    out = {"mde": (za + zb) * se, "n_min": n_min, "decide_above": above, "decide_below": below}
+def _proportion(crit: Criterion, n: int, alpha: float, alpha_refute: float, repeats: int) -> dict[str, Any]:
+    t = crit.threshold
+    side = "at_least" if crit.at_least is not None else "at_most"
+    edge = t if side == "at_least" else 1 - t
+    n_min = math.floor(math.log(alpha) / math.log(edge)) + 1
+    mde = R.mde_exact_binomial(n, t, POWER, alpha, side)
+    out = {"mde": None if math.isnan(mde) else mde, "n_min": n_min}
     if n < n_min:
-        return {**out, "decidable": "no", "why": f"needs ≥ {n_min} items even if every one passes"}
-    claim_high = crit.at_least is not None
+        return {**out, "decidable": "no", "why": f"needs ≥ {n_min} items even if every one is on the claimed side"}
+    k_sup = _smallest_k(n, t, alpha, side)
+    k_ref = _smallest_k(n, t, alpha_refute, "at_most" if side == "at_least" else "at_least")
     parts = []
-    if 0 < above < 1:
-        parts.append(f"{'SUPPORTED' if claim_high else 'REFUTED'} if it comes out ≥ {above:.3g}")
-    if 0 < below < 1:
-        parts.append(f"{'REFUTED' if claim_high else 'SUPPORTED'} if ≤ {below:.3g}")
-    return {**out, "decidable": "yes", "why": ", ".join(parts) or "yes"}
+    if k_sup is not None:
+        parts.append(f"SUPPORTED with {'≥' if side == 'at_least' else '≤'} {k_sup} of {n}")
+    if k_ref is not None:
+        parts.append(f"REFUTED with {'≤' if side == 'at_least' else '≥'} {k_ref} of {n}")
+    text = ", ".join(parts) or "yes"
+    if repeats > 1:
+        text += f" (counted per item; {repeats} repeats per item can only lower these counts)"
+    return {**out, "decidable": "yes", "why": text}
 
 
-def _percentile(crit: Criterion, q: float, n: int, alpha: float, za: float, zb: float) -> dict[str, Any]:
-    """Exceedances of the threshold are Binomial(n, 1 - q) when the q-quantile sits exactly at it."""
-    tail = 1 - q
-    allowed = int(sps.binom.ppf(alpha, n, tail))
-    if sps.binom.cdf(allowed, n, tail) >= alpha:
-        allowed -= 1
-    n_min = math.ceil(math.log(alpha) / math.log(q))
-    out = {"mde": (za + zb) * math.sqrt(q * tail / n), "n_min": n_min, "max_exceedances": allowed}
-    if crit.at_most is None:
-        return {**out, "decidable": "yes", "why": "if the calls clearly exceed the threshold"}
-    if allowed < 0:
-        return {**out, "decidable": "no", "why": f"needs ≥ {n_min} calls even if none is slow"}
-    return {**out, "decidable": "yes",
-            "why": f"SUPPORTED if at most {allowed} of {n} calls exceed {crit.threshold:g}"}
-
-
-def _versus(info, n: int, za: float, zb: float) -> dict[str, Any]:
+def _comparison(crit: Criterion, info, n: int, alpha: float) -> dict[str, Any]:
+    margin = {"versus": crit.threshold, "no_worse_than": -crit.threshold}.get(crit.direction, crit.threshold)
     if info.kind == "proportion":
-        mde = (za + zb) * math.sqrt(0.5 / n)   # var(d) <= 0.5 for two independent proportions near 0.5
-        return {"mde": mde, "n_min": 2, "decidable": "yes",
-                "why": f"if the true gap beyond the margin is ≥ {mde:.3g} (less when the models agree often)"}
-    mde = (za + zb) / math.sqrt(n)
-    return {"mde": mde, "n_min": 2, "decidable": "yes", "why": f"if the true gap beyond the margin is ≥ {mde:.3g} SD"}
+        psi = 0.4  # a typical share of items on which two models disagree
+        try:
+            mde = R.mde_paired_binary(n, psi, margin, POWER, alpha) if crit.direction != "equivalent_to" else None
+        except R.StatsInputError:
+            mde = None
+        if mde is not None and math.isnan(mde):
+            mde = None
+        why = (f"if the true gap beyond the margin is ≥ {mde:.3g} (when the models disagree on 40% of items)"
+               if mde is not None else "only if the models disagree rarely or the gap is large")
+        if crit.direction == "equivalent_to":
+            why = "if the gap's 90% interval fits within ± the margin (needs a margin well above 2 SE of the gap)"
+        return {"mde": mde, "n_min": 5, "decidable": "yes" if n >= 5 else "no", "why": why}
+    mde = R.mde_mean_t(max(n, 2), 1.0, POWER, alpha) if n >= 2 else None
+    return {"mde": mde, "n_min": 5, "decidable": "yes" if n >= 5 else "no",
+            "why": f"if the true gap beyond the margin is ≥ {mde:.3g} SD of the item differences" if mde else "no"}
+
+
+def warnings(config: dict[str, Any]) -> list[str]:
+    """Designs that cannot say what they seem to: stochastic variants without repeats, comparisons between
+    models prompted in different modes."""
+    out = []
+    for sid in config["selection"]["scenarios"]:
+        spec = config["scenarios"][sid]["spec"]
+        stochastic = [v["name"] for v in spec.get("variants", [])
+                      if ((v.get("sampling") or {}).get("temperature") or 0) > 0]
+        if stochastic and spec.get("repeats", 1) < 2:
+            out.append(f"{sid}: variant {', '.join(stochastic)} samples at temperature > 0 with one draw per item: "
+                       "its score mixes the setting with the luck of one draw; give the scenario `repeats: 3` or "
+                       "more to measure the setting")
+    models = {m["id"]: m for m in config.get("models", [])}
+    for hyp in hypothesis_specs(config):
+        for i, crit in enumerate(hyp.criteria):
+            spec = config["scenarios"][crit.scenario]["spec"]
+            if crit.baseline is not None:
+                modes = {}
+                for m in config["selection"]["models"]:
+                    modes[m] = (models.get(m) or {}).get("mode") or spec.get("mode", "chat")
+                others = {m: md for m, md in modes.items() if md != modes.get(crit.baseline)}
+                if crit.baseline in modes and others:
+                    out.append(f"{hyp.id} criteria[{i}]: {', '.join(others)} prompted in "
+                               f"{'/'.join(sorted(set(others.values())))} mode and {crit.baseline} in "
+                               f"{modes[crit.baseline]} mode: the comparison is confounded with the prompt format")
+    return out
 
 
 def feasibility(config: dict[str, Any], alpha: float = 0.05) -> dict[str, Any]:
-    """Per criterion: planned n, the family-wise alpha it must pass (Holm's strictest step), MDE, n_min."""
-    m = family_size(config)
+    """Per criterion: planned n, the alpha of the test that supports it, MDE, n_min; and design warnings."""
     rows = []
     for hyp in hypothesis_specs(config):
+        m = len(hyp.criteria)
         for i, crit in enumerate(hyp.criteria):
             n, unit = _planned_n(config, crit)
-            a = (1 - crit.confidence) / m
+            a = round(1 - crit.confidence, 12)
+            a_sup, a_ref = (a, a / m) if hyp.decision == "all" else (a / m, a)
+            repeats = int(config["scenarios"][crit.scenario]["spec"].get("repeats", 1))
             rows.append({"hypothesis": hyp.id, "index": i, "scenario": crit.scenario, "metric": crit.metric,
-                         "direction": crit.direction, "threshold": crit.threshold,
-                         "versus": crit.versus.model if crit.versus else None, "slice": crit.slice,
-                         "n": n, "n_unit": unit, "alpha": a, **assess(crit, n, a)})
-    return {"family_size": m, "alpha": alpha, "power": POWER, "criteria": rows}
+                         "direction": crit.direction, "threshold": crit.threshold, "versus": crit.baseline,
+                         "slice": crit.slice, "n": n, "n_unit": unit, "alpha": a_sup, "alpha_refute": a_ref,
+                         **assess(crit, n, unit, a_sup, a_ref, repeats)})
+    return {"alpha": alpha, "power": POWER, "criteria": rows, "warnings": warnings(config),
+            "family": "SUPPORTED at each criterion's alpha under `decision: all` (intersection-union), REFUTED "
+                      "at Holm's steps over the hypothesis's criteria (the mirror image under `decision: any`)"}

@@ -1,4 +1,10 @@
-"""Rank stability, exploratory pairwise comparisons (Benjamini-Hochberg) and run-to-run variability."""
+"""Which model is best (a confidence set), exploratory pairwise comparisons, settings robustness, and
+run-to-run variability.
+
+Every comparison of two models on one scenario goes through `judge` with the claim 'better by more than 0':
+the same test and the same interval (one-sided 95% bounds, a 90% interval) as a `versus` criterion of a
+hypothesis on the same pair. Nothing here decides a hypothesis.
+"""
 
 from __future__ import annotations
 
@@ -11,17 +17,21 @@ import pandas as pd
 from roadtest import stats
 from roadtest.scoring.metrics.variability import repeat_matrix
 from roadtest.spec.metrics import METRICS
+from roadtest.stats import rules as R
 from roadtest.verdict.data import RunData
+from roadtest.verdict.judge import SUPPORTED, judge
 
 RANK_SEED = 20240611
-RANK_B = 10_000
+RANK_B = 4_000
 RANK_METRIC = "accuracy"
+ALPHA = 0.05
 
 
-def _item_matrix(data: RunData, scenario: str, metric: str, variant: str | None = None) -> pd.DataFrame | None:
-    """models x items of one metric on the items every model was scored on."""
+def _item_matrix(data: RunData, scenario: str, metric: str, variant: str | None = None,
+                 models: list[str] | None = None) -> pd.DataFrame | None:
+    """models x items of one metric (item means) on the items every model was scored on."""
     columns = {}
-    for model in data.model_ids:
+    for model in models or data.model_ids:
         if not data.has_trials(scenario, model):
             return None
         sample = data.sample(metric, scenario, model, variant=variant)
@@ -32,108 +42,138 @@ def _item_matrix(data: RunData, scenario: str, metric: str, variant: str | None 
     return matrix if matrix.shape[1] >= 2 else None
 
 
-def _ranks(scores, models: list[str], higher: bool) -> dict[str, Any]:
-    r = stats.rank_probabilities(scores, seed=RANK_SEED, B=RANK_B, names=tuple(models), higher_is_better=higher)
+def compare(data: RunData, scenario: str, metric: str, a: str, b: str, variant: str | None = None):
+    """'a is better than b' on the same items, through judge (positive difference = a better)."""
+    sa = data.sample(metric, scenario, a, variant=variant)
+    sb = data.sample(metric, scenario, b, variant=variant)
+    va, ia, _, ca = sa.raw()
+    vb, ib, _, _ = sb.raw()
+    return judge(metric, va, {"versus": {"model": b, "by_at_least": 0.0}}, items=ia, baseline=vb,
+                 baseline_items=ib, clusters=ca)
+
+
+def _best(data: RunData, sid: str, matrix: pd.DataFrame, higher: bool, metric: str) -> dict[str, Any]:
+    """The best-model set. Two models: the comparison itself (the same test and bound as everywhere else: the
+    loser is out when 'the leader is better' is shown, and is at most the gap's upper bound behind). Three or
+    more: Hsu's multiple comparisons with the best, simultaneous over the models."""
+    models = list(matrix.index)
+    r = R.best_set(matrix.to_numpy(float), names=models, alpha=ALPHA, seed=RANK_SEED, B=RANK_B,
+                   higher_is_better=higher)
+    in_set, behind, method = list(r.in_set), [float(v) for v in r.behind], r.method
+    if len(models) == 2:
+        means = list(r.means)
+        lead = 0 if (means[0] >= means[1]) == higher else 1
+        j = compare(data, sid, metric, models[lead], models[1 - lead])
+        in_set = [True, True]
+        in_set[1 - lead] = j.verdict != SUPPORTED
+        behind = [0.0, 0.0]
+        behind[1 - lead] = float(max(j.upper, 0.0)) if j.upper is not None else float("inf")
+        method = f"the paired comparison of the two models ({j.method})"
+    names = [m for m, s in zip(models, in_set) if s]
+    rest = [f"{m} is at most {b:.3g} behind the best" for m, s, b in zip(models, in_set, behind) if not s]
+    sentence = (f"The best on {metric} is in {{{', '.join(names)}}} with {1 - ALPHA:.0%} confidence"
+                + ("; " + "; ".join(rest) if rest else "") + ".")
     return {
-        "models": list(r.names), "estimates": [float(v) for v in r.estimates],
-        "rank_probs": [[float(p) for p in row] for row in r.rank_probs],
-        "rank_interval": [list(iv) for iv in r.rank_interval],
-        "pairwise_better": [[float(p) for p in row] for row in r.pairwise],
-        "pairwise_p_holm": [[float(p) for p in row] for row in r.p_adjusted],
-        "headline": list(r.headline), "tied_groups": [list(g) for g in r.tied_groups],
+        "models": models, "estimates": [float(v) for v in r.means], "in_set": in_set,
+        "behind": behind, "n": r.n, "confidence": 1 - ALPHA, "method": method,
+        "sentence": sentence, "rank_probs": [[float(p) for p in row] for row in r.rank_probs],
+        "rank_probs_note": "descriptive: how often each model had each rank over bootstrap resamples of the "
+                           "items; the confidence set above is the claim",
         "seed": r.seed, "B": r.B,
     }
 
 
-def _separation(a: np.ndarray, b: np.ndarray, higher: bool) -> dict[str, Any]:
-    """The gap between two models on the same items and the n that would tell them apart."""
-    d = a - b
-    gap = float(d.mean()) if higher else float(-d.mean())
-    var = float(d.var(ddof=1)) if d.size > 1 else 0.0
-    return {"gap": gap, "var_d": var, "n": int(d.size),
-            "n_to_separate": stats.required_n_paired(var, gap) if var > 0 and gap != 0 else None}
-
-
 def rank_summary(data: RunData, metric: str = RANK_METRIC) -> dict[str, Any]:
-    """Per scenario and overall (stratified, plain mean of scenario scores): P(rank), tied groups, gaps."""
+    """Per scenario the best-model confidence set (multiple comparisons with the best); across scenarios,
+    the model x scenario interaction of each pair (a gap that changes sign is not averaged away)."""
     models = data.model_ids
     higher = METRICS.get(metric).direction == "higher"
-    out: dict[str, Any] = {"metric": metric, "scenarios": {}, "overall": None}
+    out: dict[str, Any] = {"metric": metric, "scenarios": {}, "interaction": []}
     if len(models) < 2:
         return out
-    matrices = {}
+    diffs: dict[tuple[str, str], dict[str, np.ndarray]] = {}
     for sid in data.scenario_ids:
         matrix = _item_matrix(data, sid, metric)
         if matrix is None:
             continue
-        matrices[sid] = matrix
-        entry = _ranks(matrix.to_numpy(), models, higher)
-        entry["separation"] = _top_pair(matrix, entry, higher)
-        out["scenarios"][sid] = entry
-    if len(matrices) >= 2:
-        entry = _ranks({s: m.to_numpy() for s, m in matrices.items()}, models, higher)
-        entry["separation"] = _top_pair_overall(matrices, entry, higher)
-        entry["scenarios"] = list(matrices)
-        out["overall"] = entry
+        out["scenarios"][sid] = _best(data, sid, matrix, higher, metric)
+        for a, b in combinations(models, 2):
+            d = matrix.loc[a].to_numpy(float) - matrix.loc[b].to_numpy(float)
+            diffs.setdefault((a, b), {})[sid] = d if higher else -d
+    for (a, b), per in diffs.items():
+        if len(per) < 2:
+            continue
+        try:
+            h = R.scenario_interaction(per, ALPHA)
+        except R.StatsInputError:
+            continue
+        signs = {np.sign(g) for g in h.gaps if g != 0}
+        out["interaction"].append({
+            "a": a, "b": b, "scenarios": list(per), "gaps": list(h.gaps), "ses": list(h.ses), "p": h.p,
+            "q_cochran": h.q_cochran, "p_cochran": h.p_cochran, "i2": h.i2, "significant": h.significant,
+            "opposite_signs": len(signs) > 1, "method": h.method,
+            "sentence": (f"{a} vs {b}: which is better depends on the scenario (interaction p = {h.p:.3g}); "
+                         "no average over scenarios is reported" if h.significant else
+                         f"{a} vs {b}: no evidence that the gap differs between scenarios (p = {h.p:.3g})"),
+        })
     return out
 
 
-def _leaders(ranks: dict[str, Any], higher: bool) -> tuple[int, int]:
-    order = sorted(range(len(ranks["models"])), key=lambda i: -ranks["estimates"][i] if higher else ranks["estimates"][i])
-    return order[0], order[1]
+def _criteria_index(data: RunData) -> dict[tuple[str, str, str, str], list[dict[str, Any]]]:
+    """(scenario, metric, model, baseline) -> the hypothesis criteria that compare that pair."""
+    from roadtest.archive.config import hypothesis_specs
 
-
-def _top_pair_overall(matrices: dict[str, pd.DataFrame], ranks: dict[str, Any], higher: bool) -> dict[str, Any]:
-    """The aggregate gap (mean of scenario gaps) and the items per scenario that would separate it."""
-    first, second = _leaders(ranks, higher)
-    seps = [_separation(m.iloc[first].to_numpy(), m.iloc[second].to_numpy(), higher) for m in matrices.values()]
-    gap = float(np.mean([s["gap"] for s in seps]))
-    var_sum = sum(s["var_d"] for s in seps)
-    per_scenario = stats.required_n_paired(var_sum / len(seps) ** 2, gap) if var_sum > 0 and gap != 0 else None
-    return {"leader": ranks["models"][first], "runner_up": ranks["models"][second],
-            "tied": ranks["headline"][first] == ranks["headline"][second], "gap": gap,
-            "n": int(sum(s["n"] for s in seps)), "n_to_separate": per_scenario, "per": "scenario"}
-
-
-def _top_pair(matrix: pd.DataFrame, ranks: dict[str, Any], higher: bool) -> dict[str, Any]:
-    first, second = _leaders(ranks, higher)
-    sep = _separation(matrix.iloc[first].to_numpy(), matrix.iloc[second].to_numpy(), higher)
-    return {"leader": ranks["models"][first], "runner_up": ranks["models"][second],
-            "tied": ranks["headline"][first] == ranks["headline"][second], **sep}
+    index: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {}
+    for hyp in hypothesis_specs(data.config):
+        for i, crit in enumerate(hyp.criteria):
+            if crit.baseline is not None and crit.load is None and crit.slice is None:
+                index.setdefault((crit.scenario, crit.metric, crit.baseline), []).append(
+                    {"hypothesis": hyp.id, "criterion": i, "claim": crit.direction, "margin": crit.threshold})
+    return index
 
 
 def pairwise_scan(data: RunData, metric: str = RANK_METRIC) -> list[dict[str, Any]]:
-    """Every scenario x model pair, exploratory: paired difference, p-value, BH-adjusted q over the scan."""
+    """Every scenario x model pair, exploratory: the paired difference (positive = a better) with the same test
+    and 90% interval as a `versus` criterion, and a Benjamini-Hochberg q over the scan."""
     models = data.model_ids
+    crits = _criteria_index(data)
     rows = []
     for sid in data.scenario_ids:
-        matrix = _item_matrix(data, sid, metric)
-        if matrix is None:
+        if any(not data.has_trials(sid, m) for m in models):
             continue
         for a, b in combinations(models, 2):
-            x, y = matrix.loc[a].to_numpy(), matrix.loc[b].to_numpy()
-            res = stats.paired_difference(x, y)
-            binary = np.isin(x, (0, 1)).all() and np.isin(y, (0, 1)).all()
-            if binary:
-                p = stats.mcnemar_exact(int(((x == 1) & (y == 0)).sum()), int(((x == 0) & (y == 1)).sum()))
-                test = "exact McNemar"
-            elif res.n <= 20:
-                p, test = stats.sign_flip_test(x - y), "exact sign-flip"
-            elif res.se == 0:   # every item differs by the same amount: the exact two-sided sign-flip p
-                p, test = (1.0 if res.mean == 0 else min(1.0, 2 * 0.5 ** res.n)), "exact sign-flip (constant)"
-            else:
-                p, test = float(2 * stats.mean_p_greater(abs(res.mean), res.se, 0.0, df=res.n - 1)), "paired t"
-            rows.append({"scenario": sid, "a": a, "b": b, "difference": res.mean, "lo": res.lo, "hi": res.hi,
-                         "se": res.se, "se_unpaired": res.se_unpaired, "correlation": res.correlation,
-                         "n": res.n, "test": test, "p": p})
+            j = compare(data, sid, metric, a, b)
+            if j.method == "none":
+                continue
+            towards_a = (j.estimate or 0) >= 0
+            rows.append({"scenario": sid, "metric": metric, "a": a, "b": b, "difference": j.estimate,
+                         "lo": j.lower, "hi": j.upper, "confidence": 2 * j.confidence - 1, "n": j.n,
+                         "test": j.method, "p": j.p_supported if towards_a else j.p_refuted,
+                         "leader": a if towards_a else b, "shown": j.verdict != "INCONCLUSIVE",
+                         "correlation": j.correlation, "se": j.se_paired, "se_unpaired": j.se_unpaired,
+                         "criteria": crits.get((sid, metric, b), []) + crits.get((sid, metric, a), [])})
     if rows:
-        for row, q in zip(rows, stats.benjamini_hochberg([r["p"] for r in rows])):
+        for row, q in zip(rows, R.benjamini_hochberg([r["p"] for r in rows])):
             row["q_bh"] = float(q)
+            row["wording"] = wording(row)
     return rows
 
 
+def wording(row: dict[str, Any]) -> str:
+    """The one sentence for a comparison: shown better, or not shown to differ with the gap the data allow."""
+    a, b, lo, hi = row["a"], row["b"], row["lo"], row["hi"]
+    span = f"between {lo:+.3g} and {hi:+.3g}" if lo is not None and hi is not None else "of any size"
+    if row["shown"]:
+        ahead = (row["difference"] or 0) > 0
+        winner, loser = (a, b) if ahead else (b, a)
+        low, high = (lo, hi) if ahead else (-hi, -lo)
+        return (f"{winner} is better than {loser} by between {low:.3g} and {high:.3g} "
+                f"({row['confidence']:.0%} interval)")
+    return f"{a} and {b} are not shown to differ: the data allow a gap ({a} minus {b}) {span}"
+
+
 def variability_summary(data: RunData, metric: str = RANK_METRIC) -> dict[str, Any]:
-    """Run-to-run variability per scenario x model, for scenarios with repeats > 1."""
+    """Run-to-run variability per scenario x model, for scenarios with repeats > 1 (descriptive)."""
     out: dict[str, Any] = {}
     for sid in data.scenario_ids:
         if data.scenarios[sid].repeats < 2:
@@ -151,10 +191,19 @@ def variability_summary(data: RunData, metric: str = RANK_METRIC) -> dict[str, A
     return out
 
 
+def _paired_gap(data: RunData, sid: str, metric: str, a: str, b: str, variant: str | None) -> pd.Series | None:
+    matrix = _item_matrix(data, sid, metric, variant=variant, models=[a, b])
+    if matrix is None:
+        return None
+    return matrix.loc[a] - matrix.loc[b]
+
+
 def sensitivity(data: RunData, metric: str = RANK_METRIC) -> dict[str, Any]:
-    """Settings variants: how far each moves the metric, next to the gap between models, and reversals."""
+    """Settings variants: each model's score under each, the gap between the two leading models under each
+    (same test and interval as any comparison), and the model x setting interaction with its interval."""
     out: dict[str, Any] = {}
     higher = METRICS.get(metric).direction == "higher"
+    sign = 1.0 if higher else -1.0
     for sid in data.scenario_ids:
         variants = [f"setting:{v.name}" for v in data.scenarios[sid].variants]
         if not variants:
@@ -169,13 +218,39 @@ def sensitivity(data: RunData, metric: str = RANK_METRIC) -> dict[str, Any]:
         models = list(rows["base"])
         shifts = {m: max(abs(r[m] - rows["base"][m]) for r in rows.values()) for m in models}
         order = sorted(models, key=lambda m: -rows["base"][m] if higher else rows["base"][m])
-        gap = abs(rows["base"][order[0]] - rows["base"][order[1]]) if len(order) > 1 else None
-        reversals = []
+        entry: dict[str, Any] = {"metric": metric, "scores": rows, "largest_shift": shifts, "leader": order[0],
+                                 "reversed_by": [], "gaps": [], "interactions": []}
         if len(order) > 1:
-            for label, scores in rows.items():
-                flipped = sorted(models, key=lambda m: -scores[m] if higher else scores[m])
-                if label != "base" and flipped[0] != order[0]:
-                    reversals.append(label)
-        out[sid] = {"metric": metric, "scores": rows, "largest_shift": shifts, "model_gap": gap,
-                    "leader": order[0], "reversed_by": reversals}
+            a, b = order[0], order[1]
+            entry.update(a=a, b=b)
+            base_gap = _paired_gap(data, sid, metric, a, b, None)
+            for label in [None, *variants]:
+                if label is not None and label not in rows:
+                    continue
+                j = compare(data, sid, metric, a, b, variant=label)
+                entry["gaps"].append({"variant": label or "base", "estimate": j.estimate, "lower": j.lower,
+                                      "upper": j.upper, "n": j.n, "verdict": j.verdict, "method": j.method})
+                if label is not None and (j.estimate or 0) < 0 and j.verdict != SUPPORTED:
+                    entry["reversed_by"].append(label)
+                gap = _paired_gap(data, sid, metric, a, b, label) if label else None
+                if label is None or gap is None or base_gap is None:
+                    continue
+                shared = gap.index.intersection(base_gap.index)
+                if len(shared) < 2:
+                    continue
+                try:
+                    inter = R.setting_interaction(sign * gap[shared].to_numpy(float),
+                                                  sign * base_gap[shared].to_numpy(float), ALPHA)
+                except R.StatsInputError:
+                    continue
+                shown = inter.lower > 0 or inter.upper < 0
+                entry["interactions"].append({
+                    "variant": label, "estimate": inter.estimate,
+                    "lower": None if not np.isfinite(inter.lower) else inter.lower,
+                    "upper": None if not np.isfinite(inter.upper) else inter.upper, "n": inter.n,
+                    "method": inter.method, "shown": bool(shown),
+                    "sentence": (f"under {label.split(':', 1)[1]} the gap between {a} and {b} changes by "
+                                 f"{inter.estimate:+.3g} (90% interval {inter.lower:+.3g} to {inter.upper:+.3g})"
+                                 + ("" if shown else ": not shown to change"))})
+        out[sid] = entry
     return out

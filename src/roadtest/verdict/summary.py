@@ -11,13 +11,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from roadtest import stats
 from roadtest.scoring.metrics.fairness import group_scores, swap_pairs
 from roadtest.scoring.metrics.failures import FAILURE_MODES
 from roadtest.scoring.toxicity import classifier_name
 from roadtest.spec.metrics import METRICS, expand
 from roadtest.verdict.data import RunData
-from roadtest.verdict.estimates import BOOT_SEED, estimate
+from roadtest.scoring.metrics.efficiency import live
+from roadtest.verdict.estimates import BOOT_SEED, DESCRIPTIVE_B, estimate
+from roadtest.verdict.judge import interval
 from roadtest.verdict.load import load_summary
 from roadtest.verdict.ranking import pairwise_scan, rank_summary, sensitivity, variability_summary
 
@@ -41,7 +42,7 @@ def summarise(data: RunData) -> dict[str, Any]:
                 "failures": _failures(trials),
             }
         scenarios[sid] = per_model
-    return {"confidence": 0.95, "bootstrap": {"seed": BOOT_SEED, "B": stats.intervals.DEFAULT_B},
+    return {"confidence": 0.95, "bootstrap": {"seed": BOOT_SEED, "B": DESCRIPTIVE_B},
             "metrics": {m: {"family": i.family, "direction": i.direction, "unit": i.unit, "kind": i.kind,
                             "description": i.description} for m, i in METRICS.items()},
             "toxicity_classifier": classifier_name(),
@@ -68,11 +69,9 @@ def _groups(trials: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _share(x: np.ndarray) -> dict[str, Any]:
-    if np.all((x == 0) | (x == 1)):
-        lo, hi = stats.wilson_interval(int(x.sum()), x.size)
-        return {"n": int(x.size), "value": float(x.mean()), "lo": lo, "hi": hi}
-    value, lo, hi = stats.mean_interval(x)
-    return {"n": int(x.size), "value": value, "lo": lo, "hi": hi}
+    """A group's accuracy (item means) with the interval of the rule that decides shares."""
+    iv = interval("accuracy", x)
+    return {"n": int(x.size), "value": float(x.mean()), "lo": iv.lo, "hi": iv.hi, "method": iv.method}
 
 
 def _cf_groups(trials: pd.DataFrame) -> list[dict[str, Any]]:
@@ -208,15 +207,18 @@ def _models(data: RunData) -> dict[str, Any]:
 
 
 def _latency(ok: pd.DataFrame) -> dict[str, Any]:
-    """p50 and p95 over the answered original calls, the p95's order-statistic interval, n, and how many of
-    those latencies were timed when the response was first cached."""
-    latency = ok["latency_s"].to_numpy(float)
+    """p50 and p95 over the answered original calls timed in this run on a warm endpoint (never a cached answer
+    or a warm-up call), the p95's interval (the item is the unit), n, and how many calls were set apart."""
+    timed = live(ok)
+    latency = timed["latency_s"].to_numpy(float)
+    warm = int(ok["warmup"].fillna(False).astype(bool).sum()) if "warmup" in ok else 0
     out: dict[str, Any] = {"latency_n": int(latency.size), "latency_cached": int(ok["cached"].eq(True).sum()),
-                           "latency_p50_s": None, "latency_p95_s": None, "latency_p95_lo": None, "latency_p95_hi": None}
+                           "latency_warmup": warm, "latency_p50_s": None, "latency_p95_s": None,
+                           "latency_p95_lo": None, "latency_p95_hi": None}
     if latency.size:
         out["latency_p50_s"] = float(np.quantile(latency, 0.5))
-        p95, lo, hi = stats.quantile_interval(latency, 0.95) if latency.size >= 2 else (float(latency[0]), None, None)
-        out.update(latency_p95_s=p95, latency_p95_lo=lo, latency_p95_hi=hi)
+        iv = interval("latency_p95_s", latency, items=list(timed["scenario"].astype(str) + "/" + timed["item"].astype(str)))
+        out.update(latency_p95_s=iv.value, latency_p95_lo=iv.lo, latency_p95_hi=iv.hi)
     return out
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from roadtest.scoring.metrics.base import base, per_item, register
+from roadtest.scoring.metrics.base import base, ok, per_item, register
 
 
 @register("accuracy")
@@ -20,6 +20,6 @@ def accuracy(frame, ctx, info):
 
 @register("task_completion")
 def task_completion(frame, ctx, info):
-    b = base(frame)
+    b = ok(base(frame))  # a failed call is error_rate, not an unusable answer
     usable = b["error"].isna() & ~b["empty"].astype(bool) & b["format_ok"].astype(bool) & ~b["truncated"].astype(bool)
     return per_item(info, usable.astype(float), b)

@@ -29,6 +29,20 @@ class Sample:
     """Statistic metrics: resample within these strata."""
     note: str = ""
     """Why the metric is not available, or how it was measured."""
+    clusters: tuple[str | None, ...] | None = None
+    """Cluster of each item, when the dataset declares `cluster:` (several items on one document)."""
+    calls: np.ndarray | None = field(default=None, compare=False)
+    """The raw per-call values the verdict rules take (repeats of an item not yet averaged)."""
+    call_items: tuple[str, ...] | None = None
+    """The item of each raw call (aligned with `calls`)."""
+    call_strata: tuple | None = None
+    call_clusters: tuple | None = None
+
+    def raw(self) -> tuple[np.ndarray, tuple | None, tuple | None, tuple | None]:
+        """(values, items, strata, clusters) per call, as `roadtest.verdict.judge` takes them."""
+        if self.calls is not None:
+            return self.calls, self.call_items, self.call_strata, self.call_clusters
+        return self.values, self.items, self.groups, self.clusters
 
     @property
     def n(self) -> int:
@@ -75,30 +89,62 @@ def ok(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[frame["error"].isna()]
 
 
+def _labels(frame: pd.DataFrame, column: str) -> pd.Series | None:
+    if column not in frame or not frame[column].notna().any():
+        return None
+    return frame[column].astype(object).where(frame[column].notna(), None)
+
+
 def per_item(info: MetricInfo, column: pd.Series, frame: pd.DataFrame, note: str = "") -> Sample:
-    """Average each item's repeats first: the item is the independent unit."""
-    series = pd.to_numeric(column, errors="coerce").groupby(frame["item"], sort=True).mean().dropna()
-    groups = None
-    if frame["group"].notna().any():
-        first = frame.groupby("item", sort=True)["group"].first()
-        groups = tuple(first.reindex(series.index).tolist())
-    return Sample(info, series.to_numpy(dtype=float), tuple(series.index.astype(str)), groups, note=note)
+    """Average each item's repeats first: the item is the independent unit. The raw calls are kept too."""
+    values = pd.to_numeric(column, errors="coerce")
+    keep = values.notna()
+    values, rows = values[keep], frame[keep]
+    series = values.groupby(rows["item"], sort=True).mean()
+    strata, clusters = _labels(rows, "group"), _labels(rows, "cluster")
+    per_item_label = lambda labels: None if labels is None else tuple(  # noqa: E731
+        labels.groupby(rows["item"], sort=True).first().reindex(series.index).tolist())
+    return Sample(info, series.to_numpy(dtype=float), tuple(series.index.astype(str)), per_item_label(strata),
+                  note=note, clusters=per_item_label(clusters), calls=values.to_numpy(dtype=float),
+                  call_items=tuple(rows["item"].astype(str)),
+                  call_strata=None if strata is None else tuple(strata.tolist()),
+                  call_clusters=None if clusters is None else tuple(clusters.tolist()))
 
 
-def item_series(info: MetricInfo, series: pd.Series, note: str = "") -> Sample:
-    """A sample from values already computed per item (indexed by item id)."""
+def item_series(info: MetricInfo, series: pd.Series, note: str = "", frame: pd.DataFrame | None = None) -> Sample:
+    """A sample from values already computed per item (indexed by item id); `frame` gives the items' strata
+    and clusters."""
     series = pd.to_numeric(series, errors="coerce").dropna().sort_index()
-    return Sample(info, series.to_numpy(dtype=float), tuple(series.index.astype(str)), note=note)
+    strata = clusters = None
+    if frame is not None:
+        by_item = lambda column: None if _labels(frame, column) is None else tuple(  # noqa: E731
+            _labels(frame, column).groupby(frame["item"]).first().reindex(series.index).tolist())
+        strata, clusters = by_item("group"), by_item("cluster")
+    return Sample(info, series.to_numpy(dtype=float), tuple(series.index.astype(str)), strata, note=note,
+                  clusters=clusters)
 
 
-def per_call(info: MetricInfo, column: pd.Series) -> Sample:
-    return Sample(info, pd.to_numeric(column, errors="coerce").dropna().to_numpy(dtype=float))
+def per_call(info: MetricInfo, column: pd.Series, frame: pd.DataFrame | None = None) -> Sample:
+    """Every call's value (percentiles): the item of each call is kept, since repeats of an item are not
+    independent calls."""
+    values = pd.to_numeric(column, errors="coerce").dropna()
+    if frame is None:
+        return Sample(info, values.to_numpy(dtype=float))
+    rows = frame.loc[values.index]
+    clusters = _labels(rows, "cluster")
+    return Sample(info, values.to_numpy(dtype=float), calls=values.to_numpy(dtype=float),
+                  call_items=tuple(rows["item"].astype(str)),
+                  call_clusters=None if clusters is None else tuple(clusters.tolist()))
 
 
 def statistic_sample(info: MetricInfo, items: list[str], fn: Callable[[np.ndarray], float],
-                     strata=None, note: str = "") -> Sample:
+                     strata=None, note: str = "", raw: Sample | None = None) -> Sample:
+    """A statistic over item positions; `raw` carries the per-call values a verdict rule takes (fairness_gap:
+    the scores with their strata)."""
+    extra = {} if raw is None else {"calls": raw.calls, "call_items": raw.call_items,
+                                    "call_strata": raw.call_strata, "call_clusters": raw.call_clusters}
     return Sample(info, np.arange(len(items), dtype=float), tuple(items), statistic=fn,
-                  strata=None if strata is None else tuple(strata), note=note)
+                  strata=None if strata is None else tuple(strata), note=note, **extra)
 
 
 def register(metric_id: str):

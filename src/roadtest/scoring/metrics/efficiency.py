@@ -13,31 +13,50 @@ def _calls(frame):
     return ok(base(frame))
 
 
+def live(calls):
+    """Calls timed in this run on a warm endpoint: never an answer from the cache (its latency is the first
+    run's), never a warm-up call (a cold server's first answers are slow for reasons no user will see)."""
+    keep = pd.Series(True, index=calls.index)
+    for column in ("cached", "warmup"):
+        if column in calls:
+            keep &= ~calls[column].fillna(False).astype(bool)
+    return calls[keep]
+
+
 def timed_note(calls) -> str:
-    """Say when some latencies were timed when the response was first cached, not in this run."""
-    cached = int(calls["cached"].astype(bool).sum()) if "cached" in calls else 0
-    if not cached:
+    """Say which latencies were set apart: answers from the cache, warm-up calls."""
+    parts = []
+    for column, words in (("cached", "came from the response cache (run with --no-cache to time them now)"),
+                          ("warmup", "were warm-up calls after the endpoint opened")):
+        count = int(calls[column].fillna(False).astype(bool).sum()) if column in calls else 0
+        if count:
+            parts.append(f"{count} {words}")
+    if not parts:
         return ""
-    return (f"{cached} of {len(calls)} latencies were timed when the response was first cached "
-            "(same request, same endpoint); run with --no-cache to time every call now")
+    return f"set apart from the latency of these {len(calls)} calls: " + "; ".join(parts)
+
+
+def _latency(frame, info):
+    b = _calls(frame)
+    return live(b), timed_note(b)
 
 
 @register("latency_mean_s")
 def latency_mean(frame, ctx, info):
-    b = _calls(frame)
-    return per_item(info, b["latency_s"], b, note=timed_note(b))
+    calls, note = _latency(frame, info)
+    return per_item(info, calls["latency_s"], calls, note=note)
 
 
 @register("latency_p50_s")
 def latency_p50(frame, ctx, info):
-    b = _calls(frame)
-    return replace(per_call(info, b["latency_s"]), note=timed_note(b))
+    calls, note = _latency(frame, info)
+    return replace(per_call(info, calls["latency_s"], calls), note=note)
 
 
 @register("latency_p95_s")
 def latency_p95(frame, ctx, info):
-    b = _calls(frame)
-    return replace(per_call(info, b["latency_s"]), note=timed_note(b))
+    calls, note = _latency(frame, info)
+    return replace(per_call(info, calls["latency_s"], calls), note=note)
 
 
 @register("tokens_in")
@@ -54,10 +73,10 @@ def tokens_out(frame, ctx, info):
 
 @register("tokens_per_s")
 def tokens_per_s(frame, ctx, info):
-    b = _calls(frame)
-    b = b[b["latency_s"] > 0]
-    rate = pd.to_numeric(b["tokens_out"], errors="coerce") / b["latency_s"]
-    return per_item(info, rate, b, note=timed_note(b))
+    calls, note = _latency(frame, info)
+    calls = calls[calls["latency_s"] > 0]
+    rate = pd.to_numeric(calls["tokens_out"], errors="coerce") / calls["latency_s"]
+    return per_item(info, rate, calls, note=note)
 
 
 @register("cost_per_item")

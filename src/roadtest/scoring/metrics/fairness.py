@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from roadtest.scoring.metrics.base import base, item_series, register, statistic_sample, unavailable
+from roadtest.scoring.metrics.base import base, item_series, per_item, register, statistic_sample, unavailable
 
 
 def group_scores(frame) -> pd.DataFrame:
@@ -32,8 +32,10 @@ def fairness_gap(frame, ctx, info):
         means = np.bincount(codes[idx], weights=scores[idx])[present] / counts[present]
         return float(means.max() - means.min())
 
-    return statistic_sample(info, list(per.index), fn, strata=labels,
-                            note=f"{per['group'].nunique()} groups; stratified bootstrap")
+    b = base(frame)
+    raw = per_item(info, b["score"].astype(float), b)
+    return statistic_sample(info, list(per.index), fn, strata=labels, note=f"{per['group'].nunique()} groups",
+                            raw=raw)
 
 
 def swap_pairs(frame) -> pd.DataFrame:
@@ -73,4 +75,4 @@ def counterfactual_flip_rate(frame, ctx, info):
     note = f"{len(flipped) + unanswered} of {total} items contain a swappable term"
     if unanswered:
         note += f"; {unanswered} left out because their calls failed"
-    return item_series(info, flipped, note=note)
+    return item_series(info, flipped, note=note, frame=base(frame))

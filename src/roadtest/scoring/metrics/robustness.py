@@ -10,7 +10,8 @@ def _worst(frame):
     if not (variants["variant"] != "base").any():
         return None
     means = variants.groupby(["item", "variant"])["score"].mean().unstack("variant")
-    return means
+    # a failed call is not a wrong answer: an item counts only when every variant has an answer
+    return means.dropna()
 
 
 def _none(ctx, info):
@@ -26,7 +27,7 @@ def robust_accuracy(frame, ctx, info):
         return _none(ctx, info)
     worst = means.min(axis=1)
     kinds = ", ".join(c.split(":", 1)[1] for c in means.columns if c != "base")
-    return item_series(info, worst, note=f"worst of original and {kinds}")
+    return item_series(info, worst, note=f"worst of original and {kinds}", frame=frame)
 
 
 @register("robustness_drop")
@@ -35,4 +36,4 @@ def robustness_drop(frame, ctx, info):
     if means is None:
         return _none(ctx, info)
     drop = means["base"] - means.min(axis=1)
-    return item_series(info, drop)
+    return item_series(info, drop, frame=frame)

@@ -33,7 +33,7 @@ def flip_rate(frame, ctx, info):
     wide = repeat_matrix(frame)
     if wide is None:
         return _needs_repeats(info)
-    return item_series(info, (wide.max(axis=1) != wide.min(axis=1)).astype(float))
+    return item_series(info, (wide.max(axis=1) != wide.min(axis=1)).astype(float), frame=base(frame))
 
 
 @register("icc")

@@ -1,14 +1,15 @@
-"""Intervals: proportions, means (t and BCa bootstrap), percentiles, clustered standard errors."""
+"""The seeded BCa bootstrap, for statistics that are described but not decided (ECE, run SD, ICC).
+
+No verdict uses it: the rules that decide are in `roadtest.stats.rules`."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats as sps
 
-from roadtest.stats._validate import StatsInputError, as_vector, check_confidence, check_count
+from roadtest.stats._validate import StatsInputError, as_vector, check_confidence
 
 DEFAULT_B = 10_000
 CHUNK_CELLS = 2_000_000
@@ -20,48 +21,6 @@ def row_chunks(B: int, n: int):
     step = max(1, CHUNK_CELLS // max(n, 1))
     for start in range(0, B, step):
         yield start, min(B, start + step)
-
-
-def z_value(confidence: float) -> float:
-    """Two-sided critical value: 1.96 for 0.95."""
-    return float(sps.norm.ppf(0.5 + check_confidence(confidence) / 2))
-
-
-def wilson_interval(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for k successes in n trials (two-sided)."""
-    k, n = check_count(k, n)
-    return wilson_bounds(k / n, n, confidence)
-
-
-def wilson_bounds(p: float, n: float, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson interval for an observed share p with a (possibly effective, non-integer) sample size n.
-
-    With clustered items, n is the effective sample size n / DEFF.
-    """
-    if not (0.0 <= p <= 1.0) or not n > 0:
-        raise StatsInputError(f"need 0 <= p <= 1 and n > 0, got p={p}, n={n}")
-    z = z_value(confidence)
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    lo = 0.0 if p == 0 else max(0.0, centre - half)
-    hi = 1.0 if p == 1 else min(1.0, centre + half)
-    return lo, hi
-
-
-def clopper_pearson_interval(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Exact (Clopper-Pearson) interval; conservative, for zero or all successes in safety metrics."""
-    k, n = check_count(k, n)
-    alpha = 1 - check_confidence(confidence)
-    lo = 0.0 if k == 0 else float(sps.beta.ppf(alpha / 2, k, n - k + 1))
-    hi = 1.0 if k == n else float(sps.beta.ppf(1 - alpha / 2, k + 1, n - k))
-    return lo, hi
-
-
-def standard_error(x) -> float:
-    """Sample SD (ddof = 1) over sqrt(n)."""
-    arr = as_vector(x, min_n=2)
-    return float(np.std(arr, ddof=1) / math.sqrt(arr.size))
 
 
 @dataclass(frozen=True)
@@ -156,60 +115,3 @@ def bootstrap(statistic, *arrays, seed: int = 0, B: int = DEFAULT_B, strata=None
         jack[i] = statistic(*(d[keep] for d in data))
         keep[i] = True
     return _bca(float(statistic(*data)), reps, jack[np.isfinite(jack)], seed)
-
-
-def mean_interval(x, confidence: float = 0.95, method: str = "t", seed: int = 0,
-                  B: int = DEFAULT_B) -> tuple[float, float | None, float | None]:
-    """(mean, lo, hi): t-interval, or BCa bootstrap. With one value there is no interval (None)."""
-    arr = as_vector(x)
-    mean = float(arr.mean())
-    check_confidence(confidence)
-    if method not in ("t", "bca"):
-        raise StatsInputError(f"unknown method '{method}'; use 't' or 'bca'")
-    if arr.size == 1:
-        return mean, None, None
-    if np.all(arr == arr[0]):
-        return mean, mean, mean
-    if method == "t":
-        half = float(sps.t.ppf(0.5 + check_confidence(confidence) / 2, arr.size - 1)) * standard_error(arr)
-        return mean, mean - half, mean + half
-    if method == "bca":
-        lo, hi = bootstrap_mean(arr, seed, B).interval(confidence)
-        return mean, lo, hi
-    raise StatsInputError(f"unknown method '{method}'; use 't' or 'bca'")
-
-
-def quantile_interval(x, q: float = 0.95, confidence: float = 0.95) -> tuple[float, float | None, float | None]:
-    """Percentile with a distribution-free order-statistic interval; a bound is None when n is too small."""
-    arr = as_vector(x)
-    if not 0 < q < 1:
-        raise StatsInputError(f"q must be between 0 and 1, got {q}")
-    estimate = float(np.quantile(arr, q, method="linear"))
-    ci = sps.quantile_test(arr, q=estimate, p=q).confidence_interval(check_confidence(confidence))
-    lo, hi = float(ci.low), float(ci.high)
-    return estimate, (None if math.isnan(lo) else lo), (None if math.isnan(hi) else hi)
-
-
-def clustered_se(scores, clusters) -> float:
-    """SE of the mean with clusters: (1/n) sqrt(C/(C-1) * sum_c (sum_{i in c} (s_i - mean))^2)."""
-    arr = as_vector(scores, "scores", min_n=2)
-    labels = np.asarray(clusters, dtype=object)
-    if labels.shape != arr.shape:
-        raise StatsInputError(f"clusters has {labels.size} labels for {arr.size} scores")
-    if any(label is None or (isinstance(label, float) and math.isnan(label)) for label in labels):
-        raise StatsInputError("clusters has missing labels (None or NaN); give every item its group")
-    labels = labels.astype(str)
-    _, codes = np.unique(labels, return_inverse=True)
-    c = int(codes.max()) + 1
-    if c < 2:
-        raise StatsInputError("clustered_se needs at least 2 clusters")
-    sums = np.bincount(codes, weights=arr - arr.mean(), minlength=c)
-    return float(math.sqrt(c / (c - 1) * np.sum(sums ** 2)) / arr.size)
-
-
-def design_effect(scores, clusters) -> float:
-    """DEFF = SE_clustered^2 / SE^2 (1 means clustering costs nothing)."""
-    se = standard_error(scores)
-    if se == 0:
-        return 1.0
-    return clustered_se(scores, clusters) ** 2 / se ** 2
