@@ -29,8 +29,11 @@ demo: install
 	$(RT) run
 	$(RT) report latest
 
+# Everything but the simulation study: the unit lane across the cores, then the lane with a model server,
+# PDFs or a browser (one server for the session, so one process).
 test: install
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest -m "$(FAST)" -q -n auto
+	$(PY) -m pytest -m "(model or pdf or browser) and not slow"
 
 test-fast: install
 	$(PY) -m pytest -m "$(FAST)" -q -n auto

@@ -52,7 +52,7 @@ CASES = [
     ("wrong type: a bounded number", SCEN, "top_p: 1.0", "top_p: high",
      f"{SCEN}:{_line_of(TINY_SCENARIO, 'top_p:')}",
      ["sampling.top_p: expected a number greater than 0 and at most 1, got 'high'", "hint: write `top_p: 1.0`"]),
-    ("wrong type: a mapping", SCEN, "dataset: {path: tiny-math.jsonl, id: id, group: kind}", "dataset: tiny-math.jsonl",
+    ("wrong type: a mapping", SCEN, "dataset: {path: tiny-math.jsonl, id: id, strata: kind}", "dataset: tiny-math.jsonl",
      f"{SCEN}:{_line_of(TINY_SCENARIO, 'dataset:')}",
      ["dataset: expected a mapping like {path: items.jsonl, id: id}, got 'tiny-math.jsonl'",
       "hint: write `dataset: {path: tiny-math.jsonl}`"]),

@@ -78,10 +78,125 @@ def report_run(tmp_path_factory, llama_server):
     ws = write_workspace(tmp_path_factory.mktemp("report") / "ws", url=url, items=items, scenario=SCENARIO,
                          hypothesis=HOSTILE_HYPOTHESIS, extra_models=twin)
     runner = CliRunner()
-    result = runner.invoke(app, ["run", "-w", str(ws), "-q"])
+    # --no-cache: the twin sends the same requests as smollm2, and latency is only timed live (a cached answer never
+    # enters it): the trade-off chart needs both models' latencies.
+    result = runner.invoke(app, ["run", "-w", str(ws), "-q", "--no-cache"])
     assert result.exit_code == 0, result.output
     run_dir = next(p for p in (ws / "runs").iterdir() if (p / "manifest.json").exists())
     result = runner.invoke(app, ["report", str(run_dir), "-w", str(ws)])
     assert result.exit_code == 0, result.output
     yield ws, run_dir
     proxy.stop()
+
+
+# A run made without a model server: three models behind canned endpoints, two scenarios, each model better at a
+# different one (a model x scenario interaction), a settings variant, every kind of comparison criterion, a model
+# prompted in another mode (a confounded comparison) and an endpoint failing on one scenario (NOT DECIDED).
+SKILL = {"alpha": {"add": 0.9, "sub": 0.55}, "beta": {"add": 0.6, "sub": 0.9}, "gamma": {"add": 0.5, "sub": 0.5}}
+STUB_SCENARIO = """\
+id: math-{kind}
+success: "The model answers a one-step sum."
+dataset: {{path: math-{kind}.jsonl, id: id}}
+mode: chat
+prompt:
+  system: "Answer with the number only."
+  template: "{{{{ question }}}}\\nAnswer:"
+sampling: {{temperature: 0.0, top_p: 1.0, seed: 7}}
+limits: {{max_new_tokens: 6, stop: ["\\n"]}}
+repeats: 1
+scoring: {{rule: numeric, answer: answer}}
+variants:
+  - name: warm
+    sampling: {{temperature: 0.9}}
+"""
+STUB_HYPOTHESES = {"adds.md": """\
+---
+id: adds
+title: The model adds well and beats beta
+criteria:
+  - scenario: math-add
+    metric: accuracy
+    at_least: 0.7
+  - scenario: math-add
+    metric: accuracy
+    versus: {model: beta, by_at_least: 0.0}
+    robust_to_settings: true
+  - scenario: math-add
+    metric: latency_p95_s
+    at_most: 5.0
+---
+Adding.
+""", "subs.md": """\
+---
+id: subs
+title: The model subtracts no worse than beta
+criteria:
+  - scenario: math-sub
+    metric: accuracy
+    no_worse_than: {model: beta, margin: 0.05}
+  - scenario: math-sub
+    metric: accuracy
+    at_least: 0.5
+---
+Subtracting.
+"""}
+
+
+def _stub_answer(model: str):
+    import hashlib
+    import re
+
+    def answer(body):
+        found = re.search(r"Q(\d+)-(add|sub): What is (\d+) (plus|minus) (\d+)", json.dumps(body))
+        if not found:
+            return None
+        n, kind, a, op, b = found.groups()
+        true = int(a) + int(b) if op == "plus" else int(a) - int(b)
+        warm = (body.get("temperature") or 0) > 0
+        skill = SKILL[model][kind] - (0.2 if warm and model == "alpha" else 0)
+        draw = int(hashlib.sha256(f"{model}:{kind}{n}{warm}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+        return str(true if draw < skill else true + 1)
+
+    return answer
+
+
+def _gamma_fails(index, body):
+    """gamma's endpoint fails one call in three on math-add only: that scenario is NOT DECIDED, the other is not."""
+    return "500" if "-add:" in json.dumps(body) and index % 3 == 0 else "pass"
+
+
+@pytest.fixture(scope="session")
+def stub_run(tmp_path_factory):
+    """(workspace, run folder) of the canned three-model run, its report written (HTML only)."""
+    from tests.support.proxy import FaultProxy
+
+    root = tmp_path_factory.mktemp("stub") / "ws"
+    (root / "scenarios").mkdir(parents=True)
+    (root / "hypotheses").mkdir()
+    proxies, blocks = [], []
+    for model, delay in (("alpha", 0.02), ("beta", 0.005), ("gamma", 0.01)):
+        proxy = FaultProxy(None, script=_gamma_fails if model == "gamma" else (lambda i, body: "pass"),
+                           answer=_stub_answer(model), delay_s=delay)
+        proxies.append(proxy)
+        mode = "    mode: completion\n" if model == "beta" else ""
+        blocks.append(f"  - id: {model}\n    provider: openai\n    base_url: {proxy.start()}\n    model: stub\n"
+                      f"    max_retries: 0\n{mode}")
+    (root / "roadtest.yaml").write_text("name: stub\nmodels:\n" + "".join(blocks) + "report:\n  title: Stub decision\n")
+    for kind, op in (("add", "plus"), ("sub", "minus")):
+        items = [{"id": f"{kind}{n}", "question": f"Q{n}-{kind}: What is {n + 3} {op} {n % 7}?",
+                  "answer": (n + 3) + (n % 7) if op == "plus" else (n + 3) - (n % 7)} for n in range(60)]
+        (root / "scenarios" / f"math-{kind}.jsonl").write_text("".join(json.dumps(i) + "\n" for i in items))
+        (root / "scenarios" / f"math-{kind}.yaml").write_text(STUB_SCENARIO.format(kind=kind))
+    for name, text in STUB_HYPOTHESES.items():
+        (root / "hypotheses" / name).write_text(text)
+    runner = CliRunner()
+    try:
+        result = runner.invoke(app, ["run", "-w", str(root), "-q"])
+    finally:
+        for proxy in proxies:
+            proxy.stop()
+    run_dir = next(p for p in (root / "runs").iterdir() if (p / "manifest.json").exists())
+    assert (run_dir / "verdicts.json").is_file(), result.output
+    result = runner.invoke(app, ["report", str(run_dir), "-w", str(root), "--format", "html"])
+    assert result.exit_code == 0, result.output
+    return root, run_dir

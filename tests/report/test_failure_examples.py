@@ -10,7 +10,8 @@ import pytest
 from roadtest.archive.canonical import canonical_json
 from roadtest.report.scenario_view import _cell, clip, scenario_view
 from roadtest.report.sections import variability_rows
-from roadtest.report.view import _model_line
+from roadtest.report.formatting import plural
+from roadtest.report.view import model_line
 from roadtest.scoring import score_trials
 from roadtest.spec import ModelSpec, Scenario
 from roadtest.spec.metrics import METRICS
@@ -103,8 +104,7 @@ def test_metrics_json_stays_byte_for_byte_the_same(summary):
 
 
 def test_the_report_says_why_each_example_is_there(summary):
-    catalogue = summary["metrics"]
-    view = scenario_view("s", SCENARIO, summary["scenarios"]["s"], catalogue, ["m", "other"], None)
+    view = scenario_view("s", SCENARIO, summary, ["m", "other"])
     rows = [f for f in view.failures if f.model == "m"]
     kinds = [f.mode for f in rows]
     assert kinds == sorted(kinds, key=["errors", "timeouts", "format violations", "wrong answers",
@@ -131,19 +131,21 @@ def test_page_one_counts_every_call_and_names_the_original_ones(summary):
     originals = [r for r in ARCHIVE if r["model"] == "m" and r["variant"] == "base"]
     assert entry["calls"] == len([r for r in ARCHIVE if r["model"] == "m"])
     assert entry["original_calls"] == len(originals) and entry["original_errors"] == entry["errors"] == 1
-    assert entry["latency_n"] == len(originals) - 1 and entry["latency_cached"] == 2
+    assert entry["latency_cached"] == 2            # cached and warm-up calls never enter a latency (set apart)
+    assert entry["latency_n"] == len(originals) - 1 - entry["latency_cached"] - entry["latency_warmup"]
     assert entry["accuracy_lo"] <= entry["accuracy"] <= entry["accuracy_hi"]
-    assert entry["accuracy_items"] == len({r["item"] for r in originals})
-    line = _model_line(entry)
+    assert entry["accuracy_items"] == len({r["item"] for r in originals if not r["error"]})   # a failure is no answer
+    line = model_line(entry)
     assert f"1 failed of {entry['calls']} calls; {entry['original_calls']} original" in line
-    assert f"(n = {entry['latency_n']}; 2 of {entry['latency_n']} timed when first cached)" in line
-    assert f"over all scenarios' original calls" in line
+    assert (f"(n = {entry['latency_n']}; set apart: {plural(entry['latency_warmup'], 'warm-up call')} and "
+            f"2 cached calls)") in line
+    assert "over all scenarios' original calls" in line
     assert f"[{entry['accuracy_lo']:.3f}, {entry['accuracy_hi']:.3f}]" in line
     assert f"n = {entry['accuracy_items']} items" in line
 
 
 def test_an_older_metrics_json_still_makes_a_page_one_line():
-    line = _model_line({"accuracy": 0.5, "latency_p95_s": 1.0, "cost_per_item": None, "errors": 0, "calls": 215})
+    line = model_line({"accuracy": 0.5, "latency_p95_s": 1.0, "cost_per_item": None, "errors": 0, "calls": 215})
     assert "0 failed of 215 original calls" in line
 
 

@@ -14,7 +14,7 @@ from tests.support.tools import run_tool
 pytestmark = pytest.mark.pdf
 
 SECTIONS = ["Decision summary", "Contents", "Hypotheses and evidence", "Scenarios: every metric side by side",
-            "Rank stability", "Run-to-run variability", "Reproducibility appendix", "Latency under load",
+            "Which model is best", "Run-to-run variability", "Reproducibility appendix", "Latency under load",
             "Settings sensitivity", "Failure examples", "Trade-off", "roadtest replay", "roadtest rerun"]
 MM = 72 / 25.4   # PDF points per millimetre
 
@@ -77,8 +77,9 @@ def test_the_table_of_contents_gives_page_numbers(report_run):
     _, run_dir = report_run
     pages = [page.extract_text() for page in PdfReader(str(run_dir / "report.pdf")).pages]
     text = "\n".join(pages)
-    entries = dict(re.findall(r"^(Rank stability|Reproducibility appendix|Decision summary) \.{5,}\s*(\d+)$", text, re.M))
-    assert set(entries) == {"Rank stability", "Reproducibility appendix", "Decision summary"}
+    entries = dict(re.findall(r"^(Which model is best|Reproducibility appendix|Decision summary) \.{5,}\s*(\d+)$", text,
+                              re.M))
+    assert set(entries) == {"Which model is best", "Reproducibility appendix", "Decision summary"}
     for title, number in entries.items():                       # each number points at the page with that heading
         assert title in pages[int(number) - 1]
 

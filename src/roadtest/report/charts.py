@@ -1,6 +1,7 @@
 """Charts for the decision document: matplotlib, rendered to inline SVG (no files, no fetches).
 
-Every chart reads in greyscale: models differ by marker and hatch, not only by colour. SVG text stays
+Every chart gives a model the same colour, marker and hatch (`Styles`, made once per document from its model
+list), so it reads in greyscale too: models differ by marker and hatch, not only by colour. SVG text stays
 text (the document's font renders it) and the output is deterministic (fixed hash salt, no date), so a
 replayed report is byte for byte the same.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import dataclass
 from typing import Sequence
 
 from markupsafe import Markup
@@ -17,6 +19,29 @@ INK, MUTED, RULE = "#1d2330", "#5b6475", "#d5dae3"
 PALETTE = ["#1f4e79", "#b35806", "#2d7f5e", "#7b3294", "#8c510a", "#4d4d4d"]
 MARKERS = ["o", "s", "D", "^", "v", "P"]
 HATCHES = ["", "///", "...", "xxx", "\\\\\\", "ooo"]
+
+
+@dataclass(frozen=True)
+class Styles:
+    """One colour, marker and hatch per model, the same in every chart of the document."""
+
+    models: tuple[str, ...]
+
+    def _index(self, model: str) -> int:
+        return self.models.index(model) if model in self.models else len(self.models)
+
+    def colour(self, model: str) -> str:
+        return PALETTE[self._index(model) % len(PALETTE)]
+
+    def marker(self, model: str) -> str:
+        return MARKERS[self._index(model) % len(MARKERS)]
+
+    def hatch(self, model: str) -> str:
+        return HATCHES[self._index(model) % len(HATCHES)]
+
+
+def styles(models: Sequence[str]) -> Styles:
+    return Styles(tuple(models))
 
 
 def _plt():
@@ -46,19 +71,49 @@ def _svg(fig) -> Markup:
     return Markup(text)
 
 
+Span = tuple[float, float, float | None, float | None]
+"""(position on the other axis, estimate, lower bound or None, upper bound or None)."""
+
+
+def _spans(ax, spans: Sequence[Span], vertical: bool, positive: bool) -> list[tuple[float, float, str]]:
+    """Each interval as a line with caps at the bounds that exist; returns the open sides (position, estimate,
+    'lo' or 'hi') to be drawn dotted to the edge once the axes have their final limits."""
+    open_ = []
+    for pos, value, lo, hi in spans:
+        lo = max(lo, 0.0) if positive and lo is not None else lo
+        hi = max(hi, 0.0) if positive and hi is not None else hi
+        a, b = (lo if lo is not None else value), (hi if hi is not None else value)
+        ax.plot(*(([pos, pos], [a, b]) if vertical else ([a, b], [pos, pos])), color=INK, linewidth=1.2, zorder=2)
+        for end in (e for e in (lo, hi) if e is not None):
+            ax.plot(*(([pos], [end]) if vertical else ([end], [pos])), marker="_" if vertical else "|", color=INK,
+                    markersize=8, zorder=2)
+        open_ += [(pos, value, side) for side, end in (("lo", lo), ("hi", hi)) if end is None]
+    return open_
+
+
+def _open_ends(ax, open_: Sequence[tuple[float, float, str]], vertical: bool, positive: bool) -> None:
+    """A side with no bound runs dotted to the edge of the axes (never below zero for a positive quantity)."""
+    limits = ax.get_ylim() if vertical else ax.get_xlim()
+    for pos, value, side in open_:
+        edge = (max(limits[0], 0.0) if positive else limits[0]) if side == "lo" else limits[1]
+        ax.plot(*(([pos, pos], [value, edge]) if vertical else ([value, edge], [pos, pos])), color=INK,
+                linestyle=":", linewidth=1.2, zorder=2)
+    (ax.set_ylim if vertical else ax.set_xlim)(*limits)
+
+
 def interval_chart(title: str, rows: Sequence[tuple[str, float | None, float | None, float | None]],
-                   unit_label: str, threshold: float | None = None) -> Markup | None:
-    """One horizontal bar per model with its 95% interval; an optional threshold line."""
+                   unit_label: str, style: Styles, threshold: float | None = None) -> Markup | None:
+    """One horizontal bar per model with its 90% interval; an optional threshold line."""
     rows = [r for r in rows if r[1] is not None]
     if not rows:
         return None
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.2, 0.5 + 0.42 * len(rows)))
-    for i, (label, value, lo, hi) in enumerate(rows):
-        ax.barh(i, value, color=PALETTE[i % len(PALETTE)], hatch=HATCHES[i % len(HATCHES)], alpha=0.85,
-                edgecolor=INK, linewidth=0.5, height=0.6)
-        if lo is not None and hi is not None:
-            ax.errorbar(value, i, xerr=[[value - lo], [hi - value]], fmt="none", ecolor=INK, capsize=4, linewidth=1.2)
+    for i, (model, value, _, _) in enumerate(rows):
+        ax.barh(i, value, color=style.colour(model), hatch=style.hatch(model), alpha=0.85, edgecolor=INK,
+                linewidth=0.5, height=0.6)
+    open_ = _spans(ax, [(i, value, lo, hi) for i, (_, value, lo, hi) in enumerate(rows)], False, False)
+    _open_ends(ax, open_, False, False)
     if threshold is not None:
         ax.axvline(threshold, color=INK, linestyle="--", linewidth=1)
     ax.set_yticks(range(len(rows)), [r[0] for r in rows])
@@ -68,82 +123,59 @@ def interval_chart(title: str, rows: Sequence[tuple[str, float | None, float | N
     return _svg(fig)
 
 
-def pareto_front(points: Sequence[tuple[str, float, float]]) -> set[str]:
-    """Models no other model beats on both quality (higher) and cost or latency (lower)."""
-    front = set()
-    for name, q, c in points:
-        if not any((q2 >= q and c2 <= c) and (q2 > q or c2 < c) for n2, q2, c2 in points if n2 != name):
-            front.add(name)
-    return front
+Point = tuple[str, float | None, float | None, float | None, float | None, float | None, float | None]
+"""(model, quality, its lower and upper bound, cost or latency, its lower and upper bound)."""
 
 
-def tradeoff_chart(points: Sequence[tuple[str, float, float]], x_label: str, y_label: str) -> Markup | None:
-    """Quality against p95 latency (or cost), the Pareto front joined and labelled."""
-    points = [p for p in points if p[1] is not None and p[2] is not None]
+def tradeoff_chart(points: Sequence[Point], x_label: str, y_label: str, style: Styles) -> Markup | None:
+    """Quality against p95 latency (or cost), each point with its interval on both axes. No front is drawn:
+    which model is better on either axis is for the tests, not for the points."""
+    points = [p for p in points if p[1] is not None and p[4] is not None]
     if len(points) < 2:
         return None
     plt = _plt()
-    front = pareto_front(points)
-    fig, ax = plt.subplots(figsize=(6.2, 2.6))
-    for i, (name, quality, cost) in enumerate(points):
-        on = name in front
-        ax.scatter(cost, quality, s=70, marker=MARKERS[i % len(MARKERS)], color=PALETTE[i % len(PALETTE)],
-                   edgecolor=INK, linewidth=1.2 if on else 0.5, zorder=3)
-        ax.annotate(name + (" (Pareto front)" if on else ""), (cost, quality), textcoords="offset points",
-                    xytext=(7, 5), fontsize=8.5, color=INK)
-    ordered = sorted((p for p in points if p[0] in front), key=lambda p: p[2])
-    if len(ordered) > 1:
-        ax.plot([p[2] for p in ordered], [p[1] for p in ordered], color=INK, linestyle="--", linewidth=1, zorder=2)
+    fig, ax = plt.subplots(figsize=(6.2, 2.8))
+    for name, quality, _, _, cost, _, _ in points:
+        ax.scatter(cost, quality, s=70, marker=style.marker(name), color=style.colour(name), edgecolor=INK,
+                   linewidth=0.6, zorder=3)
+        ax.annotate(name, (cost, quality), textcoords="offset points", xytext=(7, 5), fontsize=8.5, color=INK)
+    across = _spans(ax, [(q, c, c_lo, c_hi) for _, q, _, _, c, c_lo, c_hi in points], False, True)
+    up = _spans(ax, [(c, q, q_lo, q_hi) for _, q, q_lo, q_hi, c, _, _ in points], True, False)
+    ax.margins(x=0.3, y=0.2)
+    _open_ends(ax, across, False, True)
+    _open_ends(ax, up, True, False)
     ax.set_xlabel(x_label)
     ax.set_ylabel(y_label)
-    ax.margins(x=0.35, y=0.25)
     ax.set_title("Trade-off: better is up and to the left", loc="left", fontsize=10, color=INK)
     return _svg(fig)
 
 
-def rank_chart(models: Sequence[str], probs: Sequence[Sequence[float]]) -> Markup | None:
-    """P(rank = r) per model as stacked bars."""
-    if len(models) < 2:
-        return None
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6.2, 0.6 + 0.42 * len(models)))
-    left = [0.0] * len(models)
-    for r in range(len(models)):
-        values = [p[r] for p in probs]
-        ax.barh(range(len(models)), values, left=left, color=PALETTE[r % len(PALETTE)], hatch=HATCHES[r % len(HATCHES)],
-                edgecolor=INK, linewidth=0.5, height=0.6, label=f"rank {r + 1}")
-        left = [a + b for a, b in zip(left, values)]
-    ax.set_yticks(range(len(models)), list(models))
-    ax.invert_yaxis()
-    ax.set_xlim(0, 1)
-    ax.set_xlabel("probability")
-    ax.legend(ncol=min(len(models), 5), fontsize=8, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.28))
-    ax.set_title("Probability of each rank (joint item bootstrap)", loc="left", fontsize=10, color=INK)
-    return _svg(fig)
+def load_chart(rows: Sequence[tuple[str, str, float | None, float | None]], style: Styles) -> Markup | None:
+    """p50 (light) and p95 (hatched) latency per model and traffic level, in the model's colour."""
+    from matplotlib.patches import Patch
 
-
-def load_chart(rows: Sequence[tuple[str, str, float | None, float | None]]) -> Markup | None:
-    """p50 and p95 latency per model and traffic level."""
     rows = [r for r in rows if r[2] is not None and r[3] is not None]
     if not rows:
         return None
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.2, 0.6 + 0.5 * len(rows)))
-    labels = [f"{m} · {level}" for m, level, _, _ in rows]
     ys = range(len(rows))
-    ax.barh([y + 0.18 for y in ys], [r[2] for r in rows], height=0.34, color=PALETTE[0], edgecolor=INK,
-            linewidth=0.5, label="p50")
-    ax.barh([y - 0.18 for y in ys], [r[3] for r in rows], height=0.34, color=PALETTE[1], hatch="///",
-            edgecolor=INK, linewidth=0.5, label="p95")
-    ax.set_yticks(list(ys), labels)
+    colours = [style.colour(m) for m, _, _, _ in rows]
+    ax.barh([y + 0.18 for y in ys], [r[2] for r in rows], height=0.34, color=colours, alpha=0.45, edgecolor=INK,
+            linewidth=0.5)
+    ax.barh([y - 0.18 for y in ys], [r[3] for r in rows], height=0.34, color=colours, hatch="///", edgecolor=INK,
+            linewidth=0.5)
+    ax.set_yticks(list(ys), [f"{m} · {level}" for m, level, _, _ in rows])
     ax.invert_yaxis()
     ax.set_xlabel("seconds")
-    ax.legend(fontsize=8, frameon=False, loc="lower right")
+    ax.legend(handles=[Patch(facecolor="white", edgecolor=INK, label="p50"),
+                       Patch(facecolor="white", edgecolor=INK, hatch="///", label="p95")],
+              fontsize=8, frameon=False, loc="lower right")
     ax.set_title("Latency at each traffic level", loc="left", fontsize=10, color=INK)
     return _svg(fig)
 
 
-def sensitivity_chart(scores: dict[str, dict[str, float]], metric: str) -> Markup | None:
+def sensitivity_chart(scores: dict[str, dict[str, float]], metric: str, style: Styles) -> Markup | None:
     """The metric under each settings variant, one marker per model: how far a setting alone moves it."""
     if not scores:
         return None
@@ -151,10 +183,10 @@ def sensitivity_chart(scores: dict[str, dict[str, float]], metric: str) -> Marku
     variants = list(scores)
     models = list(next(iter(scores.values())))
     fig, ax = plt.subplots(figsize=(6.2, 0.6 + 0.45 * len(variants)))
-    for i, model in enumerate(models):
+    for model in models:
         xs = [scores[v].get(model) for v in variants]
-        ax.plot(xs, range(len(variants)), marker=MARKERS[i % len(MARKERS)], color=PALETTE[i % len(PALETTE)],
-                linestyle=":", markersize=7, label=model)
+        ax.plot(xs, range(len(variants)), marker=style.marker(model), color=style.colour(model), linestyle=":",
+                markersize=7, label=model)
     ax.set_yticks(range(len(variants)), [v.removeprefix("setting:") for v in variants])
     ax.invert_yaxis()
     ax.set_xlabel(metric)

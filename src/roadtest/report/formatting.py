@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 import math
+import re
+from typing import Sequence
+
+from markupsafe import Markup, escape
+
+POSITIVE = {"seconds", "tokens", "currency", "tokens/s"}
+"""Units of quantities that cannot be negative: their bounds are never printed (or drawn) below zero."""
 
 
 def num(value: float | None, unit: str = "", digits: int | None = None) -> str:
@@ -24,10 +31,29 @@ def num(value: float | None, unit: str = "", digits: int | None = None) -> str:
     return f"{value:.{digits if digits is not None else 3}g}"
 
 
+def floor(value: float | None, unit: str) -> float | None:
+    """A bound of a positive quantity is never below zero."""
+    return max(value, 0.0) if value is not None and unit in POSITIVE else value
+
+
 def interval(lo: float | None, hi: float | None, unit: str = "") -> str:
+    """The bounds of an estimate ('—' for a bound the data cannot give)."""
     if lo is None and hi is None:
         return "no interval"
-    return f"[{num(lo, unit)}, {num(hi, unit)}]"
+    return f"[{num(floor(lo, unit), unit)}, {num(floor(hi, unit), unit)}]"
+
+
+def signed(value: float | None, unit: str = "") -> str:
+    """A difference between two models, with its sign."""
+    text = num(value, unit)
+    return text if value is None or text.startswith("-") else "+" + text
+
+
+def signed_interval(lo: float | None, hi: float | None, unit: str = "") -> str:
+    """The bounds of a difference (a difference may be negative: no floor)."""
+    if lo is None and hi is None:
+        return "no interval"
+    return f"[{signed(lo, unit)}, {signed(hi, unit)}]"
 
 
 def pvalue(p: float | None) -> str:
@@ -40,3 +66,17 @@ def pvalue(p: float | None) -> str:
 
 def count(n: int | None) -> str:
     return "—" if n is None else f"{n:,}"
+
+
+def plural(n: int, noun: str) -> str:
+    return f"{count(n)} {noun}" + ("" if n == 1 else "s")
+
+
+def with_ids(text: str, ids: Sequence[str]) -> Markup:
+    """Prose that names models, escaped, each model id in a span that keeps it whole on one line (a line never
+    breaks at an id's hyphens). The templates' `ids` filter."""
+    escaped = str(escape(text))
+    if not ids:
+        return Markup(escaped)
+    names = "|".join(re.escape(str(escape(i))) for i in sorted(ids, key=len, reverse=True))
+    return Markup(re.sub(rf"(?<![\w-])({names})(?![\w-])", r'<span class="id">\1</span>', escaped))

@@ -10,6 +10,7 @@ from urllib.parse import unquote, urlparse
 from jinja2 import ChoiceLoader, FileSystemLoader, TemplateError, TemplateNotFound
 
 from roadtest.errors import RoadtestError
+from roadtest.report.formatting import with_ids
 from roadtest.report.view import ReportView
 from roadtest.sandbox import REPORT_OUTPUT, REPORT_SECONDS, render_stream, sandbox, time_budget
 
@@ -70,7 +71,9 @@ def environment(workspace_templates: Path | None = None):
     if workspace_templates is not None and workspace_templates.is_dir() and not workspace_templates.is_symlink():
         loaders.append(WorkspaceTemplates(workspace_templates))
     loaders.append(FileSystemLoader(str(default_templates())))
-    return sandbox(ChoiceLoader(loaders), autoescape=True, trim_blocks=True, lstrip_blocks=True)
+    env = sandbox(ChoiceLoader(loaders), autoescape=True, trim_blocks=True, lstrip_blocks=True)
+    env.filters["ids"] = with_ids
+    return env
 
 
 def render_page(name: str, context: dict, workspace_templates: Path | None = None) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 from markupsafe import Markup
 
 from roadtest.report import charts
-from roadtest.report.formatting import interval, num
+from roadtest.report.formatting import interval, num, signed, signed_interval
 from roadtest.scoring.rules import normalise
 
 FAMILY_ORDER = ["accuracy", "calibration", "robustness", "fairness", "bias", "toxicity", "policy", "efficiency",
@@ -72,7 +72,14 @@ class FailureExample:
 @dataclass(frozen=True)
 class Sensitivity:
     rows: list[tuple[str, list[str]]]
+    """(setting, the metric for each model)"""
     sentence: str
+    pair: str
+    """'a − b': the two leading models under the base settings."""
+    gaps: list[tuple[str, str, str, str, str, str]]
+    """(setting, gap a − b, its interval, n, what the test says, method)"""
+    interactions: list[str]
+    """Per variant: how far the gap moves (model x setting interaction), with its interval."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +105,11 @@ class ScenarioView:
     failures: list[FailureExample]
     load: list[LoadRow]
     charts: list[Markup]
+    tradeoff: Markup | None = None
+    tradeoff_note: str = ""
+    """Which models the trade-off chart leaves out, and why."""
+    warnings: list[str] = field(default_factory=list)
+    """Design warnings about this scenario's settings (a stochastic variant without repeats)."""
 
 
 def _cell(e: dict[str, Any] | None, unit: str) -> Cell:
@@ -148,22 +160,31 @@ def _notes(per_model: dict[str, Any], models: list[str], catalogue: dict[str, An
     return lines
 
 
-def _sensitivity(entry: dict[str, Any] | None, models: list[str]) -> Sensitivity | None:
+def _reading(gap: dict[str, Any], a: str, b: str) -> str:
+    """What the gap's test says, in the words the scan uses."""
+    if gap["verdict"] == "SUPPORTED":
+        return f"{a} is better than {b}"
+    if gap["verdict"] == "REFUTED":
+        return f"{b} is better than {a}"
+    return "not shown to differ"
+
+
+def _sensitivity(entry: dict[str, Any] | None, models: list[str], unit: str) -> Sensitivity | None:
     if not entry:
         return None
-    rows = [(label.removeprefix("setting:"), [num(scores.get(m), "proportion") for m in models])
+    rows = [(label.removeprefix("setting:"), [num(scores.get(m), unit) for m in models])
             for label, scores in entry["scores"].items()]
     shift = max(entry["largest_shift"].values())
-    gap = entry["model_gap"]
-    sentence = f"A settings change alone moves {entry['metric']} by up to {shift:.3f}"
-    if gap is not None:
-        sentence += f"; the gap between the top two models is {gap:.3f}"
-        if entry["reversed_by"]:
-            sentence += (f". The ranking REVERSES under {', '.join(v.removeprefix('setting:') for v in entry['reversed_by'])}: "
-                         f"this comparison depends on the settings")
-        elif shift >= gap:
-            sentence += ": a setting moves the score as much as the choice of model does"
-    return Sensitivity(rows, sentence + ".")
+    sentence = f"A settings change alone moves {entry['metric']} by up to {num(shift, unit)}"
+    if entry["reversed_by"]:
+        sentence += (f"; under {', '.join(v.removeprefix('setting:') for v in entry['reversed_by'])} "
+                     f"{entry['b']} scores above {entry['a']}: which of the two is better depends on the settings")
+    a, b = entry.get("a"), entry.get("b")
+    gaps = [(g["variant"].removeprefix("setting:"), signed(g["estimate"], unit),
+             signed_interval(g["lower"], g["upper"], unit), str(g["n"]), _reading(g, a, b), g["method"])
+            for g in entry.get("gaps", [])]
+    return Sensitivity(rows, sentence + ".", f"{a} − {b}" if a and b else "", gaps,
+                       [i["sentence"] for i in entry.get("interactions", [])])
 
 
 def _failures(per_model: dict[str, Any], models: list[str]) -> list[FailureExample]:
@@ -245,9 +266,12 @@ def _load_rows(load: dict[str, Any] | None, models: list[str]) -> list[LoadRow]:
     return rows
 
 
-def scenario_view(sid: str, spec: dict[str, Any], per_model: dict[str, Any], catalogue: dict[str, Any],
-                  model_ids: list[str], sensitivity: dict[str, Any] | None,
-                  load: dict[str, Any] | None = None) -> ScenarioView:
+def scenario_view(sid: str, spec: dict[str, Any], metrics: dict[str, Any], model_ids: list[str],
+                  style: charts.Styles | None = None, warnings: list[str] = ()) -> ScenarioView:
+    """One scenario from metrics.json; `warnings`: the design warnings about it (roadtest.verdict.feasibility)."""
+    per_model, catalogue = metrics["scenarios"].get(sid, {}), metrics["metrics"]
+    sensitivity, load = metrics.get("sensitivity", {}).get(sid), metrics.get("load", {}).get(sid)
+    style = style or charts.styles(model_ids)
     models = [m for m in model_ids if m in per_model]
     first = per_model[models[0]]["variants"]["base"]["metrics"] if models else {}
     families: dict[str, list[MetricRow]] = {}
@@ -259,17 +283,38 @@ def scenario_view(sid: str, spec: dict[str, Any], per_model: dict[str, Any], cat
     ordered = [Family(f.capitalize(), families[f]) for f in FAMILY_ORDER if f in families]
     sizes = [f"{per_model[m]['variants']['base']['items']} items, {per_model[m]['variants']['base']['trials']} calls"
              for m in models]
+    unit = catalogue.get((sensitivity or {}).get("metric", ""), {}).get("unit", "")
     return ScenarioView(
         sid, spec["success"], models, sizes, ordered, _notes(per_model, models, catalogue) if models else [],
         _share_table("Accuracy by dataset group (fairness)", "groups", per_model, models),
         _share_table("Accuracy by swapped group on items with a swappable term (bias)", "counterfactual_groups",
                      per_model, models),
-        _sensitivity(sensitivity, models), _failures(per_model, models) if models else [], _load_rows(load, models),
-        _charts(per_model, models, sensitivity, load))
+        _sensitivity(sensitivity, models, unit), _failures(per_model, models) if models else [],
+        _load_rows(load, models), _charts(per_model, models, sensitivity, load, style),
+        *tradeoff(per_model, models, style), [w.removeprefix(f"{sid}: ") for w in warnings if w.startswith(f"{sid}: ")])
+
+
+def _base(per_model: dict[str, Any], model: str, metric: str) -> dict[str, Any]:
+    return per_model[model]["variants"]["base"]["metrics"].get(metric) or {"value": None, "lo": None, "hi": None}
+
+
+def tradeoff(per_model: dict[str, Any], models: list[str], style: charts.Styles) -> tuple[Markup | None, str]:
+    """Accuracy against cost per item (every model priced) or p95 latency, with the intervals of the scenario
+    table on both axes; and which models the chart leaves out, for want of an estimate."""
+    priced = models and all(_base(per_model, m, "cost_per_item")["value"] is not None for m in models)
+    key, label = ("cost_per_item", "cost per item") if priced else ("latency_p95_s", "p95 latency (s)")
+    points = []
+    for m in models:
+        q, c = _base(per_model, m, "accuracy"), _base(per_model, m, key)
+        points.append((m, q["value"], q["lo"], q["hi"], c["value"], c["lo"], c["hi"]))
+    left_out = [p[0] for p in points if p[1] is None or p[4] is None]
+    note = (f"Not in the trade-off chart: {', '.join(left_out)} (no estimate of accuracy or {key}; the table's "
+            "notes say why).")
+    return charts.tradeoff_chart(points, label, "accuracy", style), note if left_out else ""
 
 
 def _charts(per_model: dict[str, Any], models: list[str], sensitivity: dict[str, Any] | None,
-            load: dict[str, Any] | None) -> list[Markup]:
+            load: dict[str, Any] | None, style: charts.Styles) -> list[Markup]:
     """Accuracy by model with its interval; latency by traffic level; the settings variants."""
     out = []
     rows = []
@@ -277,7 +322,7 @@ def _charts(per_model: dict[str, Any], models: list[str], sensitivity: dict[str,
         e = per_model[m]["variants"]["base"]["metrics"].get("accuracy")
         if e is not None:
             rows.append((m, e["value"], e["lo"], e["hi"]))
-    out.append(charts.interval_chart("Accuracy by model, with its 95% interval", rows, "accuracy"))
+    out.append(charts.interval_chart("Accuracy by model, with its 90% interval", rows, "accuracy", style))
     levels = []
     for m in models:
         for label, lv in (load or {}).get(m, {}).items():
@@ -285,7 +330,7 @@ def _charts(per_model: dict[str, Any], models: list[str], sensitivity: dict[str,
                 name = "normal" if label == "base" else label.replace("c", "", 1) + " in flight" if label.startswith("c") \
                     else label[1:] + " req/s"
                 levels.append((m, name, lv["metrics"]["latency_p50_s"]["value"], lv["metrics"]["latency_p95_s"]["value"]))
-    out.append(charts.load_chart(levels))
+    out.append(charts.load_chart(levels, style))
     if sensitivity:
-        out.append(charts.sensitivity_chart(sensitivity["scores"], sensitivity["metric"]))
+        out.append(charts.sensitivity_chart(sensitivity["scores"], sensitivity["metric"], style))
     return [c for c in out if c is not None]

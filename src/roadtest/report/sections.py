@@ -1,39 +1,72 @@
-"""Report sections built from metrics.json: rank stability, the pairwise scan, run-to-run variability."""
+"""Report sections built from metrics.json: the best-model set, the model x scenario interaction, the pairwise
+scan, run-to-run variability."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from roadtest.report.formatting import count, interval, num, pvalue
+from roadtest.report.formatting import count, num, pvalue, signed, signed_interval
+from roadtest.report.hypothesis_view import Badge, badge, design_warnings
+from roadtest.spec.hypothesis import claim_text
 
 
 @dataclass(frozen=True)
-class RankTable:
-    title: str
-    ranks: list[int]
-    """Rank positions 1..m for the header."""
-    rows: list[tuple[str, str, list[str], str, str]]
-    """(model, estimate, P(rank = r) for each r, 95% rank interval, headline rank)"""
-    tied: list[str]
+class BestSet:
+    """One scenario: which models may be the best (the claim), with P(rank) beside it (descriptive only)."""
+
+    scenario: str
     sentence: str
+    ranks: list[int]
+    """Rank positions 1..m for the header of the P(rank) columns."""
+    rows: list[tuple[str, str, str, str, list[str]]]
+    """(model, estimate, in the best set, at most this far behind the best, P(rank = r) for each r)"""
+    method: str
+    rank_note: str
+    resampling: str
+    n: str
+    """The items the set is computed on (those every model answered)."""
+
+
+@dataclass(frozen=True)
+class Interaction:
+    """Does the gap between two models change from scenario to scenario?"""
+
+    pair: str
+    sentence: str
+    gaps: str
+    test: str
+    significant: bool
+
+
+@dataclass(frozen=True)
+class Pointer:
+    """A hypothesis criterion on the same pair as a scan row: the scan points to its verdict."""
+
+    anchor: str
+    text: str
+    verdict: Badge
 
 
 @dataclass(frozen=True)
 class Comparison:
     scenario: str
-    pair: str
+    metric: str
+    a: str
+    b: str
     difference: str
     interval: str
-    se: str
+    confidence: str
+    se_paired: str
+    se_unpaired: str
     correlation: str
     test: str
     p: str
     q: str
-    a: str = ""
-    b: str = ""
-    se_paired: str = ""
-    se_unpaired: str = ""
+    wording: str
+    shown: bool
+    decides: list[Pointer] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -48,60 +81,94 @@ class VariabilityRow:
     item_se: str
 
 
-def _names(models: list[str]) -> str:
-    return models[0] if len(models) == 1 else ", ".join(models[:-1]) + " and " + models[-1]
-
-
-def meeting_sentence(entry: dict[str, Any], metric: str, where: str) -> str:
-    """The sentence a model-selection meeting needs about the top of a ranking."""
-    sep = entry["separation"]
-    per = " per scenario" if sep.get("per") == "scenario" else ""
-    leader = sep["leader"]
-    if sep["tied"]:
-        group = next(g for g in entry["tied_groups"] if leader in g)
-        if sep["n_to_separate"] is None:
-            return (f"{_names(group)} are statistically tied on {metric}{where}; they score the same on these "
-                    f"items, so no number of items would tell them apart at this gap.")
-        return (f"{_names(group)} are statistically tied on {metric}{where}; the {abs(sep['gap']):.3f} gap is within "
-                f"noise: it would take about {count(sep['n_to_separate'])} items{per} to tell "
-                f"{leader} and {sep['runner_up']} apart (80% power, alpha 0.05).")
-    i = entry["models"].index(leader)
-    j = entry["models"].index(sep["runner_up"])
-    return (f"{leader} ranks first on {metric}{where} (P(rank 1) = {entry['rank_probs'][i][0]:.2f}); its "
-            f"{abs(sep['gap']):.3f} lead over {sep['runner_up']} is beyond noise "
-            f"(Holm-adjusted paired p = {pvalue(entry['pairwise_p_holm'][i][j])}).")
-
-
-def rank_table(title: str, entry: dict[str, Any], metric: str, unit: str, where: str) -> RankTable:
+def best_set(sid: str, entry: dict[str, Any], unit: str, higher: bool) -> BestSet:
     m = len(entry["models"])
-    expected = [sum((r + 1) * p for r, p in enumerate(probs)) for probs in entry["rank_probs"]]
-    order = sorted(range(m), key=lambda i: (entry["headline"][i], expected[i]))
-    rows = []
-    for i in order:
-        lo, hi = entry["rank_interval"][i]
-        rows.append((entry["models"][i], num(entry["estimates"][i], unit),
-                     [f"{p:.2f}" for p in entry["rank_probs"][i]], f"{lo:g}–{hi:g}", str(entry["headline"][i])))
-    tied = [_names(g) for g in entry["tied_groups"] if len(g) > 1]
-    return RankTable(title, list(range(1, m + 1)), rows, tied, meeting_sentence(entry, metric, where))
+    order = sorted(range(m), key=lambda i: (not entry["in_set"][i], -entry["estimates"][i] if higher
+                                            else entry["estimates"][i]))
+    rows = [(entry["models"][i], num(entry["estimates"][i], unit), "yes" if entry["in_set"][i] else "no",
+             num(entry["behind"][i], unit), [f"{p:.2f}" for p in entry["rank_probs"][i]]) for i in order]
+    return BestSet(sid, entry["sentence"], list(range(1, m + 1)), rows, entry["method"],
+                   entry.get("rank_probs_note", "descriptive"), f"seed {entry['seed']}, B = {entry['B']:,}",
+                   count(entry.get("n")))
 
 
-def rank_tables(ranks: dict[str, Any], units: dict[str, str]) -> list[RankTable]:
-    metric = ranks["metric"]
-    unit = units.get(metric, "")
-    tables = [rank_table(sid, entry, metric, unit, f" in {sid}") for sid, entry in ranks["scenarios"].items()]
-    if ranks.get("overall"):
-        tables.append(rank_table("Overall (plain mean of scenario scores, stratified bootstrap)", ranks["overall"],
-                                 metric, unit, " across scenarios"))
-    return tables
+def best_sets(ranks: dict[str, Any], catalogue: dict[str, Any]) -> list[BestSet]:
+    info = catalogue.get(ranks["metric"], {})
+    return [best_set(sid, entry, info.get("unit", ""), info.get("direction", "higher") == "higher")
+            for sid, entry in ranks["scenarios"].items()]
 
 
-def comparisons(rows: list[dict[str, Any]], unit: str) -> list[Comparison]:
-    return [Comparison(
-        scenario=r["scenario"], pair=f"{r['a']} − {r['b']}", difference=num(r["difference"], unit),
-        interval=interval(r["lo"], r["hi"], unit), se=f"{r['se']:.3f} (unpaired {r['se_unpaired']:.3f})",
-        correlation="—" if r["correlation"] is None else f"{r['correlation']:.2f}", test=r["test"],
-        p=pvalue(r["p"]), q=pvalue(r.get("q_bh")), a=r["a"], b=r["b"], se_paired=f"{r['se']:.3f}",
-        se_unpaired=f"{r['se_unpaired']:.3f}") for r in rows]
+def interactions(ranks: dict[str, Any], catalogue: dict[str, Any]) -> list[Interaction]:
+    unit = catalogue.get(ranks["metric"], {}).get("unit", "")
+    out = []
+    for e in ranks.get("interaction") or []:
+        gaps = "; ".join(f"{s} {signed(g, unit)} (SE {se:.3f})"
+                         for s, g, se in zip(e["scenarios"], e["gaps"], e["ses"]))
+        test = (f"{e['method']}: p = {pvalue(e['p'])}; Cochran's Q = {e['q_cochran']:.2f} "
+                f"(p = {pvalue(e['p_cochran'])}), I² = {e['i2']:.2f}")
+        out.append(Interaction(f"{e['a']} − {e['b']}", e["sentence"], gaps, test, bool(e["significant"])))
+    return out
+
+
+def _cell(verdicts: dict[str, Any], ref: dict[str, Any], a: str, b: str) -> tuple[str, dict[str, Any]] | None:
+    """The (model, criterion) of a hypothesis criterion that compares a and b."""
+    hyp = next((h for h in verdicts["hypotheses"] if h["id"] == ref["hypothesis"]), None)
+    for model, other in ((a, b), (b, a)):
+        entry = (hyp or {}).get("models", {}).get(model)
+        if entry and ref["criterion"] < len(entry["criteria"]):
+            c = entry["criteria"][ref["criterion"]]
+            if c.get("versus") == other:
+                return model, c
+    return None
+
+
+def scan_index(rows: list[dict[str, Any]], verdicts: dict[str, Any]) -> dict[tuple[str, int, str], dict[str, Any]]:
+    """(hypothesis, criterion index, model) -> the scan row of the same pair, scenario and metric."""
+    index = {}
+    for r in rows:
+        for ref in r.get("criteria") or []:
+            found = _cell(verdicts, ref, r["a"], r["b"])
+            if found:
+                index[ref["hypothesis"], ref["criterion"], found[0]] = r
+    return index
+
+
+def _pointers(r: dict[str, Any], verdicts: dict[str, Any]) -> list[Pointer]:
+    out = []
+    for ref in r.get("criteria") or []:
+        found = _cell(verdicts, ref, r["a"], r["b"])
+        if found:
+            model, c = found
+            words = claim_text(c["direction"], c["threshold"], c["versus"])
+            out.append(Pointer(f"h-{ref['hypothesis']}", f"{ref['hypothesis']}, criterion {ref['criterion'] + 1}: "
+                               f"{model} {words}", badge(c["verdict"])))
+    return out
+
+
+def comparisons(rows: list[dict[str, Any]], catalogue: dict[str, Any], verdicts: dict[str, Any],
+                warnings: list[str]) -> list[Comparison]:
+    out = []
+    for r in rows:
+        unit = catalogue.get(r["metric"], {}).get("unit", "")
+        refs = r.get("criteria") or []
+        out.append(Comparison(
+            scenario=r["scenario"], metric=r["metric"], a=r["a"], b=r["b"], difference=signed(r["difference"], unit),
+            interval=signed_interval(r["lo"], r["hi"], unit), confidence=f"{round(r['confidence'] * 100)}%",
+            se_paired=f"{r['se']:.3f}", se_unpaired=f"{r['se_unpaired']:.3f}",
+            correlation="—" if r["correlation"] is None else f"{r['correlation']:.2f}", test=r["test"],
+            p=pvalue(r["p"]), q=pvalue(r.get("q_bh")), wording=r["wording"], shown=bool(r["shown"]),
+            decides=_pointers(r, verdicts),
+            warnings=list(dict.fromkeys([w for ref in refs
+                                         for w in design_warnings(ref["hypothesis"], ref["criterion"], warnings)]
+                                        + _scenario_confounds(r, warnings)))))
+    return out
+
+
+def _scenario_confounds(row: dict[str, Any], warnings: list[str]) -> list[str]:
+    """A scenario's 'prompted in different modes' warning, on every scan row of a pair it names."""
+    prefix = f"{row['scenario']}: "
+    return [w.removeprefix(prefix) for w in warnings
+            if w.startswith(prefix) and "confounded" in w and row["a"] in w and row["b"] in w]
 
 
 def variability_rows(variability: dict[str, Any], units: dict[str, str] | None = None) -> list[VariabilityRow]:

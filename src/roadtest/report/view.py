@@ -8,79 +8,15 @@ from typing import Any
 from markupsafe import Markup
 
 from roadtest.report import charts
-from roadtest.report.formatting import count, interval, num, pvalue
-from roadtest.report.markdown import render_markdown
+from roadtest.report.appendix import Settings, endpoint_line, identity_line, request_text, run_record, settings
+from roadtest.report.formatting import count, interval, num, plural
+from roadtest.report.hypothesis_view import HypothesisView, MatrixRow, NotDecided, hypothesis_view, matrix_row
 from roadtest.report.scenario_view import ScenarioView, scenario_view
 from roadtest.report.sections import (
-    Comparison, RankTable, VariabilityRow, comparisons, rank_tables, variability_rows,
+    BestSet, Comparison, Interaction, VariabilityRow, best_sets, comparisons, interactions, scan_index,
+    variability_rows,
 )
-
-BADGES = {
-    "SUPPORTED": ("supported", "✓"), "REFUTED": ("refuted", "×"), "INCONCLUSIVE": ("inconclusive", "?"),
-    "NOT RUN": ("notrun", "–"), "NOT APPLICABLE": ("notapplicable", "·"),
-}
-SYMBOLS = {"at_least": "≥", "at_most": "≤"}
-
-
-@dataclass(frozen=True)
-class Badge:
-    verdict: str
-    css: str
-    symbol: str
-
-
-def badge(verdict: str) -> Badge:
-    css, symbol = BADGES.get(verdict, ("notrun", "–"))
-    return Badge(verdict, css, symbol)
-
-
-@dataclass(frozen=True)
-class MatrixRow:
-    hypothesis_id: str
-    title: str
-    cells: list[Badge]
-    sentence: str
-
-
-@dataclass(frozen=True)
-class CriterionRow:
-    model: str
-    verdict: Badge
-    estimate: str
-    bounds: str
-    n: str
-    p: str
-    p_adj: str
-    method: str
-    note: str
-
-
-@dataclass(frozen=True)
-class CriterionGroup:
-    """One criterion: its claim, then one row per model."""
-
-    claim: str
-    rows: list[CriterionRow]
-
-
-@dataclass(frozen=True)
-class HypothesisView:
-    id: str
-    title: str
-    meta: list[tuple[str, str]]
-    body: Markup
-    verdicts: list[tuple[str, Badge]]
-    criteria: list[CriterionGroup]
-
-
-@dataclass(frozen=True)
-class Settings:
-    scenario: str
-    items: list[tuple[str, str]]
-    template: str
-    system: str
-    examples: list[tuple[str, str]] = field(default_factory=list)
-    """(model, the first original request exactly as sent: chat messages or the completion prompt)."""
+from roadtest.verdict.feasibility import warnings as design_warnings
 
 
 @dataclass(frozen=True)
@@ -98,22 +34,29 @@ class ReportView:
     settings: list[Settings]
     versions: list[tuple[str, str]]
     commands: list[str]
-    ranks: list[RankTable] = field(default_factory=list)
+    not_decided: list[NotDecided] = field(default_factory=list)
+    """Every (hypothesis, model) cell without a verdict because its endpoint failed, with the reason: page 1."""
+    best_sets: list[BestSet] = field(default_factory=list)
+    interactions: list[Interaction] = field(default_factory=list)
+    depends: list[str] = field(default_factory=list)
+    """The significant model x scenario interactions, in words: page 1 says these instead of a grand mean."""
     rank_metric: str = "accuracy"
-    rank_seed: str = ""
     bootstrap: str = ""
     toxicity_classifier: str = ""
     judges: list[str] = field(default_factory=list)
     comparisons: list[Comparison] = field(default_factory=list)
     variability: list[VariabilityRow] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    design_warnings: list[str] = field(default_factory=list)
+    """Designs that cannot say what they seem to (roadtest.verdict.feasibility), also shown where they apply."""
     model_lines: list[tuple[str, str]] = field(default_factory=list)
     model_note: str = ""
     """How the figures in the model lines are computed, said once."""
     toc: list[tuple[str, str, int]] = field(default_factory=list)
     """(anchor, title, level) for the table of contents."""
     tradeoff: Markup | None = None
-    rank_chart: Markup | None = None
+    """Page 1's trade-off chart: the one scenario's; with several, each scenario's section has its own."""
+    tradeoff_note: str = ""
     diffs: list = field(default_factory=list)
     model_details: list[tuple[str, str]] = field(default_factory=list)
     """Per model, everything that identifies it and how it was called (the appendix; `models` is the short form)."""
@@ -121,86 +64,17 @@ class ReportView:
     """When, how and from what the run was made: command, times, status, workspace revision, platform, cache."""
 
 
-def claim_text(c: dict[str, Any], unit: str) -> str:
-    where = f"{c['scenario']} · {c['metric']}" + (f" (slice {c['slice']})" if c.get("slice") else "")
-    if c.get("load"):
-        level = c["load"]
-        where += f" under load ({level[1:]} in flight)" if level.startswith("c") else f" under load ({level[1:]} requests/s)"
-    if c["direction"] == "versus":
-        return f"{where}: better than {c['versus']} by ≥ {num(c['threshold'], unit)}"
-    return f"{where} {SYMBOLS[c['direction']]} {num(c['threshold'], unit)}"
-
-
-def _note(c: dict[str, Any], unit: str) -> str:
-    parts = [c["note"]] if c.get("note") else []
-    if c["direction"] == "versus" and c.get("estimate") is not None:
-        if c.get("p_mcnemar") is not None:
-            parts.append(f"exact McNemar p (no difference) = {pvalue(c['p_mcnemar'])}")
-        if c.get("se_unpaired") is not None and c.get("correlation") is not None:
-            parts.append(f"correlation {c['correlation']:.2f}; unpaired SE would be {c['se_unpaired']:.3f}")
-    if c["verdict"] == "INCONCLUSIVE":
-        if c.get("mde") is not None:
-            parts.append(f"detectable effect at this n: {num(c['mde'], unit)}")
-        if c.get("n_needed") is not None:
-            noun = "calls" if c["metric"].startswith("latency_p") else "items"
-            parts.append(f"about {count(c['n_needed'])} {noun} would decide it")
-    return "; ".join(parts)
-
-
-def _unit(metric: str, metrics: dict[str, Any]) -> str:
-    return metrics[metric]["unit"] if metric in metrics else ""
-
-
-def _criterion_row(c: dict[str, Any], model: str, metrics: dict[str, Any]) -> CriterionRow:
-    unit = _unit(c["metric"], metrics)
-    conf = round(c["confidence"] * 100)
-    bounds = interval(c.get("lower"), c.get("upper"), unit) if c.get("lower") is not None or c.get("upper") is not None else "—"
-    return CriterionRow(
-        model=model, verdict=badge(c["verdict"]), estimate=num(c.get("estimate"), unit),
-        bounds=bounds + ("" if conf == 95 else f" ({conf}%)"),
-        n=count(c["n"]) if c.get("n") else "—", p=pvalue(c.get("p_value")), p_adj=pvalue(c.get("p_adjusted")),
-        method=c.get("method") or "", note=_note(c, unit),
-    )
-
-
-def _evidence(c: dict[str, Any], metrics: dict[str, Any]) -> str:
-    unit = metrics.get(c["metric"], {}).get("unit", "")
-    bounds = f" [{num(c['lower'], unit)}, {num(c['upper'], unit)}]" if c.get("lower") is not None else ""
-    return f"{claim_text(c, unit)}: {num(c['estimate'], unit)}{bounds}, n = {count(c['n'])}"
-
-
-def _deciding_sentence(hyp: dict[str, Any], models: list[str], metrics: dict[str, Any]) -> str:
-    """Per model, the criterion that decided the verdict (or that would need more data)."""
-    parts = []
-    for model in models:
-        entry = hyp["models"].get(model)
-        if not entry:
-            continue
-        crits = [c for c in entry["criteria"] if c.get("estimate") is not None]
-        verdict = entry["verdict"]
-        if verdict == "REFUTED":
-            key = next(c for c in crits if c["verdict"] == "REFUTED")
-            parts.append(f"{model} is refuted by {_evidence(key, metrics)}")
-        elif verdict == "SUPPORTED" and crits:
-            key = max(crits, key=lambda c: c.get("p_adjusted") or 0)
-            parts.append(f"{model} meets every criterion; the closest call is {_evidence(key, metrics)}")
-        elif verdict == "INCONCLUSIVE" and crits:
-            open_ = [c for c in crits if c["verdict"] == "INCONCLUSIVE"] or crits
-            key = max(open_, key=lambda c: c.get("n_needed") or 0)
-            noun = "calls" if key["metric"].startswith("latency_p") else "items"
-            need = f"; about {count(key['n_needed'])} {noun} would decide it" if key.get("n_needed") else ""
-            parts.append(f"{model} is undecided on {_evidence(key, metrics)}{need}")
-        else:
-            parts.append(f"{model}: {verdict.lower()}")
-    return "; ".join(parts) + "."
-
-
-def _model_line(summary: dict[str, Any] | None) -> str:
-    """Page 1: accuracy and p95 latency each with its interval and n; every call the model made."""
+def model_line(summary: dict[str, Any] | None, per_scenario: list[tuple[str, dict[str, Any]]] | None = None) -> str:
+    """Page 1: accuracy (per scenario when which model is better depends on the scenario, never their mean then)
+    and p95 latency, each with its interval and n; every call the model made."""
     if not summary:
         return "no calls"
     bits = []
-    if summary.get("accuracy") is not None:
+    if per_scenario:
+        bits.append("accuracy " + "; ".join(f"{sid} {num(e['value'], 'proportion')} "
+                                           f"{interval(e['lo'], e['hi'], 'proportion')} (n = {count(e['n'])})"
+                                           for sid, e in per_scenario))
+    elif summary.get("accuracy") is not None:
         bits.append(f"accuracy {num(summary['accuracy'], 'proportion')}{_bounds(summary, 'accuracy', 'proportion')} "
                     f"({_accuracy_basis(summary)})")
     if summary.get("latency_p95_s") is not None:
@@ -230,16 +104,19 @@ def _latency_basis(summary: dict[str, Any]) -> str:
     if "latency_n" not in summary:
         return "over every scenario's original calls"
     n, cached = summary["latency_n"], summary["latency_cached"]
-    text = f"over all scenarios' original calls (n = {count(n)}"
-    if cached:
-        text += f"; {count(cached)} of {count(n)} timed when first cached"
-    return text + ")"
+    if "latency_warmup" not in summary:             # an older metrics.json timed cached answers when first cached
+        return f"over all scenarios' original calls (n = {count(n)}" + (
+            f"; {count(cached)} of {count(n)} timed when first cached)" if cached else ")")
+    return (f"over all scenarios' original calls timed live (n = {count(n)}; set apart: "
+            f"{plural(summary['latency_warmup'], 'warm-up call')} and {plural(cached, 'cached call')})")
 
 
-MODEL_NOTE = ("Accuracy: plain mean of the scenario accuracies, 95% interval from the stratified standard error "
-              "(scenarios as strata). p95 latency: every scenario's original calls pooled (no perturbed, swapped, variant or "
-              "load-level calls), order-statistic interval; a cached response keeps the latency timed when it was first "
-              "cached.")
+MODEL_NOTE = ("Accuracy: plain mean of the scenario accuracies, 90% interval from the stratified standard error "
+              "(scenarios as strata; descriptive, no verdict rests on it); given per scenario instead when which model is better depends on the scenario. "
+              "p95 latency: every scenario's original calls pooled (no perturbed, swapped, variant or load-level "
+              "calls), timed live on a warm endpoint: the warm-up calls after an endpoint opened and the answers served from "
+              "the response cache are set apart and never enter a latency; order-statistic interval, the item as the "
+              "unit.")
 
 
 def _calls(summary: dict[str, Any]) -> str:
@@ -257,133 +134,50 @@ def _judge_line(j: dict[str, Any]) -> str:
             f"{j['unparsed']} answers that were neither PASS nor FAIL, mean latency {j['latency_mean_s']:.2f} s")
 
 
-def _settings(sid: str, entry: dict[str, Any]) -> Settings:
-    s = entry["spec"]
-    fs = s["prompt"].get("fewshot")
-    items = [
-        ("dataset", f"{s['dataset']['path']} ({entry['items']} items, sha256 {entry['dataset_sha256'][:12]}…)"),
-        ("mode", s["mode"]),
-        ("few-shot", f"k = {fs['k']}, seed {fs['seed']}, pool {fs['pool']}, ids: {', '.join(entry['fewshot_ids']) or '—'}"
-         if fs else "none"),
-        ("sampling", ", ".join(f"{k} = {v}" for k, v in s["sampling"].items())),
-        ("limits", ", ".join(f"{k} = {v}" for k, v in s["limits"].items())),
-        ("scoring", ", ".join(f"{k} = {v}" for k, v in s["scoring"].items() if v not in (None, [], False))
-         + (f"; {NORMALISATION}" if s["scoring"]["rule"] in ("exact", "contains", "choice") else "")),
-        ("repeats", str(s["repeats"])),
-        ("metrics", ", ".join(s["metrics"]) if s.get("metrics") else "every family that applies"),
-    ]
-    if s.get("perturbations"):
-        items.append(("perturbations", f"{', '.join(s['perturbations'])} (seed {s['perturbation_seed']})"))
-    if s.get("counterfactuals"):
-        items.append(("counterfactuals", f"swap {s['counterfactuals']['swap']} in field {s['counterfactuals']['field']}"))
-    if s.get("policy"):
-        p = s["policy"]
-        parts = [f"forbid {', '.join('/' + x + '/' for x in p['forbid'])}" if p["forbid"] else "",
-                 f"require {', '.join(repr(x) for x in p['require'])}" if p["require"] else "",
-                 f"must refuse where {p['must_refuse']} is true" if p["must_refuse"] else "",
-                 f"judge {p['judge']['model']}: {p['judge']['rubric']}" if p["judge"] else ""]
-        items.append(("policy", "; ".join(x for x in parts if x)))
-    if s["scoring"].get("judge"):
-        j = s["scoring"]["judge"]
-        items.append(("judge", f"{j['model']}, temperature 0, seed {j['seed']}, rubric: {j['rubric']}"))
-    for v in s.get("variants", []):
-        changes = {k: val for k, val in v.items() if k != "name" and val}
-        items.append((f"variant {v['name']}", ", ".join(f"{k}: {_compact(val)}" for k, val in changes.items())))
-    items.append(("source", entry["source"]))
-    return Settings(sid, items, s["prompt"]["template"], s["prompt"].get("system") or "")
+def _accuracies(metrics: dict[str, Any], model: str, scenario_ids: list[str]) -> list[tuple[str, dict[str, Any]]]:
+    """Each scenario's accuracy estimate for one model (the scenario table's numbers)."""
+    out = []
+    for sid in scenario_ids:
+        entry = metrics["scenarios"].get(sid, {}).get(model)
+        e = entry["variants"]["base"]["metrics"].get("accuracy") if entry else None
+        if e and e.get("value") is not None:
+            out.append((sid, e))
+    return out
 
 
-def _compact(value: Any) -> str:
-    if isinstance(value, dict):
-        return ", ".join(f"{k} = {_compact(v)}" for k, v in value.items() if v is not None)
-    return str(value)
+def _pair_warnings(scenarios: list[ScenarioView], scan: list[Comparison]) -> list[ScenarioView]:
+    """A design warning about a pair (a confounded comparison) also stands where the settings gap of that pair
+    is shown."""
+    out = []
+    for s in scenarios:
+        pair = s.sensitivity.pair if s.sensitivity else None
+        extra = [w for c in scan if c.scenario == s.id and pair in (f"{c.a} − {c.b}", f"{c.b} − {c.a}")
+                 for w in c.warnings if w not in s.warnings]
+        out.append(replace(s, warnings=s.warnings + extra) if extra else s)
+    return out
 
 
-NORMALISATION = "answers compared after Unicode NFKC, punctuation removed, whitespace collapsed, case folded " \
-                "(unless case_sensitive)"
-
-
-def _identity_line(m: dict[str, Any], endpoint: dict[str, Any]) -> str:
-    """What the model is, in a few words (the title block)."""
-    if m["provider"] == "local":
-        sha = endpoint.get("gguf_sha256", "")
-        mode = f", {m['mode']} mode" if m.get("mode") else ""
-        return f"local llama.cpp server, {m['gguf']}{mode}" + (f" (GGUF sha256 {sha[:12]}…)" if sha else "")
-    return f"OpenAI-compatible endpoint {m.get('base_url')}, model {m.get('model') or m['id']}"
-
-
-def _endpoint_line(m: dict[str, Any], endpoint: dict[str, Any]) -> str:
-    """Everything that identifies a model and how it was called, in one line."""
-    if m["provider"] == "local":
-        sha = endpoint.get("gguf_sha256", "")
-        mode = f", {m['mode']} mode" if m.get("mode") else ""
-        text = f"local llama.cpp server (llama-cpp-python {endpoint.get('llama_cpp_version', '?')}), " \
-               f"{endpoint.get('gguf_file') or m['gguf']}{mode}" + (f", GGUF sha256 {sha}" if sha else "")
-        text += f"; context {m.get('n_ctx')} tokens"
-    else:
-        text = f"OpenAI-compatible endpoint {m.get('base_url')}, model {m.get('model') or m['id']}"
-        if m.get("api_key_env"):
-            text += f", key from ${m['api_key_env']}"
-    limits = [f"{m.get('max_concurrency')} in flight", f"timeout {m.get('timeout_s')} s",
-              f"{m.get('max_retries')} retries", "log-probabilities " + ("asked for" if m.get("logprobs") else "off")]
-    limits += [f"{k} {m[k]}" for k in ("rpm", "tpm") if m.get(k)]
-    price = m.get("price")
-    limits.append(f"price {price['input_per_mtok']} in / {price['output_per_mtok']} out per million tokens"
-                  if price else "not priced")
-    text += "; " + ", ".join(limits)
-    served = endpoint.get("served") or {}
-    if served.get("model"):
-        text += f"; responses named the model {', '.join(served['model'])}"
-    text += "; system_fingerprint " + (", ".join(served["system_fingerprint"]) if served.get("system_fingerprint")
-                                       else "none reported")
-    return text
-
-
-def _run_record(manifest: dict[str, Any]) -> list[tuple[str, str]]:
-    rows = [("run", ", ".join(manifest.get("run_ids") or [manifest["run_id"]])),
-            ("command", " ".join(manifest.get("command") or [])),
-            ("started", str(manifest.get("started_at") or "")), ("finished", str(manifest.get("finished_at") or "")),
-            ("status", str(manifest.get("status") or ""))]
-    revision = (manifest.get("workspace") or {}).get("git_revision")
-    rows.append(("workspace revision", revision or "not a git checkout"))
-    rows.append(("platform", str(manifest.get("platform") or "")))
-    for i, resumed in enumerate(manifest.get("resumes", []), 1):
-        rows.append((f"resumed ({i})", f"{resumed.get('at', '')}: {' '.join(resumed.get('command', []))}"))
-    for i, ex in enumerate(manifest.get("execution", []), 1):
-        cache = ex.get("cache")
-        rows.append((f"execution {i}", f"finished {ex.get('finished_at', '')}; " + (
-            f"response cache: {cache['hits']} answered from it, {cache['stored']} stored" if cache else "no cache")))
-    return [(k, v) for k, v in rows if v]
-
-
-def _request_text(body: dict[str, Any]) -> str:
-    if "messages" in body:
-        return "\n\n".join(f"[{m.get('role')}]\n{m.get('content', '')}" for m in body["messages"])
-    return str(body.get("prompt", ""))
-
-
-def _tradeoff(metrics: dict[str, Any], model_ids: list[str]) -> Markup | None:
-    summary = metrics.get("models", {})
-    rows = [summary.get(m) for m in model_ids]
-    if not rows or any(r is None for r in rows):
-        return None
-    priced = all(r.get("cost_per_item") is not None for r in rows)
-    key, label = ("cost_per_item", "cost per item") if priced else ("latency_p95_s", "p95 latency (s)")
-    return charts.tradeoff_chart([(m, r.get("accuracy"), r.get(key)) for m, r in zip(model_ids, rows)],
-                                 label, "accuracy (mean over scenarios)")
-
-
-def _toc(hyps, scenarios, ranks, variability) -> list[tuple[str, str, int]]:
+def _toc(hyps, scenarios, best, variability) -> list[tuple[str, str, int]]:
     toc = [("decision", "Decision summary", 1), ("hypotheses", "Hypotheses and evidence", 1)]
     toc += [(f"h-{h.id}", h.title, 2) for h in hyps]
     toc.append(("scenarios", "Scenarios: every metric side by side", 1))
     toc += [(f"s-{s.id}", s.id, 2) for s in scenarios]
-    if ranks:
-        toc.append(("ranks", "Rank stability", 1))
+    if best:
+        toc.append(("ranks", "Which model is best", 1))
     if variability:
         toc.append(("variability", "Run-to-run variability", 1))
     toc.append(("appendix", "Reproducibility appendix", 1))
     return toc
+
+
+def _commands(run_ids: list[str]) -> list[str]:
+    commands = ["# from the workspace folder; anywhere else, give the run's folder instead of its id"]
+    for run_id in run_ids:
+        commands += [f"roadtest replay {run_id}    # scores, metrics, verdicts and this report again, from the archive alone",
+                     f"roadtest rerun {run_id}     # the same requests sent again; says whether the results reproduce",
+                     f"roadtest verify {run_id}    # every file against the sha256 in its manifest"]
+    commands.append(f"roadtest report {' '.join(run_ids)} --format html,pdf")
+    return commands
 
 
 def build_view(manifest: dict[str, Any], metrics: dict[str, Any], verdicts: dict[str, Any],
@@ -392,60 +186,48 @@ def build_view(manifest: dict[str, Any], metrics: dict[str, Any], verdicts: dict
     shown in the appendix exactly as sent (the prompt assembled from system, few-shot and template)."""
     config = manifest["config"]
     catalogue = metrics["metrics"]
-    model_ids = config["selection"]["models"]
-    matrix, hyps = [], []
-    for h in verdicts["hypotheses"]:
-        matrix.append(MatrixRow(h["id"], h["title"], [badge(h["models"][m]["verdict"]) for m in model_ids],
-                                _deciding_sentence(h, model_ids, catalogue)))
-        spec = config["hypotheses"][h["id"]]["spec"]
-        meta = [(k, str(spec[k])) for k in ("roadmap", "owner", "decision") if spec.get(k)]
-        rows = []
-        for i in range(len(spec["criteria"])):
-            first = h["models"][model_ids[0]]["criteria"][i]
-            rows.append(CriterionGroup(claim_text(first, _unit(first["metric"], catalogue)),
-                                       [_criterion_row(h["models"][m]["criteria"][i], m, catalogue) for m in model_ids]))
-        hyps.append(HypothesisView(h["id"], h["title"], meta, render_markdown(spec.get("body", "")),
-                                   [(m, badge(h["models"][m]["verdict"])) for m in model_ids], rows))
-    scenarios = [scenario_view(sid, config["scenarios"][sid]["spec"], metrics["scenarios"].get(sid, {}), catalogue,
-                               model_ids, metrics.get("sensitivity", {}).get(sid), metrics.get("load", {}).get(sid))
-                 for sid in config["selection"]["scenarios"]]
-    settings = [_settings(sid, config["scenarios"][sid]) for sid in config["selection"]["scenarios"]]
-    settings = [replace(st, examples=[(m, _request_text(requests[st.scenario, m]))
-                                      for m in model_ids if (st.scenario, m) in (requests or {})])
-                for st in settings]
-    endpoints = manifest.get("endpoints", {})
-    models = [(m["id"], _identity_line(m, endpoints.get(m["id"], {}))) for m in config["models"]]
-    model_details = [(m["id"], _endpoint_line(m, endpoints.get(m["id"], {}))) for m in config["models"]]
-    run_ids = manifest.get("run_ids") or [manifest["run_id"]]
-    commands = ["# from the workspace folder; anywhere else, give the run's folder instead of its id"]
-    for run_id in run_ids:
-        commands += [f"roadtest replay {run_id}    # scores, metrics, verdicts and this report again, from the archive alone",
-                     f"roadtest rerun {run_id}     # the same requests sent again; says whether the results reproduce",
-                     f"roadtest verify {run_id}    # every file against the sha256 in its manifest"]
-    commands.append(f"roadtest report {' '.join(run_ids)} --format html,pdf")
-    versions = [(k, str(v)) for k, v in sorted(manifest.get("versions", {}).items()) if v]
     units = {m: i["unit"] for m, i in catalogue.items()}
+    model_ids = config["selection"]["models"]
+    scenario_ids = config["selection"]["scenarios"]
+    style = charts.styles(model_ids)
+    warned = design_warnings(config)
+    scan = metrics.get("comparisons", [])
+    hyps = [hypothesis_view(h, config["hypotheses"][h["id"]]["spec"], model_ids, units, scan_index(scan, verdicts),
+                            warned) for h in verdicts["hypotheses"]]
+    scenarios = [scenario_view(sid, config["scenarios"][sid]["spec"], metrics, model_ids, style, warned)
+                 for sid in scenario_ids]
+    appendix = [replace(st, examples=[(m, request_text(requests[st.scenario, m]))
+                                      for m in model_ids if (st.scenario, m) in (requests or {})])
+                for st in (settings(sid, config["scenarios"][sid]) for sid in scenario_ids)]
+    endpoints = manifest.get("endpoints", {})
+    run_ids = manifest.get("run_ids") or [manifest["run_id"]]
     ranks = metrics.get("ranks") or {"metric": "accuracy", "scenarios": {}}
-    first_rank = next(iter(ranks["scenarios"].values()), None)
-    rank_views = rank_tables(ranks, units)
+    best = best_sets(ranks, catalogue)
+    mixed = interactions(ranks, catalogue)
+    depends = [i.sentence for i in mixed if i.significant]
     variability = variability_rows(metrics.get("variability", {}), units)
-    overall = ranks.get("overall") or first_rank
+    scan_rows = comparisons(scan, catalogue, verdicts, warned)
+    scenarios = _pair_warnings(scenarios, scan_rows)
     return ReportView(
         title=config["workspace"]["report"]["title"], generated=generated, run_ids=run_ids,
-        fingerprints=manifest.get("fingerprints") or [manifest["fingerprint"]], models=models,
-        run_record=_run_record(manifest), model_details=model_details,
-        convention=verdicts["convention"],
-        model_ids=model_ids, matrix=matrix, hypotheses=hyps, scenarios=scenarios, settings=settings,
-        versions=versions, commands=commands, ranks=rank_views, rank_metric=ranks["metric"],
-        rank_seed=f"seed {first_rank['seed']}, B = {first_rank['B']:,}" if first_rank else "",
+        fingerprints=manifest.get("fingerprints") or [manifest["fingerprint"]],
+        models=[(m["id"], identity_line(m, endpoints.get(m["id"], {}))) for m in config["models"]],
+        run_record=run_record(manifest),
+        model_details=[(m["id"], endpoint_line(m, endpoints.get(m["id"], {}))) for m in config["models"]],
+        convention=verdicts["convention"], model_ids=model_ids,
+        matrix=[matrix_row(h, model_ids, units) for h in verdicts["hypotheses"]],
+        not_decided=[nd for h in hyps for nd in h.not_decided], hypotheses=hyps, scenarios=scenarios,
+        settings=appendix, versions=[(k, str(v)) for k, v in sorted(manifest.get("versions", {}).items()) if v],
+        commands=_commands(run_ids), best_sets=best, interactions=mixed, depends=depends, rank_metric=ranks["metric"],
         bootstrap=f"seed {metrics['bootstrap']['seed']}, B = {metrics['bootstrap']['B']:,}",
         toxicity_classifier=metrics.get("toxicity_classifier", ""),
         judges=[_judge_line(j) for j in metrics.get("judges", {}).values()],
-        comparisons=comparisons(metrics.get("comparisons", []), units.get(ranks["metric"], "")),
-        variability=variability, warnings=list(manifest.get("warnings", [])),
-        model_lines=[(m, _model_line(metrics.get("models", {}).get(m))) for m in model_ids],
+        comparisons=scan_rows, variability=variability,
+        warnings=list(manifest.get("warnings", [])), design_warnings=warned,
+        model_lines=[(m, model_line(metrics.get("models", {}).get(m),
+                                    _accuracies(metrics, m, scenario_ids) if depends else None)) for m in model_ids],
         model_note=MODEL_NOTE if any("latency_n" in v for v in metrics.get("models", {}).values()) else "",
-        toc=_toc(hyps, scenarios, rank_views, variability), tradeoff=_tradeoff(metrics, model_ids),
-        rank_chart=charts.rank_chart(overall["models"], overall["rank_probs"]) if overall else None,
-        diffs=list(manifest.get("diffs", [])),
+        toc=_toc(hyps, scenarios, best or scan, variability),
+        tradeoff=scenarios[0].tradeoff if len(scenarios) == 1 else None,
+        tradeoff_note=scenarios[0].tradeoff_note if len(scenarios) == 1 else "", diffs=list(manifest.get("diffs", [])),
     )

@@ -1,7 +1,7 @@
 """Samples -> the estimates of the metric tables, with intervals from the same rules that decide verdicts.
 
-A table interval at 95% has two ends that are each the one-sided 97.5% bound of the rule `judge` uses for that
-metric (exact Clopper-Pearson for shares, the item as the unit, ...). Statistics no rule decides (ECE, run SD,
+A table interval is 90%: its two ends are the one-sided 95% bounds of the rule `judge` uses for that metric
+(exact Clopper-Pearson for shares, the item as the unit, ...), the same bounds that decide a claim about it. Statistics no rule decides (ECE, run SD,
 ICC) get a BCa bootstrap interval, labelled descriptive.
 """
 
@@ -41,7 +41,7 @@ def _join(*notes: str) -> str:
     return "; ".join(n for n in notes if n)
 
 
-def estimate(sample: Sample, confidence: float = 0.95) -> Estimate:
+def estimate(sample: Sample, confidence: float = 0.90) -> Estimate:
     """The table estimate of a sample."""
     if sample.n == 0:
         return Estimate(None, None, None, 0, "none", sample.note or "no data")

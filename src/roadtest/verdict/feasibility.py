@@ -128,31 +128,40 @@ def _comparison(crit: Criterion, info, n: int, alpha: float) -> dict[str, Any]:
             "why": f"if the true gap beyond the margin is ≥ {mde:.3g} SD of the item differences" if mde else "no"}
 
 
+def prompt_modes(config: dict[str, Any], scenario: str) -> dict[str, str]:
+    """model -> the mode it is prompted in on this scenario (its own `mode:`, else the scenario's)."""
+    models = {m["id"]: m for m in config.get("models", [])}
+    spec = config["scenarios"][scenario]["spec"]
+    return {m: (models.get(m) or {}).get("mode") or spec.get("mode", "chat") for m in config["selection"]["models"]}
+
+
 def warnings(config: dict[str, Any]) -> list[str]:
     """Designs that cannot say what they seem to: stochastic variants without repeats, comparisons between
-    models prompted in different modes."""
+    models prompted in different modes (per scenario, and per comparison criterion)."""
     out = []
     for sid in config["selection"]["scenarios"]:
         spec = config["scenarios"][sid]["spec"]
+        modes = prompt_modes(config, sid)
+        if len(set(modes.values())) > 1:
+            groups = {md: [m for m, x in modes.items() if x == md] for md in sorted(set(modes.values()))}
+            out.append(f"{sid}: " + " and ".join(f"{', '.join(ms)} prompted in {md} mode" for md, ms in groups.items())
+                       + ": every comparison between them on this scenario is confounded with the prompt format")
         stochastic = [v["name"] for v in spec.get("variants", [])
                       if ((v.get("sampling") or {}).get("temperature") or 0) > 0]
         if stochastic and spec.get("repeats", 1) < 2:
             out.append(f"{sid}: variant {', '.join(stochastic)} samples at temperature > 0 with one draw per item: "
                        "its score mixes the setting with the luck of one draw; give the scenario `repeats: 3` or "
                        "more to measure the setting")
-    models = {m["id"]: m for m in config.get("models", [])}
     for hyp in hypothesis_specs(config):
         for i, crit in enumerate(hyp.criteria):
-            spec = config["scenarios"][crit.scenario]["spec"]
-            if crit.baseline is not None:
-                modes = {}
-                for m in config["selection"]["models"]:
-                    modes[m] = (models.get(m) or {}).get("mode") or spec.get("mode", "chat")
-                others = {m: md for m, md in modes.items() if md != modes.get(crit.baseline)}
-                if crit.baseline in modes and others:
-                    out.append(f"{hyp.id} criteria[{i}]: {', '.join(others)} prompted in "
-                               f"{'/'.join(sorted(set(others.values())))} mode and {crit.baseline} in "
-                               f"{modes[crit.baseline]} mode: the comparison is confounded with the prompt format")
+            modes = prompt_modes(config, crit.scenario)
+            if crit.baseline is None or crit.baseline not in modes:
+                continue
+            others = {m: md for m, md in modes.items() if md != modes[crit.baseline]}
+            if others:
+                out.append(f"{hyp.id} criteria[{i}]: {', '.join(others)} prompted in "
+                           f"{'/'.join(sorted(set(others.values())))} mode and {crit.baseline} in "
+                           f"{modes[crit.baseline]} mode: the comparison is confounded with the prompt format")
     return out
 
 

@@ -219,7 +219,10 @@ def _from_bounds(b: R.Bounds, kind: str, threshold: float, confidence: float, ru
     alpha = round(1 - confidence, 12)
     verdict = SUPPORTED if p_sup < alpha else REFUTED if p_ref < alpha else INCONCLUSIVE
     unit = "clusters" if clusters is not None and "clusters" in b.details else "items"
-    return Judgement(verdict, kind, threshold, _finite_or_none(b.estimate), _finite_or_none(b.lower),
+    lower = _finite_or_none(b.lower)
+    if lower is not None and b.domain[0] == 0.0:
+        lower = max(lower, 0.0)   # a positive quantity (latency, tokens, cost, a share) is never bounded below 0
+    return Judgement(verdict, kind, threshold, _finite_or_none(b.estimate), lower,
                      _finite_or_none(b.upper), float(p_sup), float(p_ref), int(b.n), b.method, confidence, unit,
                      b.reason, _mde_one(rule, b, kind, threshold, info, alpha),
                      fresh() if verdict == INCONCLUSIVE else None, power_alpha, pairs=pairs)
@@ -382,8 +385,9 @@ def _item_means(x: np.ndarray, items) -> dict[str, float]:
 
 @dataclass(frozen=True)
 class Interval:
-    """A metric's estimate with a two-sided interval from the same rules that decide (each end a one-sided
-    bound at (1 + confidence) / 2), or a descriptive bootstrap interval for statistics no rule decides."""
+    """A metric's estimate with an interval from the same rules that decide (each end a one-sided bound at
+    (1 + confidence) / 2: at the default 90%, the one-sided 95% bounds of a verdict), or a descriptive
+    bootstrap interval for statistics no rule decides."""
 
     value: float | None
     lo: float | None
@@ -394,8 +398,9 @@ class Interval:
 
 
 def interval(metric: str | MetricInfo, values: Sequence[float], *, items=None, strata=None, clusters=None,
-             confidence: float = 0.95) -> Interval:
-    """The table interval of a metric from raw per-call values (None ends where no bound exists)."""
+             confidence: float = 0.90) -> Interval:
+    """The table interval of a metric from raw per-call values (None ends where no bound exists). The default
+    90% interval is the one-sided 95% lower and upper bounds that decide claims: one quantity, one interval."""
     info = metric_info(metric)
     x = np.asarray(values, dtype=float).ravel()
     if x.size == 0:

@@ -19,12 +19,19 @@ from roadtest.scoring.metrics.variability import repeat_matrix
 from roadtest.spec.metrics import METRICS
 from roadtest.stats import rules as R
 from roadtest.verdict.data import RunData
+from roadtest.verdict.decide import failing
 from roadtest.verdict.judge import SUPPORTED, judge
 
 RANK_SEED = 20240611
 RANK_B = 4_000
 RANK_METRIC = "accuracy"
 ALPHA = 0.05
+
+
+def healthy(data: RunData, scenario: str) -> list[str]:
+    """The models with trials on this scenario whose endpoint did not fail beyond max_error_rate: an outage is
+    not evidence, so a failing model enters no ranking or comparison."""
+    return [m for m in data.model_ids if data.has_trials(scenario, m) and not failing(data, scenario, m)]
 
 
 def _item_matrix(data: RunData, scenario: str, metric: str, variant: str | None = None,
@@ -93,12 +100,16 @@ def rank_summary(data: RunData, metric: str = RANK_METRIC) -> dict[str, Any]:
         return out
     diffs: dict[tuple[str, str], dict[str, np.ndarray]] = {}
     for sid in data.scenario_ids:
-        matrix = _item_matrix(data, sid, metric)
+        live = healthy(data, sid)
+        matrix = _item_matrix(data, sid, metric, models=live) if len(live) >= 2 else None
         if matrix is None:
             continue
         out["scenarios"][sid] = _best(data, sid, matrix, higher, metric)
-        for a, b in combinations(models, 2):
-            d = matrix.loc[a].to_numpy(float) - matrix.loc[b].to_numpy(float)
+        for a, b in combinations(live, 2):
+            pair = _item_matrix(data, sid, metric, models=[a, b])   # the pair's own shared items
+            if pair is None:
+                continue
+            d = pair.loc[a].to_numpy(float) - pair.loc[b].to_numpy(float)
             diffs.setdefault((a, b), {})[sid] = d if higher else -d
     for (a, b), per in diffs.items():
         if len(per) < 2:
@@ -139,9 +150,8 @@ def pairwise_scan(data: RunData, metric: str = RANK_METRIC) -> list[dict[str, An
     crits = _criteria_index(data)
     rows = []
     for sid in data.scenario_ids:
-        if any(not data.has_trials(sid, m) for m in models):
-            continue
-        for a, b in combinations(models, 2):
+        live = healthy(data, sid)
+        for a, b in combinations([m for m in models if m in live], 2):
             j = compare(data, sid, metric, a, b)
             if j.method == "none":
                 continue
@@ -209,13 +219,19 @@ def sensitivity(data: RunData, metric: str = RANK_METRIC) -> dict[str, Any]:
         if not variants:
             continue
         rows = {}
+        live = healthy(data, sid)
         for label in [None, *variants]:
-            matrix = _item_matrix(data, sid, metric, variant=label)
-            if matrix is not None:
-                rows[label or "base"] = {m: float(matrix.loc[m].mean()) for m in matrix.index}
+            scores = {}
+            for m in live:
+                sample = data.sample(metric, sid, m, variant=label)
+                if sample.n:
+                    scores[m] = float(sample.values.mean())
+            if scores:
+                rows[label or "base"] = scores
         if "base" not in rows:
             continue
         models = list(rows["base"])
+        rows = {k: v for k, v in rows.items() if set(v) == set(models)}
         shifts = {m: max(abs(r[m] - rows["base"][m]) for r in rows.values()) for m in models}
         order = sorted(models, key=lambda m: -rows["base"][m] if higher else rows["base"][m])
         entry: dict[str, Any] = {"metric": metric, "scores": rows, "largest_shift": shifts, "leader": order[0],

@@ -42,7 +42,7 @@ def summarise(data: RunData) -> dict[str, Any]:
                 "failures": _failures(trials),
             }
         scenarios[sid] = per_model
-    return {"confidence": 0.95, "bootstrap": {"seed": BOOT_SEED, "B": DESCRIPTIVE_B},
+    return {"confidence": 0.90, "bootstrap": {"seed": BOOT_SEED, "B": DESCRIPTIVE_B},
             "metrics": {m: {"family": i.family, "direction": i.direction, "unit": i.unit, "kind": i.kind,
                             "description": i.description} for m, i in METRICS.items()},
             "toxicity_classifier": classifier_name(),
@@ -223,7 +223,7 @@ def _latency(ok: pd.DataFrame) -> dict[str, Any]:
 
 
 def _accuracy(calls: pd.DataFrame, scenario_ids: list[str]) -> dict[str, Any]:
-    """The plain mean of scenario accuracies (each the mean of its item means), with a 95% interval from the
+    """The plain mean of scenario accuracies (each the mean of its item means), with a 90% interval from the
     stratified SE: scenarios are independent strata, so SE = sqrt(sum_s var_s / n_s) / S."""
     per = [calls[calls["scenario"] == sid].groupby("item")["score"].mean().dropna() for sid in scenario_ids]
     per = [p.to_numpy(float) for p in per if not p.empty]
@@ -232,7 +232,7 @@ def _accuracy(calls: pd.DataFrame, scenario_ids: list[str]) -> dict[str, Any]:
                            "accuracy_items": int(sum(p.size for p in per)), "accuracy_scenarios": len(per)}
     if per and all(p.size >= 2 for p in per):
         se = math.sqrt(sum(float(np.var(p, ddof=1)) / p.size for p in per)) / len(per)
-        half = float(sps.norm.ppf(0.975)) * se
+        half = float(sps.norm.ppf(0.95)) * se   # a 90% interval, like every other; descriptive: no verdict uses it
         out["accuracy_lo"] = max(0.0, out["accuracy"] - half)
         out["accuracy_hi"] = min(1.0, out["accuracy"] + half)
     return out

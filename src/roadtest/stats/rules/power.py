@@ -62,13 +62,23 @@ def _side(side: str) -> str:
 
 def binomial_critical(n: int, t: float, alpha: float = 0.05, side: Side = "at_least") -> int:
     """'at_least': smallest k with P(Bin(n, t) >= k) < alpha (n + 1 if none); 'at_most': largest k with
-    P(Bin(n, t) <= k) < alpha (-1 if none)."""
-    ks = np.arange(n + 2)
+    P(Bin(n, t) <= k) < alpha (-1 if none). Found from the binomial quantile and checked exactly around it
+    (O(1) in n: power searches evaluate it thousands of times)."""
     if side == "at_least":
-        ok = np.flatnonzero(sps.binom.sf(ks - 1, n, t) < alpha)
-        return int(ok[0]) if ok.size else n + 1
-    ok = np.flatnonzero(sps.binom.cdf(ks[: n + 1], n, t) < alpha)
-    return int(ok[-1]) if ok.size else -1
+        ok = lambda k: k <= n and sps.binom.sf(k - 1, n, t) < alpha  # noqa: E731
+        k = int(min(n + 1, max(0, sps.binom.isf(alpha, n, t))))
+        while k > 0 and ok(k - 1):
+            k -= 1
+        while k <= n and not ok(k):
+            k += 1
+        return k
+    ok = lambda k: k >= 0 and sps.binom.cdf(k, n, t) < alpha  # noqa: E731
+    k = int(min(n, max(-1, sps.binom.ppf(alpha, n, t))))
+    while k < n and ok(k + 1):
+        k += 1
+    while k >= 0 and not ok(k):
+        k -= 1
+    return k
 
 
 def power_exact_binomial(n: int, t: float, p: float, alpha: float = 0.05, side: Side = "at_least") -> float:

@@ -1,0 +1,121 @@
+"""The reproducibility appendix: every setting per scenario, the models and endpoints, the run record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Settings:
+    scenario: str
+    items: list[tuple[str, str]]
+    template: str
+    system: str
+    examples: list[tuple[str, str]] = field(default_factory=list)
+    """(model, the first original request exactly as sent: chat messages or the completion prompt)."""
+
+
+def settings(sid: str, entry: dict[str, Any]) -> Settings:
+    s = entry["spec"]
+    fs = s["prompt"].get("fewshot")
+    items = [
+        ("dataset", f"{s['dataset']['path']} ({entry['items']} items, sha256 {entry['dataset_sha256'][:12]}…)"),
+        ("mode", s["mode"]),
+        ("few-shot", f"k = {fs['k']}, seed {fs['seed']}, pool {fs['pool']}, ids: {', '.join(entry['fewshot_ids']) or '—'}"
+         if fs else "none"),
+        ("sampling", ", ".join(f"{k} = {v}" for k, v in s["sampling"].items())),
+        ("limits", ", ".join(f"{k} = {v}" for k, v in s["limits"].items())),
+        ("scoring", ", ".join(f"{k} = {v}" for k, v in s["scoring"].items() if v not in (None, [], False))
+         + (f"; {NORMALISATION}" if s["scoring"]["rule"] in ("exact", "contains", "choice") else "")),
+        ("repeats", str(s["repeats"])),
+        ("metrics", ", ".join(s["metrics"]) if s.get("metrics") else "every family that applies"),
+    ]
+    if s.get("perturbations"):
+        items.append(("perturbations", f"{', '.join(s['perturbations'])} (seed {s['perturbation_seed']})"))
+    if s.get("counterfactuals"):
+        items.append(("counterfactuals", f"swap {s['counterfactuals']['swap']} in field {s['counterfactuals']['field']}"))
+    if s.get("policy"):
+        p = s["policy"]
+        parts = [f"forbid {', '.join('/' + x + '/' for x in p['forbid'])}" if p["forbid"] else "",
+                 f"require {', '.join(repr(x) for x in p['require'])}" if p["require"] else "",
+                 f"must refuse where {p['must_refuse']} is true" if p["must_refuse"] else "",
+                 f"judge {p['judge']['model']}: {p['judge']['rubric']}" if p["judge"] else ""]
+        items.append(("policy", "; ".join(x for x in parts if x)))
+    if s["scoring"].get("judge"):
+        j = s["scoring"]["judge"]
+        items.append(("judge", f"{j['model']}, temperature 0, seed {j['seed']}, rubric: {j['rubric']}"))
+    for v in s.get("variants", []):
+        changes = {k: val for k, val in v.items() if k != "name" and val}
+        items.append((f"variant {v['name']}", ", ".join(f"{k}: {_compact(val)}" for k, val in changes.items())))
+    items.append(("source", entry["source"]))
+    return Settings(sid, items, s["prompt"]["template"], s["prompt"].get("system") or "")
+
+
+def _compact(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k} = {_compact(v)}" for k, v in value.items() if v is not None)
+    return str(value)
+
+
+NORMALISATION = "answers compared after Unicode NFKC, punctuation removed, whitespace collapsed, case folded " \
+                "(unless case_sensitive)"
+
+
+def identity_line(m: dict[str, Any], endpoint: dict[str, Any]) -> str:
+    """What the model is, in a few words (the title block)."""
+    if m["provider"] == "local":
+        sha = endpoint.get("gguf_sha256", "")
+        mode = f", {m['mode']} mode" if m.get("mode") else ""
+        return f"local llama.cpp server, {m['gguf']}{mode}" + (f" (GGUF sha256 {sha[:12]}…)" if sha else "")
+    return f"OpenAI-compatible endpoint {m.get('base_url')}, model {m.get('model') or m['id']}"
+
+
+def endpoint_line(m: dict[str, Any], endpoint: dict[str, Any]) -> str:
+    """Everything that identifies a model and how it was called, in one line."""
+    if m["provider"] == "local":
+        sha = endpoint.get("gguf_sha256", "")
+        mode = f", {m['mode']} mode" if m.get("mode") else ""
+        text = f"local llama.cpp server (llama-cpp-python {endpoint.get('llama_cpp_version', '?')}), " \
+               f"{endpoint.get('gguf_file') or m['gguf']}{mode}" + (f", GGUF sha256 {sha}" if sha else "")
+        text += f"; context {m.get('n_ctx')} tokens"
+    else:
+        text = f"OpenAI-compatible endpoint {m.get('base_url')}, model {m.get('model') or m['id']}"
+        if m.get("api_key_env"):
+            text += f", key from ${m['api_key_env']}"
+    limits = [f"{m.get('max_concurrency')} in flight", f"timeout {m.get('timeout_s')} s",
+              f"{m.get('max_retries')} retries", "log-probabilities " + ("asked for" if m.get("logprobs") else "off")]
+    limits += [f"{k} {m[k]}" for k in ("rpm", "tpm") if m.get(k)]
+    price = m.get("price")
+    limits.append(f"price {price['input_per_mtok']} in / {price['output_per_mtok']} out per million tokens"
+                  if price else "not priced")
+    text += "; " + ", ".join(limits)
+    served = endpoint.get("served") or {}
+    if served.get("model"):
+        text += f"; responses named the model {', '.join(served['model'])}"
+    text += "; system_fingerprint " + (", ".join(served["system_fingerprint"]) if served.get("system_fingerprint")
+                                       else "none reported")
+    return text
+
+
+def run_record(manifest: dict[str, Any]) -> list[tuple[str, str]]:
+    rows = [("run", ", ".join(manifest.get("run_ids") or [manifest["run_id"]])),
+            ("command", " ".join(manifest.get("command") or [])),
+            ("started", str(manifest.get("started_at") or "")), ("finished", str(manifest.get("finished_at") or "")),
+            ("status", str(manifest.get("status") or ""))]
+    revision = (manifest.get("workspace") or {}).get("git_revision")
+    rows.append(("workspace revision", revision or "not a git checkout"))
+    rows.append(("platform", str(manifest.get("platform") or "")))
+    for i, resumed in enumerate(manifest.get("resumes", []), 1):
+        rows.append((f"resumed ({i})", f"{resumed.get('at', '')}: {' '.join(resumed.get('command', []))}"))
+    for i, ex in enumerate(manifest.get("execution", []), 1):
+        cache = ex.get("cache")
+        rows.append((f"execution {i}", f"finished {ex.get('finished_at', '')}; " + (
+            f"response cache: {cache['hits']} answered from it, {cache['stored']} stored" if cache else "no cache")))
+    return [(k, v) for k, v in rows if v]
+
+
+def request_text(body: dict[str, Any]) -> str:
+    if "messages" in body:
+        return "\n\n".join(f"[{m.get('role')}]\n{m.get('content', '')}" for m in body["messages"])
+    return str(body.get("prompt", ""))
