@@ -195,7 +195,7 @@ def test_runs_lists_archives(archive):
 def test_the_archive_never_holds_the_key(tmp_path, llama_server, monkeypatch):
     monkeypatch.setenv("ROADTEST_TEST_KEY", "sk-live-do-not-leak-42")
     # the first call is refused the way hosted APIs refuse a wrong key: the error body quotes the key
-    proxy = FaultProxy(llama_server, script=lambda i, body: "401" if i == 0 else "pass")
+    proxy = FaultProxy(llama_server.removesuffix("/v1"), script=lambda i, body: "401" if i == 0 else "pass")
     ws = write_workspace(tmp_path / "ws", url=proxy.start())
     cfg = ws / "roadtest.yaml"
     cfg.write_text(cfg.read_text().replace("    model: smollm2\n", "    model: smollm2\n    api_key_env: ROADTEST_TEST_KEY\n"))

@@ -115,7 +115,7 @@ def test_api_keys_never_reach_the_archive(tmp_path, proxy, monkeypatch):
     p, url = proxy(lambda i, body: "400")
     monkeypatch.setenv("TINY_KEY", "sk-test-secret-123")
     ws = workspace(tmp_path, url, extra="    api_key_env: TINY_KEY\n")
-    assert run(ws).exit_code == 0
+    assert run(ws).exit_code == 3            # every call refused: NOT DECIDED, never a verdict about the model
     run_dir = sorted((ws / "runs").iterdir())[-1]
     for f in run_dir.iterdir():
         assert "sk-test-secret-123" not in f.read_text(errors="replace"), f.name
