@@ -11,9 +11,11 @@ benchmarks/simulations/RESULTS.md):
 - a percentile: the item-fraction rule (repeats of an item are not independent calls);
 - clusters (`cluster:` in the dataset reference): no verdict below 10 clusters, effective-n CP on cluster
   means below 40, Hall's t on cluster means from 40;
-- fairness_gap: Newcombe intervals for the pairwise group differences, the gap's bounds built from them;
+- fairness_gap: square-and-add intervals on Clopper-Pearson limits for the pairwise group differences, the
+  gap's bounds built from them (Bonferroni over the pairs for the lower bound);
 - a comparison on the same items: the exact unconditional test ordered by Tango's score for 0/1 scores
-  (any margin), else the sign-flip / paired t combined with Hall's skew-corrected t.
+  (any margin), else the sign-flip / paired t combined with Hall's skew-corrected t (for latency, tokens and
+  cost at alpha / 2 per side, and only from 40 items).
 
 Statistics without a simulated rule (ECE, run SD, ICC) are described, never decided.
 """
