@@ -31,7 +31,14 @@ def criterion(data: Any, msg: str, line) -> tuple[tuple, str]:
     d = data if isinstance(data, dict) else {}
     metric = str(d.get("metric", "accuracy"))
     base = f"scenario: {_fmt(d.get('scenario', 'ticket-triage'))}, metric: {_fmt(metric)}"
-    given = [k for k in ("at_least", "at_most", "versus") if d.get(k) is not None]
+    given = [k for k in ("at_least", "at_most", "versus", "no_worse_than", "equivalent_to") if d.get(k) is not None]
+    if d.get("robust_to_settings") and len(given) == 1 and given[0] in ("at_least", "at_most"):
+        return ("robust_to_settings",), ("drop `robust_to_settings:`, or make the criterion a comparison, e.g. "
+                                         "`no_worse_than: {model: gemma3-270m, margin: 0.02}`")
+    comparisons = [k for k in given if k in ("versus", "no_worse_than", "equivalent_to")]
+    if comparisons and len(given) > 1 and len(comparisons) == 1 and comparisons[0] != "versus":
+        return (), (f"a `{comparisons[0]}:` claim has its own margin; keep `{{{base}, {comparisons[0]}: {{...}}}}` "
+                    "and put any other claim in a criterion of its own")
     if "versus" in given and len(given) > 1:
         return (), (f"a `versus:` claim has its own margin (by_at_least); keep `{{{base}, versus: {{...}}}}` "
                     "and put the threshold in a criterion of its own")
@@ -41,7 +48,8 @@ def criterion(data: Any, msg: str, line) -> tuple[tuple, str]:
                     f"and one with `at_most: {_fmt(d['at_most'])}`")
     direction, value = _threshold_example(metric)
     return (), (f"add a threshold, e.g. `{{{base}, {direction}: {value}}}`, or compare two models with "
-                "`versus: {model: gemma3-270m, by_at_least: 0.02}`")
+                "`versus: {model: gemma3-270m, by_at_least: 0.02}` (better by), `no_worse_than: {model: "
+                "gemma3-270m, margin: 0.02}` or `equivalent_to: {model: gemma3-270m, margin: 0.05}`")
 
 
 def load(data: Any, msg: str, line) -> tuple[tuple, str]:
