@@ -16,7 +16,7 @@ from roadtest.archive.config import hypothesis_specs
 from roadtest.spec import Criterion
 from roadtest.stats.rules import holm
 from roadtest.verdict.data import RunData
-from roadtest.verdict.judge import COMPARISONS, Judgement, judge
+from roadtest.verdict.judge import COMPARISONS, Judgement, alpha_of, judge
 
 SUPPORTED, REFUTED, INCONCLUSIVE = "SUPPORTED", "REFUTED", "INCONCLUSIVE"
 NOT_RUN, NOT_APPLICABLE, NOT_DECIDED = "NOT RUN", "NOT APPLICABLE", "NOT DECIDED"
@@ -157,7 +157,7 @@ def _robust(row: CriterionVerdict, crit: Criterion, model: str, data: RunData, b
         return replace(row, note="; ".join(x for x in (row.note, "robust_to_settings: the scenario has no settings "
                                                                    "variants, so only its own settings count") if x))
     judged = [("original", base_j)] + [(n, judge_one(crit, model, data, f"setting:{n}")[0]) for n in names]
-    alpha = round(1 - crit.confidence, 12)
+    alpha = alpha_of(crit.confidence)
     ps = [j.p_supported for _, j in judged]
     pr = holm([j.p_refuted for _, j in judged])
     variants = [{"variant": n, "verdict": j.verdict, "estimate": j.estimate, "lower": j.lower, "upper": j.upper,
@@ -181,7 +181,7 @@ def apply_family(decision: str, rows: list[CriterionVerdict]) -> list[CriterionV
     out = list(rows)
     for i, p_adj in zip(live, adjusted):
         r = rows[i]
-        alpha = round(1 - r.confidence, 12)
+        alpha = alpha_of(r.confidence)
         p_sup = float(p_adj) if adjusted_side == "p_supported" else r.p_supported
         p_ref = float(p_adj) if adjusted_side == "p_refuted" else r.p_refuted
         verdict = SUPPORTED if p_sup < alpha else REFUTED if p_ref < alpha else INCONCLUSIVE
@@ -211,7 +211,7 @@ def _resize(rows: list[CriterionVerdict], hyp_crits: list[Criterion], decision: 
             out.append(r)
             continue
         variant = f"load:{crit.load.label}" if crit.load else None
-        j, _ = judge_one(crit, model, data, variant, power_alpha=round(1 - crit.confidence, 12) / m)
+        j, _ = judge_one(crit, model, data, variant, power_alpha=alpha_of(crit.confidence) / m)
         out.append(replace(r, n_needed=j.n_fresh))
     return out
 

@@ -15,7 +15,7 @@ from roadtest.archive.config import hypothesis_specs
 from roadtest.spec import Criterion
 from roadtest.spec.metrics import METRICS
 from roadtest.stats import rules as R
-from roadtest.verdict.judge import DESCRIBED_ONLY
+from roadtest.verdict.judge import DESCRIBED_ONLY, alpha_of
 
 POWER = 0.8
 MIN_CLUSTERS = 10
@@ -172,7 +172,7 @@ def feasibility(config: dict[str, Any], alpha: float = 0.05) -> dict[str, Any]:
         m = len(hyp.criteria)
         for i, crit in enumerate(hyp.criteria):
             n, unit = _planned_n(config, crit)
-            a = round(1 - crit.confidence, 12)
+            a = alpha_of(crit.confidence)
             a_sup, a_ref = (a, a / m) if hyp.decision == "all" else (a / m, a)
             repeats = int(config["scenarios"][crit.scenario]["spec"].get("repeats", 1))
             rows.append({"hypothesis": hyp.id, "index": i, "scenario": crit.scenario, "metric": crit.metric,

@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 
 from roadtest.spec.metrics import METRICS, MetricInfo
 from roadtest.stats import rules as R
@@ -40,6 +41,11 @@ SEED = 20240611
 POWER = 0.8
 FRESH_CAP = 5_000
 """Fresh samples beyond this many items are not searched for (the answer would be 'more items than you have')."""
+
+
+def alpha_of(confidence: float) -> float:
+    """The one-sided alpha of a bound at `confidence` (rounded: 1 - 0.95 is not 0.05 in floating point)."""
+    return round(1 - confidence, 12)
 
 
 class JudgeInputError(ValueError):
@@ -168,7 +174,7 @@ def judge(metric: str | MetricInfo, values: Sequence[float], claim: Mapping[str,
     info = metric_info(metric)
     if not 0.5 < confidence < 1:
         raise JudgeInputError(f"confidence must be between 0.5 and 1, got {confidence}")
-    alpha = round(1 - confidence, 12)
+    alpha = alpha_of(confidence)
     power_alpha = alpha if power_alpha is None else power_alpha
     kind, threshold, _ = parse_claim(claim)
     x = np.asarray(values, dtype=float).ravel()
@@ -218,7 +224,7 @@ def _from_bounds(b: R.Bounds, kind: str, threshold: float, confidence: float, ru
         p_sup, p_ref = b.p_at_least(threshold), b.p_at_most(threshold)
     else:
         p_sup, p_ref = b.p_at_most(threshold), b.p_at_least(threshold)
-    alpha = round(1 - confidence, 12)
+    alpha = alpha_of(confidence)
     verdict = SUPPORTED if p_sup < alpha else REFUTED if p_ref < alpha else INCONCLUSIVE
     unit = "clusters" if clusters is not None and "clusters" in b.details else "items"
     lower = _finite_or_none(b.lower)
@@ -259,7 +265,7 @@ def _compare(info: MetricInfo, kind: str, margin: float, a: np.ndarray, items, b
     if cl is not None and not higher:  # clusters are labelled on A's calls: carry them over to B's items
         of_item = dict(zip(map(str, ia), cl))
         cl_b = np.array([of_item[str(i)] for i in ib], dtype=object)
-    alpha = round(1 - confidence, 12)
+    alpha = alpha_of(confidence)
     try:
         pb = R.paired(rule if rule in ("binary", "bounded", "skewed") else "symmetric", better, worse,
                       [str(i) for i in ibt], None if cl_b is None else list(cl_b), 0.0, alpha,
@@ -351,34 +357,24 @@ def _fresh_paired(rule: str, better: np.ndarray, worse: np.ndarray, ib, iw, kind
     """Items of a fresh paired sample for an 80% chance of supporting the claim at the observed effect."""
     est = d.estimate
     target = {"versus": margin, "no_worse_than": -margin}.get(kind)
+    if target is None or est is None or not math.isfinite(est) or est <= target:
+        return None   # equivalence: no exact power computed; or the evidence points the other way
+    ya, yb = _item_means(better, ib), _item_means(worse, iw)
+    keys = sorted(set(ya) & set(yb))
+    a, b = np.array([ya[k] for k in keys]), np.array([yb[k] for k in keys])
     try:
-        if kind == "equivalent_to":
-            return None
-        if est is None or not math.isfinite(est) or est <= target:
-            return None
         if rule == "binary":
-            ya = _item_means(better, ib)
-            yb = _item_means(worse, iw)
-            keys = sorted(set(ya) & set(yb))
-            p10 = float(np.mean([ya[k] == 1 and yb[k] == 0 for k in keys]))
-            p01 = float(np.mean([ya[k] == 0 and yb[k] == 1 for k in keys]))
+            p10, p01 = float(np.mean((a == 1) & (b == 0))), float(np.mean((a == 0) & (b == 1)))
             return _stable(R.required_n_paired_binary(p10, p01, target, POWER, alpha))
-        ya, yb = _item_means(better, ib), _item_means(worse, iw)
-        keys = sorted(set(ya) & set(yb))
-        diffs = np.array([ya[k] - yb[k] for k in keys])
-        sd = float(np.std(diffs, ddof=1)) if diffs.size > 1 else 0.0
-        if sd <= 0:
-            return None
-        return _stable(R.required_n_mean_t(est - target, sd, POWER, alpha))
+        sd = float(np.std(a - b, ddof=1)) if len(keys) > 1 else 0.0
+        return _stable(R.required_n_mean_t(est - target, sd, POWER, alpha)) if sd > 0 else None
     except (R.StatsInputError, ValueError, ZeroDivisionError, OverflowError):
         return None
 
 
 def _item_means(x: np.ndarray, items) -> dict[str, float]:
-    out: dict[str, list[float]] = {}
-    for v, i in zip(x, items):
-        out.setdefault(str(i), []).append(float(v))
-    return {k: float(np.mean(v)) for k, v in out.items()}
+    """Each item's mean over its calls (repeats averaged: the item is the unit)."""
+    return pd.Series(x).groupby(np.asarray([str(i) for i in items])).mean().to_dict()
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -407,7 +403,7 @@ def interval(metric: str | MetricInfo, values: Sequence[float], *, items=None, s
     x = np.asarray(values, dtype=float).ravel()
     if x.size == 0:
         return Interval(None, None, None, 0, "none", "no data")
-    alpha = round((1 - confidence) / 2, 12)
+    alpha = round(alpha_of(confidence) / 2, 12)
     rule = kind_of(info, x)
     try:
         if rule == "fairness":

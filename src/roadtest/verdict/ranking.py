@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from roadtest import stats
+from roadtest.archive.config import hypothesis_specs
 from roadtest.scoring.metrics.variability import repeat_matrix
 from roadtest.spec.metrics import METRICS
 from roadtest.stats import rules as R
@@ -131,9 +132,7 @@ def rank_summary(data: RunData, metric: str = RANK_METRIC) -> dict[str, Any]:
 
 
 def _criteria_index(data: RunData) -> dict[tuple[str, str, str, str], list[dict[str, Any]]]:
-    """(scenario, metric, model, baseline) -> the hypothesis criteria that compare that pair."""
-    from roadtest.archive.config import hypothesis_specs
-
+    """(scenario, metric, baseline) -> the hypothesis criteria that compare that pair."""
     index: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {}
     for hyp in hypothesis_specs(data.config):
         for i, crit in enumerate(hyp.criteria):
