@@ -22,7 +22,7 @@ LANE_MARKERS = {"model": "starts a llama.cpp server", "pdf": "renders a PDF with
 browser and not slow") never does it. Tests that use the llama_server fixture are marked `model` automatically."""
 
 
-MODEL_FIXTURES = {"llama_server", "local_run"}
+MODEL_FIXTURES = {"llama_server", "llama_tools_server", "local_run"}
 """Fixtures that start a llama.cpp server: a test using one (directly or through another fixture) is `model`."""
 
 
@@ -68,14 +68,13 @@ def smollm2_gguf() -> Path:
     return Path(list(spec.submodule_search_locations)[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
-@pytest.fixture(scope="session")
-def llama_server():
-    """A real llama-cpp-python server with the bundled SmolLM2, started here and stopped by PID."""
+def _serve_llama(extra: list[str]):
+    """Start a real llama-cpp-python server with the bundled SmolLM2; yields its URL, stops it by PID."""
     port = _free_port()
     log = open(os.devnull, "wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2_gguf()), "--host", "127.0.0.1",
-         "--port", str(port), "--model_alias", "smollm2", "--n_ctx", "2048", "--verbose", "false"],
+         "--port", str(port), "--model_alias", "smollm2", "--n_ctx", "2048", "--verbose", "false", *extra],
         stdout=log, stderr=log, start_new_session=True)
     url = f"http://127.0.0.1:{port}/v1"
     deadline = time.monotonic() + 120
@@ -98,6 +97,18 @@ def llama_server():
     except subprocess.TimeoutExpired:
         proc.kill()
     log.close()
+
+
+@pytest.fixture(scope="session")
+def llama_server():
+    """A real llama-cpp-python server with the bundled SmolLM2, started here and stopped by PID."""
+    yield from _serve_llama([])
+
+
+@pytest.fixture(scope="session")
+def llama_tools_server():
+    """The same model served with `--chat_format chatml-function-calling`: it answers `tools` with `tool_calls`."""
+    yield from _serve_llama(["--chat_format", "chatml-function-calling"])
 
 
 def _warm_up(url: str, calls: int = 2) -> None:
@@ -204,6 +215,12 @@ def _proxies(upstream: str | None):
 def fault_proxy(llama_server):
     """Start fault-injecting proxies in front of the real server: fault_proxy(script, **options) -> (proxy, url)."""
     yield from _proxies(llama_server.removesuffix("/v1"))
+
+
+@pytest.fixture
+def tools_proxy(llama_tools_server):
+    """Fault-injecting proxies in front of the tools server: tools_proxy(script, **options) -> (proxy, url)."""
+    yield from _proxies(llama_tools_server.removesuffix("/v1"))
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from roadtest.archive.config import model_specs, scenario_specs
 from roadtest.archive.run_dir import PLAN, TRIALS, now, served_by
 from roadtest.compare import compare_runs
 from roadtest.engine import Budget, EngineOptions, Events, ResponseCache, RetryPolicy, execute, group_key, stop_kind
+from roadtest.engine.runner import Conversations
 from roadtest.errors import AlteredArchive, RoadtestError, RunError
 from roadtest.load import LoadedWorkspace, load_workspace
 from roadtest.plan import build_trials, select
@@ -34,7 +35,8 @@ DERIVED = [SCORES, METRICS, VERDICTS]
 
 
 def init(target: Path) -> list[Path]:
-    """A new workspace: three scenarios, two hypotheses, the bundled local models, commented examples."""
+    """A new workspace: four scenarios (one a conversation with tools), three hypotheses, the bundled local models,
+    commented examples."""
     from importlib import resources
 
     if (target / "roadtest.yaml").exists():
@@ -96,6 +98,15 @@ def check_warnings(ws: LoadedWorkspace) -> list[str]:
                        f"they never widen an interval), no longer as clusters. Write `strata: "
                        f"{scenario.spec.dataset.group}`, or `cluster: {scenario.spec.dataset.group}` if items "
                        f"sharing a value are not independent (several questions on one document)")
+        spec = scenario.spec
+        if spec.kind == "conversation":
+            empty = [scenario.item_id(r) for r in scenario.items
+                     if not (r.data.get(spec.scoring.expect or "") or r.data.get(spec.scoring.forbid or ""))]
+            if empty:
+                out.append(f"{scenario.display}:{scenario.src.line(('scoring',))}: {len(empty)} of "
+                           f"{len(scenario.items)} cases expect no action and forbid none "
+                           f"(e.g. {', '.join(empty[:3])}): their end state always holds, so only the policy can "
+                           f"fail them. Give each case its expected or forbidden actions")
         for i, phrase in enumerate(scenario.spec.policy.require if scenario.spec.policy else []):
             if looks_like_a_pattern(phrase):
                 out.append(f"{scenario.display}:{scenario.src.line(('policy', 'require', i))}: policy.require[{i}] "
@@ -278,9 +289,10 @@ def _execute(archive: RunArchive, root: Path, events: Events, options: RunOption
         retry=RetryPolicy(base_s=options.retry_base_s),
         max_error_rate=config.get("workspace", {}).get("max_error_rate", 0.2))
     archive.open_trials()
+    talks = conversations(archive, config, retry_errors=options.retry_errors)
 
     async def phases() -> None:
-        await execute(archive.plan(skip), models, root, archive, events, engine, totals)
+        await execute(archive.plan(skip), models, root, archive, events, engine, totals, talks)
         if engine.stopped:
             return
         archive.flush()
@@ -307,6 +319,23 @@ def _execute(archive: RunArchive, root: Path, events: Events, options: RunOption
         raise RunError(*_stop_message(engine.stopped, archive))
     archive.finish("complete")
     return list(cache.warnings) if cache is not None else []
+
+
+def conversations(archive: RunArchive, config: dict[str, Any], retry_errors: bool = False) -> Conversations | None:
+    """What the engine needs for the run's conversation scenarios: their tools with the archived lookup tables,
+    the tools chat format, and (a resume) every turn already archived, so none is sent again."""
+    from roadtest.archive.config import tool_tables
+    from roadtest.conversation.tools import ToolBox
+
+    specs = scenario_specs(config)
+    talk = [sid for sid, spec in specs.items() if spec.kind == "conversation"]
+    if not talk:
+        return None
+    archived = {r["trial_id"]: r for r in archive.trials() if r.get("kind") == "turn"}
+    return Conversations(
+        toolboxes={sid: ToolBox(specs[sid].tools, tool_tables(config, sid)) for sid in talk},
+        chat_formats={sid: config["scenarios"][sid].get("tools_chat_format") for sid in talk},
+        archived=archived, retry_errors=retry_errors)
 
 
 def _stop_message(stopped: str, archive: RunArchive) -> tuple[str, str]:
@@ -358,7 +387,7 @@ def derive(archive: RunArchive) -> dict[str, Any]:
     """Scores, metrics and verdicts from the archive alone (no model calls): what `replay` runs."""
     check_sources(archive)
     config = archive.manifest()["config"]
-    scored = score_trials(archive.trials, scenario_specs(config), model_specs(config))
+    scored = score_archive(archive, config)
     archive.write_lines(SCORES, _score_lines(scored.frame))
     data = RunData.build(config, scored)
     archive.write_derived(METRICS, canonical_json(summarise(data), indent=2) + "\n")
@@ -366,6 +395,19 @@ def derive(archive: RunArchive) -> dict[str, Any]:
     archive.write_derived(VERDICTS, canonical_json(verdicts, indent=2) + "\n")
     archive.record_hashes(DERIVED)
     return verdicts
+
+
+def score_archive(archive: RunArchive, config: dict[str, Any]):
+    """Every trial scored; conversations replayed from their plan entries and archived turns."""
+    from roadtest.archive.config import tool_tables
+
+    specs = scenario_specs(config)
+    talk = [sid for sid, spec in specs.items() if spec.kind == "conversation"]
+    if not talk:
+        return score_trials(archive.trials, specs, model_specs(config))
+    return score_trials(archive.trials, specs, model_specs(config),
+                        entries=lambda: (t for t in archive.plan() if t.kind == "conversation"),
+                        tables={sid: tool_tables(config, sid) for sid in talk})
 
 
 def replay(archive: RunArchive, workspace_templates: Path | None) -> tuple[dict[str, Any], dict[str, str]]:
@@ -393,9 +435,21 @@ def plan(root: Path, hypotheses: list[str] | None, models: list[str] | None,
     counts: dict[tuple[str, str], dict[str, Any]] = {}
     for trial in build_trials(ws, sel):
         entry = counts.setdefault((trial.model, trial.scenario), {"trials": 0, "prompt_chars": 0, "max_out": 0})
-        entry["trials"] += 1
-        entry["prompt_tokens"] = entry.get("prompt_tokens", 0) + Budget.prompt_bound(trial)
-        entry["max_out"] += trial.body["max_tokens"]
+        calls = 1
+        if trial.kind == "conversation":   # up to max_turns calls; the prompt grows with the conversation
+            calls = conversation_calls(trial)
+            entry["conversations"] = entry.get("conversations", 0) + 1
+            sim = trial.dialogue.get("simulator")
+            if sim is not None:
+                helper = counts.setdefault((sim["model"], f"{trial.scenario} (customer)"),
+                                           {"trials": 0, "prompt_chars": 0, "max_out": 0})
+                helper["trials"] += calls
+                helper["prompt_chars"] += calls * (len(str(sim["body"])) + 400 * calls)
+                helper["max_out"] += calls * sim["body"].get("max_tokens", 0)
+        entry["trials"] += calls
+        entry["prompt_tokens"] = entry.get("prompt_tokens", 0) + Budget.prompt_bound(trial) * calls + (
+            calls * (calls - 1) // 2 * trial.body["max_tokens"] if calls > 1 else 0)
+        entry["max_out"] += trial.body["max_tokens"] * calls
     for spec in (ws.scenarios[sid].spec for sid in sel.scenarios):   # judges: one call per judged trial
         for judge in spec.judges():
             judged = sum(c["trials"] for (_, sid), c in list(counts.items()) if sid == spec.id)
@@ -414,11 +468,21 @@ def plan(root: Path, hypotheses: list[str] | None, models: list[str] | None,
         latency, source = history.get(model, (DEFAULT_LATENCY_S[spec.provider], "a rough default"))
         rows.append({"model": model, "scenario": scenario, "trials": c["trials"], "tokens_in_est": tokens_in,
                      "tokens_out_max": c["max_out"], "cost_max": cost,
-                     "time_s_est": c["trials"] * latency / spec.max_concurrency, "latency_source": source})
+                     "time_s_est": c["trials"] * latency / spec.max_concurrency, "latency_source": source,
+                     **({"conversations": c["conversations"]} if "conversations" in c else {})})
     priced = [r["cost_max"] for r in rows if r["cost_max"] is not None]
     return {"selection": config["selection"], "trials": rows, "feasibility": feasibility(config),
             "time_s_est": sum(r["time_s_est"] for r in rows), "cost_max": sum(priced) if priced else None,
             "max_cost": max_cost, "warnings": check_warnings(ws) + budget_warnings(model_specs(config).values(), max_cost)}
+
+
+def conversation_calls(entry) -> int:
+    """Calls a conversation is expected to make, for planning: a scripted customer's messages each get about two
+    assistant turns (a tool call, then the reply), never more than max_turns; a simulated one, max_turns."""
+    setup = entry.dialogue or {}
+    script = setup.get("script")
+    most = int(setup.get("max_turns", 6))
+    return most if script is None else max(1, min(most, 2 * len(script)))
 
 
 DEFAULT_LATENCY_S = {"local": 0.35, "openai": 1.0}
@@ -466,12 +530,14 @@ def report(archive: RunArchive, formats: list[str], workspace_templates: Path | 
 
 
 def _first_requests(archive: RunArchive) -> dict[tuple[str, str], dict[str, Any]]:
-    """(scenario, model) -> the body of its first original request, as archived (the appendix shows it)."""
+    """(scenario, model) -> the body of its first original request, as archived (the appendix shows it; for a
+    conversation, its first assistant turn)."""
     found: dict[tuple[str, str], dict[str, Any]] = {}
     for record in archive.trials():
         key = (record.get("scenario"), record.get("model"))
-        if record.get("kind", "model") == "model" and record.get("variant", "base") == "base" \
-                and not record.get("level") and key not in found:
+        kind = record.get("kind", "model")
+        if (kind == "model" or (kind == "turn" and record.get("role") == "assistant")) \
+                and record.get("variant", "base") == "base" and not record.get("level") and key not in found:
             found[key] = record["request"]["body"]
     return found
 
@@ -524,16 +590,17 @@ def combine_runs(archives: list[RunArchive]) -> dict[str, Any]:
 
     manifests = [a.manifest() for a in archives]
     seen: set[str] = set()
-    frames, judges, models, endpoints = [], [], [], {}
+    frames, judges, talks, models, endpoints = [], [], [], [], {}
     config = json.loads(json.dumps(manifests[0]["config"]))
     config["selection"]["models"] = []
     for archive, manifest in zip(archives, manifests):
         cfg = manifest["config"]
         rename = {m["id"]: (m["id"] if m["id"] not in seen else f"{m['id']}.{archive.run_id}"[:64]) for m in cfg["models"]}
         seen.update(rename.values())
-        scored = score_trials(archive.trials, scenario_specs(cfg), model_specs(cfg))
+        scored = score_archive(archive, cfg)
         frames.append(scored.frame.assign(model=scored.frame["model"].map(lambda m: rename.get(m, m))))
         judges.append(scored.judges)
+        talks += [{**c, "model": rename.get(c.get("model"), c.get("model"))} for c in scored.conversations]
         for m in cfg["models"]:
             models.append({**m, "id": rename[m["id"]]})
             config["selection"]["models"].append(rename[m["id"]])
@@ -561,4 +628,4 @@ def combine_runs(archives: list[RunArchive]) -> dict[str, Any]:
                 "finished_at": max(m.get("finished_at") or "" for m in manifests)}
     frame = pd.concat(frames, ignore_index=True).sort_values(["trial_id", "model"], kind="stable")
     return {"config": config, "manifest": manifest,
-            "scored": Scored(frame.reset_index(drop=True), pd.concat(judges, ignore_index=True))}
+            "scored": Scored(frame.reset_index(drop=True), pd.concat(judges, ignore_index=True), talks)}

@@ -205,6 +205,38 @@ def response_agreement(a: RunArchive, b: RunArchive) -> tuple[int, int]:
     return sum(1 for t in shared if oa[t] is not None and oa[t] == ob[t]), len(shared)
 
 
+def transcripts(archive: RunArchive) -> dict[str, list[tuple]]:
+    """conversation id -> its calls in order, each (turn, role, text, tool calls): what a transcript says."""
+    turns: dict[str, dict[str, dict[str, Any]]] = {}
+    for r in archive.trials():
+        if r.get("kind") == "turn":
+            turns.setdefault(r["conversation"], {})[r["trial_id"]] = r   # a retried turn: its last record
+    out = {}
+    for conv, records in turns.items():
+        out[conv] = sorted((r.get("turn") or 0, r.get("role"), read_output(r).text, json.dumps(_calls(r), sort_keys=True))
+                           for r in records.values())
+    return out
+
+
+def _calls(record: dict[str, Any]) -> Any:
+    body = (record.get("response") or {}).get("body")
+    try:
+        message = body["choices"][0].get("message") or {}
+        return [(c.get("function") or {}) for c in message.get("tool_calls") or []]
+    except (KeyError, IndexError, TypeError, AttributeError):
+        return None
+
+
+def transcript_agreement(a: RunArchive, b: RunArchive) -> dict[str, Any] | None:
+    """How many conversations came out word for word the same (None when neither run has conversations)."""
+    ta, tb = transcripts(a), transcripts(b)
+    if not ta and not tb:
+        return None
+    shared = sorted(set(ta) & set(tb))
+    differ = [c for c in shared if ta[c] != tb[c]]
+    return {"identical": len(shared) - len(differ), "compared": len(shared), "differ": differ[:10]}
+
+
 def _json(archive: RunArchive, name: str) -> dict[str, Any]:
     return json.loads((archive.path / name).read_text(encoding="utf-8"))
 
@@ -213,7 +245,8 @@ def compare_runs(a: RunArchive, b: RunArchive) -> dict[str, Any]:
     ma, mb = a.manifest(), b.manifest()
     identical, shared = response_agreement(a, b)
     metrics = metric_changes(_json(a, "metrics.json"), _json(b, "metrics.json"))
-    return {
+    talks = transcript_agreement(a, b)
+    return {**({"transcripts": talks} if talks is not None else {}),
         "a": a.run_id, "b": b.run_id, "fingerprints": [ma["fingerprint"], mb["fingerprint"]],
         "same_configuration": ma["fingerprint"] == mb["fingerprint"],
         "settings": [asdict(c) for c in setting_changes(ma, mb)],
@@ -229,6 +262,9 @@ def reproduction_line(result: dict[str, Any]) -> str:
     """One line: did the rerun reproduce the run?"""
     r = result["responses"]
     share = f"{r['identical']}/{r['compared']} responses identical"
+    if result.get("transcripts"):
+        t = result["transcripts"]
+        share += f", {t['identical']}/{t['compared']} conversation transcripts identical"
     verdicts = [v for v in result["verdicts"] if v["criterion"] == "hypothesis"]
     parts = [share, f"{len(result['moved'])} metrics moved beyond their noise",
              f"{len(verdicts)} hypothesis verdicts changed" if verdicts else "no verdict changed"]

@@ -27,15 +27,15 @@ def test_init_check_plan_run_report(tmp_path):
     ws = tmp_path / "my-eval"
     created = ok("init", str(ws))
     assert "next: cd" in created.output
-    assert len(list((ws / "scenarios").glob("*.yaml"))) == 3
-    assert len(list((ws / "hypotheses").glob("*.md"))) == 2
+    assert len(list((ws / "scenarios").glob("*.yaml"))) == 4
+    assert len(list((ws / "hypotheses").glob("*.md"))) == 3
     config = (ws / "roadtest.yaml").read_text()
     assert "provider: local" in config and "# - id: gpt-4o-mini" in config and "api_key_env" in config
     for scenario in (ws / "scenarios").glob("*.yaml"):
         assert "success:" in scenario.read_text()
-    assert "ok: 3 scenarios" in ok("check", "-w", str(ws)).output
+    assert "ok: 4 scenarios" in ok("check", "-w", str(ws)).output
     plan = json.loads(ok("plan", "-w", str(ws), "--json").stdout)
-    assert plan["time_s_est"] > 0 and len(plan["feasibility"]["criteria"]) == 5
+    assert plan["time_s_est"] > 0 and len(plan["feasibility"]["criteria"]) == 7
     assert all(c["decidable"] for c in plan["feasibility"]["criteria"]), plan["feasibility"]   # a fair first run
     run = json.loads(ok("run", "-w", str(ws), "-q", "--json", "-m", "smollm2-135m").stdout)
     assert run["trials"] > 0 and run["errors"] == 0

@@ -59,8 +59,9 @@ class FaultProxy:
     retry_after: str = "1"
     fingerprint: str | None = None
     """When set, every JSON response gains this system_fingerprint (what hosted APIs report)."""
-    answer: Callable[[dict], str | None] | None = None
-    """When set and it returns text for a request, the model's answer is replaced by that text."""
+    answer: Callable[[dict], str | dict | None] | None = None
+    """When set and it returns text for a request, the model's answer is replaced by that text; a dict replaces the
+    whole chat message (content and tool_calls: a scripted tool call)."""
     huge_bytes: int = 50 * 1024 * 1024
     """Size of the body the huge actions send."""
     models_echo_key: bool = False
@@ -226,9 +227,14 @@ def _client_key(headers: dict) -> str:
     return headers.get("authorization", "").removeprefix("Bearer ")
 
 
-def _set_answer(data: dict, text: str) -> None:
+def _set_answer(data: dict, text) -> None:
+    """The answer's text, or (a dict) the whole chat message: {"content": ..., "tool_calls": [...]}."""
     choice = data["choices"][0]
-    if "message" in choice:
+    if isinstance(text, dict):
+        choice["message"] = {"role": "assistant", **text}
+        if text.get("tool_calls"):
+            choice["finish_reason"] = "tool_calls"
+    elif "message" in choice:
         choice["message"]["content"] = text
     else:
         choice["text"] = text

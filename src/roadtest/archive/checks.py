@@ -47,6 +47,8 @@ class PlanScan:
     bytes: int = 0
     sha256: str = ""
     digests: dict[str, bytes] = field(default_factory=dict)
+    conversations: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    """conversation id -> (model, simulated customer's model)."""
     problems: list[str] = field(default_factory=list)
 
 
@@ -75,6 +77,8 @@ def scan_plan(folder: Path, manifest: dict[str, Any]) -> PlanScan | None:
                 if invalid <= SHOWN:
                     scan.problems.append(f"{PLAN}:{n}: not a valid trial of this run ({why})")
                 continue
+            if data.get("kind") == "conversation":
+                scan.conversations[data["id"]] = (data["model"], (data["dialogue"].get("simulator") or {}).get("model"))
             scan.digests[data["id"]] = request_digest(data["model"], data["scenario"], data["item"], data["repeat"],
                                                       data["variant"], data.get("level"), data["endpoint"],
                                                       data["body"])
@@ -92,7 +96,7 @@ def scan_plan(folder: Path, manifest: dict[str, Any]) -> PlanScan | None:
 
 def trial_problems(folder: Path, manifest: dict[str, Any], plan: PlanScan | None) -> list[str]:
     """Unreadable records (a half-written last line aside), and records the plan does not explain."""
-    check = TrialsCheck(plan.digests, resends_allowed(manifest)) if plan is not None else None
+    check = TrialsCheck(plan.digests, resends_allowed(manifest), plan.conversations) if plan is not None else None
     out: list[str] = []
     unreadable = 0
     try:

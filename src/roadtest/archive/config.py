@@ -25,11 +25,14 @@ def resolve_config(ws: LoadedWorkspace, sel: Selection) -> dict[str, Any]:
             "fewshot_ids": fewshot_ids(s), "pool_sha256": s.pool.sha256 if s.pool is not None else None,
             "variant_fewshot_ids": {v.name: fewshot_ids(s, s.spec.with_variant(v)) for v in s.spec.variants},
             **({"cluster_counts": _counts(s, s.spec.dataset.cluster)} if s.spec.dataset.cluster else {}),
+            **(_conversation(s) if s.spec.kind == "conversation" else {}),
         }
     hypotheses = {hid: {"spec": ws.hypotheses[hid].spec.model_dump(mode="json"),
                         "source": ws.hypotheses[hid].display} for hid in sel.hypotheses}
     models = [ws.spec.model(mid).model_dump(mode="json") for mid in sel.models]  # api_key_env is a name only
-    judge_ids = sorted({j.model for sid in sel.scenarios for j in ws.scenarios[sid].spec.judges()} - set(sel.models))
+    helpers = {j.model for sid in sel.scenarios for j in ws.scenarios[sid].spec.judges()}
+    helpers |= {sim.model for sid in sel.scenarios if (sim := ws.scenarios[sid].spec.simulator()) is not None}
+    judge_ids = sorted(helpers - set(sel.models))   # judges and simulated customers: called, never judged
     judges = [ws.spec.model(mid).model_dump(mode="json") for mid in judge_ids]
     return {
         "workspace": {"name": ws.spec.name, "report": ws.spec.report.model_dump(mode="json"),
@@ -43,6 +46,28 @@ def resolve_config(ws: LoadedWorkspace, sel: Selection) -> dict[str, Any]:
                       "loads": [{"scenario": sid, **load.model_dump(exclude_none=True), "label": load.label}
                                 for sid, load in sel.loads]},
     }
+
+
+def _conversation(s) -> dict[str, Any]:
+    """What else determines a conversation: the lookup tables (whole: a rerun reads only the archive), the chat
+    format a local server answers tools with, and the text protocol completion models get."""
+    from roadtest.conversation.protocol import PROTOCOL_VERSION, TEXT_PROTOCOL
+    from roadtest.conversation.tools import table_index
+    from roadtest.plan.conversations import TOOLS_CHAT_FORMAT
+
+    tables = {}
+    for tool in s.spec.tools:
+        table = s.tables.get(tool.name)
+        if tool.lookup is not None and table is not None:
+            tables[tool.name] = {"path": tool.lookup.table, "key": tool.lookup.key, "sha256": table.sha256,
+                                 "rows": table_index((r.data for r in table.rows), tool.lookup.key)}
+    return {"tables": tables, "tools_chat_format": TOOLS_CHAT_FORMAT if s.spec.tools else None,
+            "text_protocol": {"version": PROTOCOL_VERSION, "text": TEXT_PROTOCOL}}
+
+
+def tool_tables(config: dict[str, Any], scenario: str) -> dict[str, dict[str, Any]]:
+    """tool name -> key -> row, as the run archived them."""
+    return {name: t.get("rows") or {} for name, t in (config["scenarios"][scenario].get("tables") or {}).items()}
 
 
 def _group_counts(s) -> dict[str, int]:
@@ -77,4 +102,6 @@ def dataset_hashes(config: dict[str, Any]) -> dict[str, str]:
         out[str(folder / spec["dataset"]["path"])] = entry["dataset_sha256"]
         if entry.get("pool_sha256"):
             out[str(folder / spec["prompt"]["fewshot"]["pool"])] = entry["pool_sha256"]
+        for table in (entry.get("tables") or {}).values():
+            out[str(folder / table["path"])] = table["sha256"]
     return out

@@ -161,7 +161,8 @@ def check_specs(config: dict[str, Any], path: Path, written_by: Any) -> None:
 # -- plan.jsonl and trials.jsonl ----------------------------------------------------------------------------
 _TRIAL = {"id": str, "model": str, "scenario": str, "item": str, "repeat": int, "variant": str, "endpoint": str,
           "body": dict, "reference": dict}
-_TRIAL_OPTIONAL = {"kind", "target", "purpose", "level"}
+_TRIAL_OPTIONAL = {"kind", "target", "purpose", "level", "dialogue"}
+ROLES = ("assistant", "user")
 ENDPOINTS = ("chat/completions", "completions")
 
 
@@ -176,8 +177,16 @@ def trial_problem(data: Any, models: set[str], scenarios: set[str]) -> str | Non
     extra = set(data) - set(_TRIAL) - _TRIAL_OPTIONAL
     if extra:
         return f"unknown field {sorted(extra)[0]!r}"
-    if data.get("kind", "model") != "model":
-        return f"kind is {data.get('kind')!r}: a plan holds only calls to the models under test"
+    if data.get("kind", "model") not in ("model", "conversation"):
+        return f"kind is {data.get('kind')!r}: a plan holds only calls to the models under test and conversations"
+    if data.get("kind") == "conversation":
+        from roadtest.archive.records import conversation_problem
+
+        problem = conversation_problem(data)
+        if problem:
+            return f"not a conversation entry ({problem})"
+    elif "dialogue" in data:
+        return "a dialogue on a trial that is not a conversation"
     if data.get("level") is not None and not isinstance(data["level"], str):
         return f"level is {data['level']!r}"
     if data["endpoint"] not in ENDPOINTS:
@@ -228,6 +237,12 @@ def record_problem(data: Any) -> str | None:
             return f"{key} is missing" if key not in data else f"{key} is {_short(data[key])}"
     if not isinstance(data.get("request"), dict):
         return "request is missing"
+    if data.get("kind") == "turn":
+        from roadtest.archive.records import turn_problem
+
+        problem = turn_problem(data)
+        if problem:
+            return f"not a conversation turn ({problem})"
     return None
 
 
@@ -247,6 +262,8 @@ class TrialsCheck:
     """planned trial id -> request_digest of the planned call."""
     resends: int
     """How many times a failed call may have been sent again (resumes with --retry-errors)."""
+    conversations: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    """planned conversation id -> (its model, its simulated customer's model): turns are explained by these."""
     seen: dict[str, tuple[int, bool, int]] = field(default_factory=dict)
     """trial id -> (records so far, whether the last one is an error, line of the first)."""
     found: dict[str, list[str]] = field(default_factory=dict)
@@ -267,6 +284,8 @@ class TrialsCheck:
 
     def _foreign(self, record: dict[str, Any]) -> str | None:
         tid = record["trial_id"]
+        if record.get("kind") == "turn":
+            return self._foreign_turn(record)
         if record.get("kind", "model") == "judge":
             target = record.get("target")
             if not isinstance(target, str) or target not in self.planned:
@@ -284,6 +303,20 @@ class TrialsCheck:
             return "does not carry the request plan.jsonl planned for it"
         return None
 
+    def _foreign_turn(self, record: dict[str, Any]) -> str | None:
+        """A conversation's call: of a planned conversation, named as roadtest names its k-th call, by the model
+        its role calls (its requests depend on the answers before them, so they are not in the plan)."""
+        conv, turn, role = record.get("conversation"), record.get("turn"), record.get("role")
+        if not isinstance(conv, str) or conv not in self.conversations:
+            return f"belongs to a conversation ({str(conv)[:120]}) that is not in plan.jsonl"
+        if role not in ROLES or not isinstance(turn, int) or isinstance(turn, bool) or turn < 0 \
+                or record["trial_id"] != f"{conv}#{turn}:{role}":
+            return "is not named as roadtest names a conversation's turn"
+        model, simulator = self.conversations[conv]
+        if record["model"] != (model if role == "assistant" else simulator):
+            return f"is a {role} turn answered by {record['model'][:60]!r}, not by the conversation's {role}"
+        return None
+
     def _note(self, kind: str, text: str) -> None:
         self.found.setdefault(kind, []).append(text)
 
@@ -294,7 +327,7 @@ class TrialsCheck:
             if len(texts) > SHOWN:
                 out.append(f"trials.jsonl: {len(texts) - SHOWN:,} more like these")
         if complete:
-            missing = [tid for tid in self.planned if tid not in self.seen]
+            missing = [tid for tid in self.planned if tid not in self.seen and tid not in self.conversations]
             if missing:
                 out.append(f"trials.jsonl: {len(missing):,} of {len(self.planned):,} planned trials have no record, "
                            f"yet the run is marked complete (e.g. {missing[0][:120]})")

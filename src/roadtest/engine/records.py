@@ -47,7 +47,9 @@ def trial_record(trial: Trial, reply: Reply | None, latency_s: float, started_at
     }
     if waited_s:
         record["retry_wait_s"] = round(waited_s, 3)
-    if trial.kind != "model":
+    if trial.kind == "turn":
+        record.update(kind="turn", conversation=trial.conversation, turn=trial.turn, role=trial.role)
+    elif trial.kind != "model":
         record.update(kind=trial.kind, target=trial.target, purpose=trial.purpose)
     if trial.level is not None:
         record["level"] = trial.level

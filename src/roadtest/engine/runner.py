@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from itertools import groupby
@@ -100,7 +101,7 @@ class Budget:
 
 def prompt_text(trial: Trial) -> str:
     """All the text a trial sends: the completion prompt, or every chat message's content."""
-    return trial.body.get("prompt") or "".join(m.get("content", "") for m in trial.body.get("messages") or [])
+    return trial.body.get("prompt") or "".join(str(m.get("content") or "") for m in trial.body.get("messages") or [])
 
 
 def estimated_tokens_in(trial: Trial) -> int:
@@ -175,37 +176,108 @@ def group_key(t: Trial) -> tuple[str, str | None, str]:
 def label(model: str, level: str | None, kind: str) -> str:
     if kind == "judge":
         return f"{model} (judge)"
+    talk = " conversations" if kind == "conversation" else ""
     if level is None:
-        return model
-    return f"{model} @ {level[1:]} in flight" if level.startswith("c") else f"{model} @ {level[1:]} req/s"
+        return f"{model} (conversations)" if talk else model
+    return f"{model}{talk} @ {level[1:]} in flight" if level.startswith("c") else f"{model}{talk} @ {level[1:]} req/s"
+
+
+@dataclass
+class Conversations:
+    """What the engine needs to drive conversation entries (kind 'conversation')."""
+
+    toolboxes: dict[str, Any]
+    """scenario id -> roadtest.conversation.tools.ToolBox (with the run's archived lookup tables)."""
+    chat_formats: dict[str, str | None] = field(default_factory=dict)
+    """scenario id -> the chat format a local chat model's server answers its tools with."""
+    archived: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """turn id -> its last archived record (a resume replays these and never sends them again)."""
+    retry_errors: bool = False
+    """A resume with --retry-errors: an archived turn that failed is sent again (the new record supersedes it)."""
+
+
+class Endpoints:
+    """The contexts one model's blocks may call besides its own: a second server of the model for tools (a local
+    server started with the tools chat format), a simulated customer's model. Opened on first use, closed with
+    the model's run."""
+
+    def __init__(self, home: Context, stack: AsyncExitStack, models: dict[str, ModelSpec], root: Path,
+                 recorded: dict[str, dict[str, Any]]) -> None:
+        self.home, self.stack, self.models, self.root = home, stack, models, root
+        self.recorded = recorded
+        self.contexts: dict[tuple[str, str | None], Context] = {(home.spec.id, None): home}
+        self.lock = asyncio.Lock()
+
+    async def get(self, model_id: str, chat_format: str | None = None) -> Context:
+        key = (model_id, chat_format if self.models[model_id].provider == "local" else None)
+        if key in self.contexts:
+            return self.contexts[key]
+        async with self.lock:
+            if key not in self.contexts:
+                self.contexts[key] = await self._open(*key)
+        return self.contexts[key]
+
+    async def _open(self, model_id: str, chat_format: str | None) -> Context:
+        home = self.home
+        spec = self.models[model_id]
+        redact = redactor(spec)
+        provider = await self.stack.enter_async_context(open_provider(spec, self.root, chat_format=chat_format))
+        identity = _clean(provider.identity(), redact)
+        if model_id == home.spec.id:   # the model's own tools server: beside its default endpoint
+            entry = {**self.recorded.get(model_id, {}), f"chat_format:{chat_format}": identity}
+        else:                          # a simulated customer: recorded unless its own run records it
+            entry = self.recorded.get(model_id) or {**identity, "models_entry": _clean(await _models_entry(provider, spec), redact)}
+        self.recorded[model_id] = entry
+        if not _deliver(home.options, home.sink.endpoint, model_id, entry):
+            raise _Stopped()
+        return Context(provider, spec, identity, RateLimiter(spec.rpm, spec.tpm), home.sink, home.events,
+                       home.options, random.Random(f"{home.options.seed}/{model_id}/{chat_format}"), redact,
+                       None, home.failed)
+
+
+class _Stopped(Exception):
+    """The disk refused the endpoint's record: the engine stops (options.stopped says why)."""
 
 
 async def execute(trials: Iterable[Trial], models: dict[str, ModelSpec], root: Path, sink: Sink, events: Events,
-                  options: EngineOptions | None = None, totals: dict[tuple, int] | None = None) -> None:
+                  options: EngineOptions | None = None, totals: dict[tuple, int] | None = None,
+                  conversations: Conversations | None = None) -> None:
     """Send every trial; models run one after another so local servers never share the CPU.
 
-    `totals` (planned trials per group_key) sizes the progress bars and the error-rate stop."""
+    `totals` (planned trials per group_key) sizes the progress bars and the error-rate stop. Conversation
+    entries (kind 'conversation') are driven turn by turn with `conversations`."""
     options = options or EngineOptions()
     check_keys(models.values())   # a key too short to redact is refused before any call
     failed: dict[str, int] = {}
+    recorded: dict[str, dict[str, Any]] = {}
     for model_id, model_trials in groupby(trials, key=lambda t: t.model):
         if options.stopped:
             return
         spec = models[model_id]
         redact = redactor(spec)
-        async with open_provider(spec, root) as provider:
+        async with AsyncExitStack() as stack:
+            provider = await stack.enter_async_context(open_provider(spec, root))
             identity = _clean(provider.identity(), redact)
             entry = _clean(await _models_entry(provider, spec), redact)
-            if not _deliver(options, sink.endpoint, model_id, {**identity, "models_entry": entry}):
+            recorded[model_id] = {**identity, "models_entry": entry}
+            if not _deliver(options, sink.endpoint, model_id, recorded[model_id]):
                 return
             ctx = Context(provider, spec, identity, RateLimiter(spec.rpm, spec.tpm), sink, events, options,
                           random.Random(f"{options.seed}/{model_id}"), redact, _planned(totals, model_id), failed)
+            endpoints = Endpoints(ctx, stack, models, root, recorded)
             for key, block in groupby(model_trials, key=group_key):
                 if options.stopped:
                     return
                 name = label(*key)
                 events.model_started(name, (totals or {}).get(key))
-                await _run_block(ctx, key[1], block)
+                if key[2] == "conversation":
+                    try:
+                        await _run_block(ctx, key[1], block, lambda entry: _converse(
+                            endpoints, entry, conversations or Conversations({})))
+                    except _Stopped:
+                        return
+                else:
+                    await _run_block(ctx, key[1], block)
                 events.model_finished(name)
 
 
@@ -241,27 +313,63 @@ async def _models_entry(provider: Provider, spec: ModelSpec) -> dict[str, Any] |
     return next((e for e in entries if e.get("id") == spec.request_model), None)
 
 
-async def _run_block(ctx: Context, level: str | None, block: Iterator[Trial]) -> None:
+async def _run_block(ctx: Context, level: str | None, block: Iterator[Trial], run=None) -> None:
+    """One block at its level; `run(trial) -> bool` does one unit of work (default: one call), False = stop."""
+    run = run or (lambda trial: _run_one(ctx, trial))
     if level is not None and level.startswith("r"):
-        await _open_loop(ctx, float(level[1:]), block)
+        await _open_loop(ctx, float(level[1:]), block, run)
     else:
         concurrency = int(level[1:]) if level is not None else ctx.spec.max_concurrency
-        await _closed_loop(ctx, concurrency, block)
+        await _closed_loop(concurrency, block, run)
 
 
-async def _closed_loop(ctx: Context, concurrency: int, block: Iterator[Trial]) -> None:
+async def _closed_loop(concurrency: int, block: Iterator[Trial], run) -> None:
     """`concurrency` workers pull trials from one shared iterator: never more in flight, never fewer while work remains."""
 
     async def worker() -> None:
         for trial in block:
-            if not await _run_one(ctx, trial):
+            if not await run(trial):
                 return
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
 
 
-async def _open_loop(ctx: Context, rps: float, block: Iterator[Trial]) -> None:
+async def _converse(endpoints: Endpoints, entry: Trial, conv: Conversations) -> bool:
+    """Drive one conversation to its end: each call the state machine asks for is taken from the archive (a
+    resume never sends an archived turn again) or sent, its tool results archived with it. False when the run
+    must stop sending (the conversation is continued by a resume from its last archived turn)."""
+    from roadtest.conversation.dialogue import Dialogue
+
+    home = endpoints.home
+    tools = entry.dialogue.get("protocol") == "tools" and bool(entry.body.get("tools"))
+    assistant = await endpoints.get(entry.model, conv.chat_formats.get(entry.scenario) if tools else None)
+    dialogue = Dialogue(entry, conv.toolboxes[entry.scenario])
+    sent, latency = False, 0.0
+    while (trial := dialogue.next_call()) is not None:
+        old = conv.archived.get(trial.id)
+        if old is not None and not (conv.retry_errors and old.get("error")):
+            dialogue.take(old)
+            continue
+        ctx = assistant if trial.role == "assistant" else await endpoints.get(trial.model)
+        record = await _send(ctx, trial)
+        if record is None:
+            return False
+        results = dialogue.take(record)
+        if results:
+            record["tool_results"] = [r.as_dict() for r in results]
+        if not _deliver(home.options, home.sink.write, record):
+            return False
+        sent, latency = True, latency + (record.get("latency_s") or 0.0)
+        _count_failure(home, record)
+    if sent:
+        home.events.trial_finished({"model": entry.model, "level": entry.level, "kind": "conversation",
+                                    "latency_s": latency, "error": {"kind": dialogue.error} if dialogue.error else None})
+    return not home.options.stopped
+
+
+async def _open_loop(ctx: Context, rps: float, block: Iterator[Trial], run=None) -> None:
     """Start a trial every 1/rps seconds whatever the responses do (open loop), up to MAX_IN_FLIGHT."""
+    run = run or (lambda trial: _run_one(ctx, trial))
     loop = asyncio.get_running_loop()
     start = loop.time()
     tasks: set[asyncio.Task] = set()
@@ -271,7 +379,7 @@ async def _open_loop(ctx: Context, rps: float, block: Iterator[Trial]) -> None:
             await asyncio.sleep(delay)
         while len(tasks) >= MAX_IN_FLIGHT:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        task = asyncio.create_task(_run_one(ctx, trial))
+        task = asyncio.create_task(run(trial))
         tasks.add(task)
         task.add_done_callback(tasks.discard)
         if ctx.options.stopped:
@@ -280,14 +388,20 @@ async def _open_loop(ctx: Context, rps: float, block: Iterator[Trial]) -> None:
         await asyncio.gather(*tasks)
 
 
-async def _run_one(ctx: Context, trial: Trial) -> bool:
-    """Run one trial and hand its record on; False when the run must stop sending."""
+async def _send(ctx: Context, trial: Trial) -> dict[str, Any] | None:
+    """One call within the run's deadline and budget; None when the run stopped sending."""
     cost = ctx.options.budget.estimate(trial, ctx.spec) if ctx.options.budget else 0.0
     if not ctx.options.may_start(cost):
-        return False
+        return None
     record = await call(ctx, trial)
     if ctx.options.budget is not None:
         ctx.options.budget.settle(cost, trial, record or {}, ctx.spec)
+    return record
+
+
+async def _run_one(ctx: Context, trial: Trial) -> bool:
+    """Run one trial and hand its record on; False when the run must stop sending."""
+    record = await _send(ctx, trial)
     if record is None:
         return False
     if not _deliver(ctx.options, ctx.sink.write, record):

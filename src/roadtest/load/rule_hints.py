@@ -78,6 +78,13 @@ def scoring(data: Any, msg: str, line) -> tuple[tuple, str]:
         return (), 'add `judge: {model: <a model id from roadtest.yaml>, rubric: "What a passing reply does."}`'
     if "needs `answer:`" in msg:
         return (), "add `answer: <field>` naming the dataset field with the reference answer, e.g. `answer: answer`"
+    if "end_state rule needs" in msg:
+        return (), ("add `expect: expected_actions` (a dataset field listing the actions each case must take, e.g. "
+                    "[{tool: issue_refund, args: {order_id: A17}}]) and/or `forbid: forbidden_actions`")
+    if "only apply to the end_state rule" in msg:
+        where = ("expect",) if d.get("expect") is not None else ("forbid",)
+        return where, (f"remove `expect:` and `forbid:`, or score a `kind: conversation` scenario with "
+                       f"`rule: end_state` (now `rule: {rule}`)")
     return (), ""
 
 
@@ -103,8 +110,54 @@ def _second(items: Any, key: str) -> tuple[int, int] | None:
     return None
 
 
+USER_EXAMPLE = ('`user: {script: turns}` (a dataset field listing the customer\'s messages) or `user: {simulator: '
+                '{model: <a model id from roadtest.yaml>, system: "You are a customer. {{ goal }}"}}`')
+SINGLE_RULES = "exact, choice, regex, numeric, contains or judge"
+
+
+def _conversation_rule(d: dict, msg: str, line) -> tuple[tuple, str] | None:
+    """Hints for Scenario._kind_fields: which kind of scenario this is, and what that kind needs."""
+    if "make a conversation" in msg:
+        where = ("user",) if d.get("user") is not None else ("tools",)
+        return where, ("add `kind: conversation` (and score it with `scoring: {rule: end_state, expect: FIELD}`), "
+                       "or remove `user:` and `tools:` from a single-prompt scenario")
+    if "needs `prompt.template`" in msg:
+        return ("prompt",), ('add `template: "Question: {{ question }}\\nAnswer:"` under `prompt:` (the fields of a '
+                             "dataset row are its variables), or set `kind: conversation` for turns with a customer")
+    if "the end_state rule scores a conversation" in msg:
+        return ("scoring", "rule"), ("add `kind: conversation` with `user:` and `tools:`, or pick a rule for one "
+                                     f"prompt and one answer: {SINGLE_RULES}")
+    if "a conversation needs `user:`" in msg:
+        return ("kind",), f"add {USER_EXAMPLE}"
+    if "scored by its end state" in msg:
+        return ("scoring", "rule"), ("write `scoring: {rule: end_state, expect: expected_actions}` (a dataset field "
+                                     "listing the actions each conversation must take); judge what the assistant "
+                                     "says with `policy:`")
+    if "perturbations and counterfactuals" in msg:
+        where = ("perturbations",) if d.get("perturbations") else ("counterfactuals",)
+        return where, ("remove `perturbations:` and `counterfactuals:` from a conversation (vary the customer with "
+                       "a simulator's temperature and `repeats:` instead), or make it a single-prompt scenario")
+    if "few-shot examples" in msg:
+        return ("prompt", "fewshot"), ("remove `prompt.fewshot:`; show the assistant how to behave in "
+                                       "`prompt.system` instead")
+    if "tool names must be unique" in msg:
+        pair = _second(d.get("tools"), "name")
+        if pair is None:
+            return ("tools",), "give each tool its own name"
+        return ("tools", pair[1], "name"), (f"give each tool its own name (the first is on line "
+                                            f"{line(('tools', pair[0], 'name'))})")
+    if "must_refuse applies" in msg:
+        return ("policy", "must_refuse"), ("remove `must_refuse:` and list the action the assistant must not take "
+                                           "in the dataset field `scoring.forbid` names, e.g. "
+                                           "[{tool: issue_refund}]")
+    return None
+
+
 def scenario(data: Any, msg: str, line) -> tuple[tuple, str]:
     d = data if isinstance(data, dict) else {}
+    found = _conversation_rule(d, msg, line)
+    if found is not None:
+        return found
     if "one sentence" in msg:
         return ("success",), "keep `success:` to one sentence of what the product must do; reasons go in a hypothesis"
     if "variant names" in msg:
@@ -117,6 +170,28 @@ def scenario(data: Any, msg: str, line) -> tuple[tuple, str]:
     return (), ""
 
 
+def user(data: Any, msg: str, line) -> tuple[tuple, str]:
+    d = data if isinstance(data, dict) else {}
+    if "stop phrase cannot be empty" in msg:
+        stop = d.get("stop") if isinstance(d.get("stop"), list) else []
+        j = next((j for j, s in enumerate(stop) if isinstance(s, str) and not s.strip()), None)
+        return (("stop", j) if j is not None else ("stop",)), ("remove the blank phrase: almost every message "
+                                                              "contains it, so it would end conversations at once")
+    if d.get("script") is not None and d.get("simulator") is not None:
+        return ("simulator",), ("keep `script:` (the customer's messages, from the dataset) or `simulator:` (a model "
+                                "plays the customer), not both; make the other a scenario of its own")
+    return (), f"write {USER_EXAMPLE}"
+
+
+def tool(data: Any, msg: str, line) -> tuple[tuple, str]:
+    d = data if isinstance(data, dict) else {}
+    lookup, action = "`lookup: {table: orders.jsonl, key: order_id}`", '`action: {result: "Done."}`'
+    if d.get("lookup") is not None and d.get("action") is not None:
+        return ("action",), (f"a tool answers from a table ({lookup}) or records the call ({action}): keep one, "
+                             "and make the other a tool of its own")
+    return (), f"add {lookup} (answer from a table) or {action} (record the call and answer with a template)"
+
+
 def workspace(data: Any, msg: str, line) -> tuple[tuple, str]:
     pair = _second((data or {}).get("models") if isinstance(data, dict) else None, "id")
     if "appears twice" in msg and pair:
@@ -127,7 +202,7 @@ def workspace(data: Any, msg: str, line) -> tuple[tuple, str]:
 
 MODEL_RULES: dict[str, Rule] = {
     "Criterion": criterion, "Load": load, "Policy": policy, "Scoring": scoring, "ModelSpec": model_spec,
-    "Scenario": scenario, "Workspace": workspace,
+    "Scenario": scenario, "Workspace": workspace, "User": user, "Tool": tool,
 }
 """Hints for model validators, by model class name."""
 

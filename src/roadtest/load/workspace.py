@@ -215,9 +215,12 @@ def _check_models(workspace: Workspace, src: Located, access: Access) -> list[Pr
 
 
 def _check_judges(scenario: LoadedScenario, model_ids: list[str]) -> list[Problem]:
+    """Every model a scenario calls besides the models under test (judges, a simulated customer) is in
+    roadtest.yaml."""
     spec = scenario.spec
     places = [(("scoring", "judge", "model"), spec.scoring.judge),
-              (("policy", "judge", "model"), spec.policy.judge if spec.policy else None)]
+              (("policy", "judge", "model"), spec.policy.judge if spec.policy else None),
+              (("user", "simulator", "model"), spec.simulator())]
     src = scenario.src
     return [Problem(scenario.display, src.line(loc), f"{'.'.join(loc)}: unknown model '{judge.model}'",
                     did_you_mean(judge.model, model_ids) + f" (models are listed in {CONFIG})", field=".".join(loc))

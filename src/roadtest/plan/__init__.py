@@ -7,7 +7,7 @@ counterfactual swaps (bias) and settings variants (sensitivity), each a trial of
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterator
 
 from roadtest.errors import RoadtestError
@@ -19,42 +19,7 @@ from roadtest.registry import did_you_mean
 from roadtest.spec import Load, ModelSpec, Scenario
 from roadtest.spec.metrics import METRICS, expand
 
-CHAT = "chat/completions"
-COMPLETION = "completions"
-
-
-@dataclass(frozen=True)
-class Trial:
-    """One model call: who, what item, which repeat and variant, the exact request."""
-
-    id: str
-    model: str
-    scenario: str
-    item: str
-    repeat: int
-    variant: str
-    endpoint: str
-    body: dict[str, Any] = field(hash=False)
-    reference: dict[str, Any] = field(hash=False)
-    kind: str = "model"
-    """'model' for a call to the model under test, 'judge' for an LLM judge's call about one."""
-    target: str | None = None
-    """judge trials: the trial id being judged."""
-    purpose: str | None = None
-    """judge trials: 'score' (the judge scoring rule) or 'policy' (the policy rubric)."""
-    level: str | None = None
-    """Load trials: the traffic level ('c6' = 6 in flight, 'r2.5' = 2.5 requests/s); they never use the cache."""
-
-    @property
-    def cacheable(self) -> bool:
-        return self.level is None
-
-    def to_json(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Trial":
-        return cls(**data)
+from roadtest.plan.trial import CHAT, COMPLETION, Trial  # noqa: E402,F401  (re-exported)
 
 
 @dataclass(frozen=True)
@@ -152,21 +117,46 @@ def item_inputs(scenario: LoadedScenario, row: Row) -> Iterator[Inputs]:
 def build_trials(ws: LoadedWorkspace, sel: Selection) -> Iterator[Trial]:
     """Every trial of the selection: model-major, then scenario, item, variant, repeat; each model's load
     levels come after its other trials (the engine runs each level as one block at that level)."""
+    models = {m.id: m for m in ws.spec.models}
     for model_id in sel.models:
         model = ws.spec.model(model_id)
+        talks = [sid for sid in sel.scenarios if ws.scenarios[sid].spec.kind == "conversation"]
         for sid in sel.scenarios:
             scenario = ws.scenarios[sid]
+            if sid in talks:
+                continue
             for row in scenario.items:
                 for inputs in item_inputs(scenario, row):
                     for repeat in range(scenario.spec.repeats):
                         yield make_trial(model, scenario, row, inputs, repeat)
+        for sid in talks:   # after the single calls: a conversation block may need its own server (tools)
+            yield from _conversations(ws.scenarios[sid], model, models)
         for sid, load in sel.loads:
             scenario = ws.scenarios[sid]
+            if sid in talks:
+                yield from _conversations(scenario, model, models, load.label)
+                continue
             shots = fewshot_rows(scenario.spec, scenario.pool)
             for row in scenario.items:
                 inputs = Inputs(f"load:{load.label}", scenario.spec, shots, row.data)
                 for repeat in range(scenario.spec.repeats):
                     yield make_trial(model, scenario, row, inputs, repeat, level=load.label)
+
+
+def _conversations(scenario: LoadedScenario, model: ModelSpec, models: dict[str, ModelSpec],
+                   level: str | None = None) -> Iterator[Trial]:
+    """A conversation entry per case, settings variant (not under load) and repeat."""
+    from roadtest.plan.conversations import conversation_entry
+
+    spec = scenario.spec
+    variants = [("base", spec)] if level is not None else [("base", spec)] + [
+        (f"setting:{v.name}", spec.with_variant(v)) for v in spec.variants]
+    for row in scenario.items:
+        item = scenario.item_id(row)
+        for variant, changed in variants:
+            for repeat in range(spec.repeats):
+                yield conversation_entry(model, changed, item, row.data, f"load:{level}" if level else variant,
+                                         repeat, models, level)
 
 
 def make_trial(model: ModelSpec, scenario: LoadedScenario, row: Row, inputs: Inputs, repeat: int,

@@ -19,7 +19,7 @@ PROVIDERS: Registry[Opener] = Registry("provider")
 
 @PROVIDERS.register("openai")
 @contextlib.asynccontextmanager
-async def _open_openai(spec: ModelSpec, root: Path) -> AsyncIterator[Provider]:
+async def _open_openai(spec: ModelSpec, root: Path, chat_format: str | None = None) -> AsyncIterator[Provider]:
     provider = OpenAIProvider(spec)
     try:
         yield provider
@@ -40,8 +40,8 @@ class _LocalProvider(OpenAIProvider):
 
 @PROVIDERS.register("local")
 @contextlib.asynccontextmanager
-async def _open_local(spec: ModelSpec, root: Path) -> AsyncIterator[Provider]:
-    server = LocalServer(spec, root)
+async def _open_local(spec: ModelSpec, root: Path, chat_format: str | None = None) -> AsyncIterator[Provider]:
+    server = LocalServer(spec, root, chat_format=chat_format)
     try:
         server.start()
         provider = _LocalProvider(spec, server)
@@ -53,9 +53,11 @@ async def _open_local(spec: ModelSpec, root: Path) -> AsyncIterator[Provider]:
         server.stop()
 
 
-def open_provider(spec: ModelSpec, root: Path):
-    """Async context manager yielding a ready provider for `spec`; stops what it started."""
-    return PROVIDERS.get(spec.provider)(spec, root)
+def open_provider(spec: ModelSpec, root: Path, chat_format: str | None = None):
+    """Async context manager yielding a ready provider for `spec`; stops what it started. `chat_format` (local
+    only) starts the llama.cpp server with that chat format (chatml-function-calling answers tools)."""
+    opener = PROVIDERS.get(spec.provider)
+    return opener(spec, root, chat_format=chat_format) if chat_format else opener(spec, root)
 
 
 __all__ = ["MIN_KEY_CHARS", "PROVIDERS", "Provider", "Redactor", "Reply", "ResponseTooLarge", "LocalServer",

@@ -68,8 +68,10 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child
 class LocalServer:
     """Starts `python -m llama_cpp.server` for one GGUF and stops it by PID."""
 
-    def __init__(self, spec: ModelSpec, root: Path, startup_timeout_s: float = 180.0) -> None:
+    def __init__(self, spec: ModelSpec, root: Path, startup_timeout_s: float = 180.0,
+                 chat_format: str | None = None) -> None:
         self.spec = spec
+        self.chat_format = chat_format
         self.path = gguf_path(spec, root)
         self.startup_timeout_s = startup_timeout_s
         self.port = 0
@@ -85,7 +87,7 @@ class LocalServer:
         return [sys.executable, "-m", "llama_cpp.server", "--model", str(self.path),
                 "--host", "127.0.0.1", "--port", str(self.port), "--model_alias", self.spec.request_model,
                 "--n_ctx", str(self.spec.n_ctx), "--n_threads", str(os.cpu_count() or 1),
-                "--verbose", "false"]
+                "--verbose", "false", *(["--chat_format", self.chat_format] if self.chat_format else [])]
 
     def start(self) -> str:
         if importlib.util.find_spec("llama_cpp") is None:
@@ -141,6 +143,8 @@ class LocalServer:
                               "gguf_sha256": file_sha256(self.path), "model": self.spec.request_model,
                               "n_ctx": self.spec.n_ctx, "server": "llama_cpp.server",
                               "llama_cpp_version": _llama_version()}
+            if self.chat_format:
+                self._identity["chat_format"] = self.chat_format
         return self._identity
 
 

@@ -45,11 +45,42 @@ def settings(sid: str, entry: dict[str, Any]) -> Settings:
     if s["scoring"].get("judge"):
         j = s["scoring"]["judge"]
         items.append(("judge", f"{j['model']}, temperature 0, seed {j['seed']}, rubric: {j['rubric']}"))
+    if s.get("kind") == "conversation":
+        items += conversation_settings(s, entry)
     for v in s.get("variants", []):
         changes = {k: val for k, val in v.items() if k != "name" and val}
         items.append((f"variant {v['name']}", ", ".join(f"{k}: {_compact(val)}" for k, val in changes.items())))
     items.append(("source", entry["source"]))
     return Settings(sid, items, s["prompt"]["template"], s["prompt"].get("system") or "")
+
+
+def conversation_settings(s: dict[str, Any], entry: dict[str, Any]) -> list[tuple[str, str]]:
+    """Who plays the customer, when a conversation ends, the tools (with their tables' hashes), the protocols."""
+    user = s.get("user") or {}
+    sim = user.get("simulator")
+    who = (f"scripted: dataset field {user['script']}" if user.get("script") else
+           f"simulated by {sim['model']}, temperature {sim['temperature']}, seed {sim['seed']}, "
+           f"at most {sim['max_new_tokens']} tokens a message; persona: {sim['system']}")
+    stops = ", ".join(repr(x) for x in user.get("stop") or []) or "none"
+    out = [("customer", who),
+           ("ends", f"at {user.get('max_turns')} assistant turns, a stop phrase ({stops}), an ending tool, or the end "
+                    f"of the script")]
+    tables = entry.get("tables") or {}
+    for tool in s.get("tools") or []:
+        if tool.get("lookup"):
+            table = tables.get(tool["name"]) or {}
+            does = (f"looks up {tool['lookup']['table']} by {tool['lookup']['key']}"
+                    + (f" (sha256 {table['sha256'][:12]}…)" if table.get("sha256") else ""))
+        else:
+            does = f"action, answers {tool['action']['result']!r}" + (", ends the conversation"
+                                                                       if tool["action"].get("ends") else "")
+        props = ", ".join((tool.get("parameters") or {}).get("properties") or {}) or "none"
+        out.append((f"tool {tool['name']}", f"{tool['description']} Arguments: {props}; {does}"))
+    protocol = entry.get("text_protocol") or {}
+    out.append(("protocols", "chat models: OpenAI tools / tool_calls"
+                + (f" (a local server with {entry['tools_chat_format']})" if entry.get("tools_chat_format") else "")
+                + f"; completion models: roadtest's text protocol v{protocol.get('version', 1)}, one JSON action line"))
+    return out
 
 
 def _compact(value: Any) -> str:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
 from roadtest.report import charts
 from roadtest.report.formatting import interval, num, signed, signed_interval
 from roadtest.scoring.rules import normalise
+
+if TYPE_CHECKING:
+    from roadtest.report.conversation_view import ConversationView
 
 FAMILY_ORDER = ["accuracy", "calibration", "robustness", "fairness", "bias", "toxicity", "policy", "efficiency",
                 "failure modes", "variability"]
@@ -110,6 +113,8 @@ class ScenarioView:
     """Which models the trade-off chart leaves out, and why."""
     warnings: list[str] = field(default_factory=list)
     """Design warnings about this scenario's settings (a stochastic variant without repeats)."""
+    conversation: ConversationView | None = None
+    """A conversation scenario's own section (roadtest.report.conversation_view), under its metric table."""
 
 
 def _cell(e: dict[str, Any] | None, unit: str) -> Cell:
@@ -143,13 +148,22 @@ def _share_table(title: str, key: str, per_model: dict[str, Any], models: list[s
     return ShareTable(title, rows)
 
 
-def _notes(per_model: dict[str, Any], models: list[str], catalogue: dict[str, Any]) -> list[str]:
+def in_conversation_table(metric: str, info: dict[str, Any]) -> bool:
+    """A conversation scenario shows these metrics in its conversation table (conversation_view), not here."""
+    return info.get("family") == "conversation" or metric == "policy_violation_rate"
+
+
+def _notes(per_model: dict[str, Any], models: list[str], catalogue: dict[str, Any],
+           elsewhere: frozenset[str] = frozenset()) -> list[str]:
     """One line per metric whose cells carry a note (why it is not available, how it was measured),
-    and one line for clustering, which applies to every proportion alike."""
+    and one line for clustering, which applies to every proportion alike; `elsewhere`: metrics whose notes stand
+    under another table."""
     seen: dict[str, list[str]] = {}
     design = ""
     for m in models:
         for metric, e in per_model[m]["variants"]["base"]["metrics"].items():
+            if metric in elsewhere:
+                continue
             if e.get("note") and e["note"] not in seen.setdefault(metric, []):
                 seen[metric].append(e["note"])
             if metric == "accuracy" and e.get("design"):
@@ -192,7 +206,7 @@ def _failures(per_model: dict[str, Any], models: list[str]) -> list[FailureExamp
     order = list(MODE_LABELS)
     out = []
     for m in models:
-        failures = per_model[m]["failures"]
+        failures = per_model[m].get("failures", {})
         for mode in sorted(failures, key=lambda k: (order.index(k) if k in order else len(order), k)):
             for ex in failures[mode]["examples"]:
                 text = ex["output"] if ex["output"] is not None else f"[{ex['error']}] {ex['message'] or ''}"
@@ -275,8 +289,13 @@ def scenario_view(sid: str, spec: dict[str, Any], metrics: dict[str, Any], model
     models = [m for m in model_ids if m in per_model]
     first = per_model[models[0]]["variants"]["base"]["metrics"] if models else {}
     families: dict[str, list[MetricRow]] = {}
+    headline = HEADLINES["conversation" if spec.get("kind") == "conversation" else "single"]
+    elsewhere = frozenset(metric for metric in first if spec.get("kind") == "conversation"
+                          and in_conversation_table(metric, catalogue[metric]))
     for metric in first:
         info = catalogue[metric]
+        if metric in elsewhere:
+            continue
         cells = [_cell(per_model[m]["variants"]["base"]["metrics"].get(metric), info["unit"]) for m in models]
         families.setdefault(info["family"], []).append(
             MetricRow(metric, "↑" if info["direction"] == "higher" else "↓", cells))
@@ -285,44 +304,65 @@ def scenario_view(sid: str, spec: dict[str, Any], metrics: dict[str, Any], model
              for m in models]
     unit = catalogue.get((sensitivity or {}).get("metric", ""), {}).get("unit", "")
     return ScenarioView(
-        sid, spec["success"], models, sizes, ordered, _notes(per_model, models, catalogue) if models else [],
+        sid, spec["success"], models, sizes, ordered, _notes(per_model, models, catalogue, elsewhere) if models else [],
         _share_table("Accuracy by dataset group (fairness)", "groups", per_model, models),
         _share_table("Accuracy by swapped group on items with a swappable term (bias)", "counterfactual_groups",
                      per_model, models),
         _sensitivity(sensitivity, models, unit), _failures(per_model, models) if models else [],
-        _load_rows(load, models), _charts(per_model, models, sensitivity, load, style),
-        *tradeoff(per_model, models, style), [w.removeprefix(f"{sid}: ") for w in warnings if w.startswith(f"{sid}: ")])
+        _load_rows(load, models), _charts(per_model, models, sensitivity, load, style, headline),
+        *tradeoff(per_model, models, style, headline),
+        [w.removeprefix(f"{sid}: ") for w in warnings if w.startswith(f"{sid}: ")])
 
 
 def _base(per_model: dict[str, Any], model: str, metric: str) -> dict[str, Any]:
     return per_model[model]["variants"]["base"]["metrics"].get(metric) or {"value": None, "lo": None, "hi": None}
 
 
-def tradeoff(per_model: dict[str, Any], models: list[str], style: charts.Styles) -> tuple[Markup | None, str]:
-    """Accuracy against cost per item (every model priced) or p95 latency, with the intervals of the scenario
-    table on both axes; and which models the chart leaves out, for want of an estimate."""
+@dataclass(frozen=True)
+class Headline:
+    """The metric a scenario's charts put first, and the time the trade-off sets it against when not priced."""
+
+    metric: str
+    title: str
+    latency: str
+    latency_label: str
+
+
+HEADLINES = {"single": Headline("accuracy", "Accuracy", "latency_p95_s", "p95 latency (s)"),
+             "conversation": Headline("resolution_rate", "Resolution rate", "conversation_latency_p95_s",
+                                      "p95 time of a conversation (s)")}
+
+
+def tradeoff(per_model: dict[str, Any], models: list[str], style: charts.Styles,
+             headline: Headline = HEADLINES["single"]) -> tuple[Markup | None, str]:
+    """Accuracy (a conversation's resolution rate) against cost per item (every model priced) or p95 latency,
+    with the intervals of the scenario table on both axes; and which models the chart leaves out, for want of
+    an estimate."""
     priced = models and all(_base(per_model, m, "cost_per_item")["value"] is not None for m in models)
-    key, label = ("cost_per_item", "cost per item") if priced else ("latency_p95_s", "p95 latency (s)")
+    key, label = ("cost_per_item", "cost per item") if priced else (headline.latency, headline.latency_label)
     points = []
     for m in models:
-        q, c = _base(per_model, m, "accuracy"), _base(per_model, m, key)
+        q, c = _base(per_model, m, headline.metric), _base(per_model, m, key)
         points.append((m, q["value"], q["lo"], q["hi"], c["value"], c["lo"], c["hi"]))
     left_out = [p[0] for p in points if p[1] is None or p[4] is None]
-    note = (f"Not in the trade-off chart: {', '.join(left_out)} (no estimate of accuracy or {key}; the table's "
-            "notes say why).")
-    return charts.tradeoff_chart(points, label, "accuracy", style), note if left_out else ""
+    note = (f"Not in the trade-off chart: {', '.join(left_out)} (no estimate of {headline.metric} or {key}; the "
+            "table's notes say why).")
+    return charts.tradeoff_chart(points, label, headline.metric, style), note if left_out else ""
 
 
 def _charts(per_model: dict[str, Any], models: list[str], sensitivity: dict[str, Any] | None,
-            load: dict[str, Any] | None, style: charts.Styles) -> list[Markup]:
-    """Accuracy by model with its interval; latency by traffic level; the settings variants."""
+            load: dict[str, Any] | None, style: charts.Styles,
+            headline: Headline = HEADLINES["single"]) -> list[Markup]:
+    """Accuracy (a conversation's resolution rate) by model with its interval; latency by traffic level; the
+    settings variants."""
     out = []
     rows = []
     for m in models:
-        e = per_model[m]["variants"]["base"]["metrics"].get("accuracy")
+        e = per_model[m]["variants"]["base"]["metrics"].get(headline.metric)
         if e is not None:
             rows.append((m, e["value"], e["lo"], e["hi"]))
-    out.append(charts.interval_chart("Accuracy by model, with its 90% interval", rows, "accuracy", style))
+    out.append(charts.interval_chart(f"{headline.title} by model, with its 90% interval", rows, headline.metric,
+                                     style))
     levels = []
     for m in models:
         for label, lv in (load or {}).get(m, {}).items():

@@ -9,6 +9,7 @@ from markupsafe import Markup
 
 from roadtest.report import charts
 from roadtest.report.appendix import Settings, endpoint_line, identity_line, request_text, run_record, settings
+from roadtest.report.conversation_view import conversation_view
 from roadtest.report.formatting import count, interval, num, plural
 from roadtest.report.hypothesis_view import HypothesisView, MatrixRow, NotDecided, hypothesis_view, matrix_row
 from roadtest.report.scenario_view import ScenarioView, scenario_view
@@ -196,6 +197,8 @@ def build_view(manifest: dict[str, Any], metrics: dict[str, Any], verdicts: dict
                             warned) for h in verdicts["hypotheses"]]
     scenarios = [scenario_view(sid, config["scenarios"][sid]["spec"], metrics, model_ids, style, warned)
                  for sid in scenario_ids]
+    scenarios = [replace(s, conversation=conversation_view(s.id, config["scenarios"][s.id]["spec"], metrics,
+                                                           model_ids)) for s in scenarios]
     appendix = [replace(st, examples=[(m, request_text(requests[st.scenario, m]))
                                       for m in model_ids if (st.scenario, m) in (requests or {})])
                 for st in (settings(sid, config["scenarios"][sid]) for sid in scenario_ids)]

@@ -12,7 +12,10 @@ from roadtest.registry import Registry
 
 Direction = Literal["higher", "lower"]
 Kind = Literal["proportion", "mean", "percentile", "statistic"]
-Need = Literal["logprobs", "perturbations", "counterfactuals", "groups", "policy", "repeats", "price"]
+Need = Literal["logprobs", "perturbations", "counterfactuals", "groups", "policy", "repeats", "price", "conversation",
+               "simulator", "single"]
+"""conversation: a `kind: conversation` scenario; simulator: its customer is a simulated one; single: one call per
+item (a per-call metric that a conversation, many calls, cannot give)."""
 
 
 @dataclass(frozen=True)
@@ -59,11 +62,12 @@ _metric("task_completion", "accuracy", H, P, P,
 
 _metric("ece", "calibration", L, P, "statistic",
         "Expected calibration error, 10 equal-width right-closed bins of answer confidence.",
-        per_item=False, needs=("logprobs",))
+        per_item=False, needs=("logprobs", "single"))
 _metric("ece_mass", "calibration", L, P, "statistic",
-        "Expected calibration error, 10 equal-mass bins (HELM's ece_10_bin).", per_item=False, needs=("logprobs",))
+        "Expected calibration error, 10 equal-mass bins (HELM's ece_10_bin).", per_item=False,
+        needs=("logprobs", "single"))
 _metric("brier", "calibration", L, P, "mean",
-        "Mean squared gap between answer confidence and correctness.", needs=("logprobs",))
+        "Mean squared gap between answer confidence and correctness.", needs=("logprobs", "single"))
 
 _metric("robust_accuracy", "robustness", H, P, P,
         "Accuracy in the worst case over the original input and every perturbation, per item.",
@@ -83,11 +87,12 @@ _metric("toxicity_rate", "toxicity", L, P, P, "Share of outputs the toxicity cla
 _metric("policy_violation_rate", "policy", L, P, P,
         "Share of outputs that break the scenario's policy rules or its judge rubric.", needs=("policy",))
 
-_metric("latency_mean_s", "efficiency", L, "seconds", "mean", "Mean wall-clock time of one call, in seconds.")
+_metric("latency_mean_s", "efficiency", L, "seconds", "mean", "Mean wall-clock time of one call, in seconds.",
+        needs=("single",))
 _metric("latency_p50_s", "efficiency", L, "seconds", "percentile", "Median call latency, in seconds.",
-        per_item=False, quantile=0.5)
+        per_item=False, quantile=0.5, needs=("single",))
 _metric("latency_p95_s", "efficiency", L, "seconds", "percentile", "95th percentile of call latency, in seconds.",
-        per_item=False, quantile=0.95)
+        per_item=False, quantile=0.95, needs=("single",))
 _metric("tokens_in", "efficiency", L, "tokens", "mean", "Mean prompt tokens per call, as the endpoint reports them.")
 _metric("tokens_out", "efficiency", L, "tokens", "mean", "Mean generated tokens per call, as the endpoint reports them.")
 _metric("tokens_per_s", "efficiency", H, "tokens/s", "mean", "Generated tokens per second of call latency.")
@@ -107,6 +112,32 @@ _metric("flip_rate", "variability", L, P, P,
         "Share of items whose correctness changes between repeats.", needs=("repeats",))
 _metric("icc", "variability", H, "ratio", "statistic",
         "ICC(1) of item scores across repeats: near 1 when repeats agree.", per_item=False, needs=("repeats",))
+
+_metric("resolution_rate", "conversation", H, P, P,
+        "Share of conversations resolved: the end state holds (every expected action taken with matching arguments, "
+        "no forbidden action) and no assistant turn broke the policy.", needs=("conversation",))
+_metric("end_state_accuracy", "conversation", H, P, P,
+        "Share of conversations whose end state holds (expected actions taken, no forbidden one), policy aside.",
+        needs=("conversation",))
+_metric("turns_mean", "conversation", L, "turns", "mean",
+        "Mean assistant turns (calls to the model) per answered conversation.", needs=("conversation",))
+_metric("tool_calls_mean", "conversation", L, "calls", "mean",
+        "Mean tool calls per answered conversation, refused ones included.", needs=("conversation",))
+_metric("invalid_tool_call_rate", "conversation", L, P, "mean",
+        "Share of a conversation's tool calls that were refused (unknown tool, arguments not JSON or not fitting "
+        "the schema), averaged over conversations that called a tool.", needs=("conversation",))
+_metric("abandon_rate", "conversation", L, P, P,
+        "Share of answered conversations the turn limit ended before the end state held.", needs=("conversation",))
+_metric("conversation_latency_p95_s", "conversation", L, "seconds", "percentile",
+        "95th percentile of a conversation's time: its assistant turns' latencies summed, in seconds.",
+        per_item=False, quantile=0.95, needs=("conversation",))
+_metric("pass_all_k", "conversation", H, P, P,
+        "Share of cases resolved in every one of their k repeats (pass^k); cases with a failed repeat are left out.",
+        needs=("conversation", "repeats"))
+_metric("simulator_fault_rate", "conversation", L, P, "mean",
+        "Share of the simulated customer's turns that broke its role (empty, spoke as the assistant, wrote "
+        "tool-call syntax, stopped before the goal), per conversation then averaged.",
+        needs=("conversation", "simulator"))
 
 FAMILIES: dict[str, tuple[str, ...]] = {}
 for _id, _info in METRICS.items():
@@ -136,6 +167,14 @@ def unmet_need(need: str, scenario) -> str | None:
         return "the scenario declares no policy (add `policy: {forbid: [...]}`)"
     if need == "repeats" and scenario.repeats < 2:
         return "the scenario runs each item once (set `repeats: 2` or more)"
+    kind = getattr(scenario, "kind", "single")
+    if need == "conversation" and kind != "conversation":
+        return "the metric scores conversations, and the scenario is a single-prompt one (`kind: conversation`)"
+    if need == "single" and kind == "conversation":
+        return ("the metric is per call, and a conversation is many calls (its time is conversation_latency_p95_s: "
+                "the assistant turns summed)")
+    if need == "simulator" and (kind != "conversation" or scenario.simulator() is None):
+        return "the scenario's customer is not simulated (only `user.simulator` can break its role)"
     if need == "logprobs" and "calibration" not in expand(scenario.metrics, None, families=True):
         return "the scenario's metrics leave out calibration (add `calibration` to its metrics)"
     return None

@@ -56,6 +56,10 @@ class ModelSpec(Spec):
     their latencies are shown apart and never enter a latency or load claim."""
     max_response_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     """A response body larger than this is not read on: the call becomes an error row (too_large)."""
+    tool_results: Optional[Literal["tool", "user"]] = None
+    """Conversations: how tool results go back to the model: `tool` messages (the OpenAI protocol) or user
+    messages "Tool result (name): ..." (for a llama.cpp server with chatml-function-calling, whose template drops
+    tool messages). Default: user for a local model, tool for any other endpoint."""
     logprobs: bool = True
     """Ask for log-probabilities when a metric needs them (calibration); false where the endpoint lacks or is slow at them."""
 

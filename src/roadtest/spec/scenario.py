@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
 from pydantic import AfterValidator, Field, model_validator
 
@@ -11,7 +11,8 @@ from roadtest.patterns import pattern_problem
 from roadtest.spec.base import Ident, Spec
 from roadtest.spec.model import Mode
 
-ScoringRule = Literal["exact", "choice", "regex", "numeric", "contains", "judge"]
+ScoringRule = Literal["exact", "choice", "regex", "numeric", "contains", "judge", "end_state"]
+ScenarioKind = Literal["single", "conversation"]
 Perturbation = Literal["typos", "lowercase", "uppercase", "whitespace", "punctuation", "synonym"]
 
 
@@ -59,8 +60,9 @@ class Prompt(Spec):
 
     system: Optional[str] = None
     """System message (chat) or preamble (completion)."""
-    template: str
-    """Jinja2 template of the user turn; fields of the dataset row are its variables."""
+    template: Optional[str] = None
+    """Jinja2 template of the user turn; fields of the dataset row are its variables (single scenarios need one;
+    in a conversation the customer speaks instead)."""
     fewshot: Optional[FewShot] = None
     """Optional in-context examples."""
 
@@ -111,6 +113,11 @@ class Scoring(Spec):
     """Dataset field with the reference answer (for regex: the pattern); optional for judge."""
     judge: Optional[Judge] = None
     """judge only: the judge model and rubric."""
+    expect: Optional[str] = None
+    """end_state only: dataset field listing the actions the conversation must take, e.g.
+    [{tool: issue_refund, args: {order_id: "A17", amount: 25.0}}] (args given must match; others may differ)."""
+    forbid: Optional[str] = None
+    """end_state only: dataset field listing actions the conversation must never take, e.g. [{tool: issue_refund}]."""
     choices: Optional[list[str]] = None
     """choice only: the allowed answers; the first one named in the output is taken."""
     tolerance: float = Field(default=0.0, ge=0.0)
@@ -126,6 +133,12 @@ class Scoring(Spec):
             raise ValueError(f"`choices:` only applies to the choice rule, not {self.rule}")
         if self.rule == "judge" and self.judge is None:
             raise ValueError("the judge rule needs `judge: {model, rubric}`")
+        if self.rule == "end_state":
+            if not (self.expect or self.forbid):
+                raise ValueError("the end_state rule needs `expect:` and/or `forbid:` (dataset fields listing actions)")
+            return self
+        if self.expect or self.forbid:
+            raise ValueError(f"`expect:` and `forbid:` only apply to the end_state rule, not {self.rule}")
         if self.rule != "judge" and self.answer is None:
             raise ValueError(f"the {self.rule} rule needs `answer:` (the dataset field with the reference answer)")
         return self
@@ -204,19 +217,96 @@ class Variant(Spec):
     """Prompt changes (system prompt, template, few-shot k or seed)."""
 
 
+class Simulator(Spec):
+    """A simulated customer: a model from roadtest.yaml, pinned like every other call."""
+
+    model: str
+    """Model id (from roadtest.yaml) that plays the customer; its calls are archived as user turns."""
+    system: str = Field(min_length=1)
+    """Jinja2 system prompt of the customer; fields of the dataset row are its variables (persona, goal)."""
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    """Sampling temperature of the customer's calls."""
+    seed: int = 0
+    """Sampling seed of the customer's calls (repeat r uses seed + r)."""
+    max_new_tokens: int = Field(default=64, ge=1, le=4096)
+    """Most tokens one customer message may have."""
+
+
+class User(Spec):
+    """Who plays the customer: a script from the dataset, or a simulated customer."""
+
+    script: Optional[str] = None
+    """Dataset field holding a list of user messages, sent in order; the conversation ends when it runs out."""
+    simulator: Optional[Simulator] = None
+    """A model that plays the customer instead of a script."""
+    max_turns: int = Field(default=6, ge=1, le=50)
+    """Most assistant turns (calls to the model under test) in one conversation."""
+    stop: list[str] = Field(default_factory=list, max_length=8)
+    """A user message containing one of these phrases ends the conversation (it is not sent)."""
+
+    @model_validator(mode="after")
+    def _one_user(self) -> "User":
+        if (self.script is None) == (self.simulator is None):
+            raise ValueError("the user is `script:` (a dataset field) or `simulator:` (a model), exactly one")
+        if any(not phrase.strip() for phrase in self.stop):
+            raise ValueError("a stop phrase cannot be empty")
+        return self
+
+
+class Lookup(Spec):
+    """A lookup tool: returns the row of a table whose `key` field equals the argument of the same name."""
+
+    table: str
+    """JSONL or CSV file, relative to the scenario file."""
+    key: str
+    """Field of the table (and argument of the tool) to look up by."""
+
+
+class Action(Spec):
+    """An action tool: its call and arguments are recorded in the conversation's state."""
+
+    result: str = "Done."
+    """Jinja2 text returned to the model; the call's arguments are its variables."""
+    ends: bool = False
+    """Calling it ends the conversation (a hand-over to a human, a closed case)."""
+
+
+class Tool(Spec):
+    """A declarative tool the assistant may call: a lookup in a table, or a recorded action."""
+
+    name: Ident
+    """Name the model calls it by."""
+    description: str = Field(min_length=1)
+    """What it does, shown to the model."""
+    parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
+    """JSON Schema of its arguments (an object); arguments that do not satisfy it are refused and counted."""
+    lookup: Optional[Lookup] = None
+    """Answer from a table."""
+    action: Optional[Action] = None
+    """Record the call and answer with a template."""
+
+    @model_validator(mode="after")
+    def _one_behaviour(self) -> "Tool":
+        if (self.lookup is None) == (self.action is None):
+            raise ValueError(f"tool {self.name}: give it `lookup:` (a table) or `action:` (a recorded call), exactly one")
+        return self
+
+
 class Scenario(Spec):
     """One workload the product will face, with everything that can move its score pinned."""
 
     id: Ident
     """Name used in criteria, reports and the archive."""
+    kind: ScenarioKind = "single"
+    """single (one prompt, one answer) or conversation (turns with a customer and tools; the conversation is the item)."""
     success: str = Field(min_length=1)
     """One sentence: what success means for the product."""
     dataset: DatasetRef
     """The items."""
     mode: Mode = "chat"
     """chat (messages) or completion (one prompt string)."""
-    prompt: Prompt
-    """Prompt settings."""
+    prompt: Prompt = Prompt()
+    """Prompt settings (a single scenario needs `template`; a conversation may give only `system`)."""
     sampling: Sampling = Sampling()
     """Decoding settings."""
     limits: Limits = Limits()
@@ -237,6 +327,36 @@ class Scenario(Spec):
     """Policy rules every output must keep."""
     variants: list[Variant] = Field(default_factory=list)
     """Settings sensitivity: named variants run on the same items."""
+    user: Optional[User] = None
+    """conversation only: who plays the customer, and when the conversation ends."""
+    tools: list[Tool] = Field(default_factory=list, max_length=64)
+    """conversation only: the tools the assistant may call."""
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> "Scenario":
+        if self.kind == "single":
+            if self.user is not None or self.tools:
+                raise ValueError("`user:` and `tools:` make a conversation: add `kind: conversation`")
+            if self.prompt.template is None:
+                raise ValueError("a single scenario needs `prompt.template` (the user turn)")
+            if self.scoring.rule == "end_state":
+                raise ValueError("the end_state rule scores a conversation: add `kind: conversation`")
+            return self
+        if self.user is None:
+            raise ValueError("a conversation needs `user:` (`script:` a dataset field, or `simulator:` a model)")
+        if self.scoring.rule not in ("end_state",):
+            raise ValueError(f"a conversation is scored by its end state (`rule: end_state`), not {self.scoring.rule}")
+        if self.perturbations or self.counterfactuals is not None:
+            raise ValueError("perturbations and counterfactuals apply to single-prompt scenarios, not conversations")
+        if self.prompt.fewshot is not None:
+            raise ValueError("few-shot examples apply to single-prompt scenarios, not conversations")
+        names = [t.name for t in self.tools]
+        if len(set(names)) != len(names):
+            raise ValueError("tool names must be unique")
+        if self.policy is not None and self.policy.must_refuse:
+            raise ValueError("policy.must_refuse applies to single-prompt scenarios; in a conversation forbid the "
+                             "action with `scoring.forbid`")
+        return self
 
     @model_validator(mode="after")
     def _one_sentence(self) -> "Scenario":
@@ -267,3 +387,7 @@ class Scenario(Spec):
         """Every LLM judge this scenario calls (scoring and policy)."""
         found = [self.scoring.judge] if self.scoring.judge else []
         return found + ([self.policy.judge] if self.policy and self.policy.judge else [])
+
+    def simulator(self) -> Optional[Simulator]:
+        """The simulated customer, if a model plays one."""
+        return self.user.simulator if self.user is not None else None

@@ -22,11 +22,14 @@ class RunData:
     judges: pd.DataFrame
     scenarios: dict[str, Scenario]
     models: dict[str, ModelSpec]
+    conversations: list[dict[str, Any]] = field(default_factory=list)
+    """One summary per conversation (Scored.conversations; roadtest.scoring.conversation)."""
     _cache: dict = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, config: dict[str, Any], scored: Scored) -> "RunData":
-        return cls(config, scored.frame, scored.judges, scenario_specs(config), model_specs(config))
+        return cls(config, scored.frame, scored.judges, scenario_specs(config), model_specs(config),
+                   list(getattr(scored, "conversations", None) or []))
 
     @property
     def model_ids(self) -> list[str]:

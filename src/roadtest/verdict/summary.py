@@ -1,10 +1,18 @@
 """metrics.json: every metric of every scenario x model (and settings variant) with its interval and n,
-plus the detail the report shows: groups, counterfactual groups, failure examples, judges, sensitivity."""
+plus the detail the report shows: groups, counterfactual groups, failure examples, judges, sensitivity.
+
+When a selected scenario is a conversation, a top-level "conversations" section (absent otherwise, so a run
+without conversations writes what it always wrote): conversations[scenario][model], over the original
+conversations (variant base) = {conversations, errors (failed calls), incomplete, ended: {reason: n},
+tools: {name: {calls, invalid}}, tool_calls, invalid_tool_calls, simulator: {turns, faults, by_kind: {kind: n},
+examples: [{conversation, turn, kinds, text}]} or null (a script), pass_all_k: {k, cases, passed} or null
+(one repeat), transcripts: [{conversation, item, repeat, variant, resolved, end_state, violation, ended, missing,
+forbidden, events: [{turn, role, text, tool?, valid?, error?, violation?, reasons?}], events_left_off?}]}."""
 
 from __future__ import annotations
 
 import math
-
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -42,13 +50,16 @@ def summarise(data: RunData) -> dict[str, Any]:
                 "failures": _failures(trials),
             }
         scenarios[sid] = per_model
-    return {"confidence": 0.90, "bootstrap": {"seed": BOOT_SEED, "B": DESCRIPTIVE_B},
-            "metrics": {m: {"family": i.family, "direction": i.direction, "unit": i.unit, "kind": i.kind,
-                            "description": i.description} for m, i in METRICS.items()},
-            "toxicity_classifier": classifier_name(),
-            "scenarios": scenarios, "ranks": rank_summary(data), "comparisons": pairwise_scan(data),
-            "variability": variability_summary(data), "sensitivity": sensitivity(data), "load": load_summary(data),
-            "judges": _judges(data), "models": _models(data)}
+    out = {"confidence": 0.90, "bootstrap": {"seed": BOOT_SEED, "B": DESCRIPTIVE_B},
+           "metrics": {m: {"family": i.family, "direction": i.direction, "unit": i.unit, "kind": i.kind,
+                           "description": i.description} for m, i in METRICS.items()},
+           "toxicity_classifier": classifier_name(),
+           "scenarios": scenarios, "ranks": rank_summary(data), "comparisons": pairwise_scan(data),
+           "variability": variability_summary(data), "sensitivity": sensitivity(data), "load": load_summary(data),
+           "judges": _judges(data), "models": _models(data)}
+    if any(data.scenarios[sid].kind == "conversation" for sid in data.scenario_ids):
+        out["conversations"] = _conversations(data)
+    return out
 
 
 def _metrics(data: RunData, sid: str, model: str, wanted: list[str], variant: str | None) -> dict[str, Any]:
@@ -194,13 +205,15 @@ def _models(data: RunData) -> dict[str, Any]:
         if calls.empty:
             continue
         ok = calls[calls["error"].isna()]
+        # a conversation is many calls: its summed time and tokens are not one call's (its cost is one item's)
+        single = ok[ok["turns"].isna()] if "turns" in ok else ok
         cost = pd.to_numeric(ok["cost"], errors="coerce")
         out[model] = {
             "calls": int(len(every)), "errors": int(every["error"].notna().sum()),
             "original_calls": int(len(calls)), "original_errors": int(calls["error"].notna().sum()),
-            **_latency(ok), **_accuracy(calls, data.scenario_ids),
+            **_latency(single), **_accuracy(calls, data.scenario_ids),
             "cost_per_item": float(cost.mean()) if cost.notna().any() else None,
-            "tokens_out": float(pd.to_numeric(ok["tokens_out"], errors="coerce").mean()) if len(ok) else None,
+            "tokens_out": float(pd.to_numeric(single["tokens_out"], errors="coerce").mean()) if len(single) else None,
             "provider": data.models[model].provider if model in data.models else None,
         }
     return out
@@ -235,4 +248,83 @@ def _accuracy(calls: pd.DataFrame, scenario_ids: list[str]) -> dict[str, Any]:
         half = float(sps.norm.ppf(0.95)) * se   # a 90% interval, like every other; descriptive: no verdict uses it
         out["accuracy_lo"] = max(0.0, out["accuracy"] - half)
         out["accuracy_hi"] = min(1.0, out["accuracy"] + half)
+    return out
+
+TRANSCRIPTS_FAILED = 3
+"""Transcripts shown per scenario x model: up to this many failed conversations (one per case first), then one
+resolved one."""
+TRANSCRIPT_EVENTS = 120
+"""Events kept per transcript (the rest are counted in `events_left_off`)."""
+
+
+def _conversations(data: RunData) -> dict[str, Any]:
+    """Per conversation scenario and model, over the original conversations (variant base): how they ended, the
+    tools they called, the simulated customer's faults, pass^k, and a few transcripts."""
+    from roadtest.conversation.faults import FAULT_KINDS
+    from roadtest.scoring.metrics.conversation import pass_all
+
+    out: dict[str, Any] = {}
+    for sid in data.scenario_ids:
+        spec = data.scenarios[sid]
+        if spec.kind != "conversation":
+            continue
+        per_model: dict[str, Any] = {}
+        for model in data.model_ids:
+            convs = sorted((c for c in data.conversations if c["scenario"] == sid and c["model"] == model
+                            and c["variant"] == "base"), key=lambda c: c["conversation"])
+            if not convs:
+                continue
+            tools: dict[str, dict[str, int]] = {}
+            for c in convs:
+                for name, t in (c.get("tools") or {}).items():
+                    agg = tools.setdefault(name, {"calls": 0, "invalid": 0})
+                    agg["calls"] += int(t["calls"])
+                    agg["invalid"] += int(t["invalid"])
+            simulator = None
+            if spec.simulator() is not None:
+                faults = [dict(f, conversation=c["conversation"]) for c in convs
+                          for f in (c.get("simulator") or {}).get("faults") or []]
+                kinds = {k: sum(k in f["kinds"] for f in faults) for k in FAULT_KINDS}
+                simulator = {"turns": sum(int((c.get("simulator") or {}).get("turns") or 0) for c in convs),
+                             "faults": len(faults), "by_kind": {k: n for k, n in kinds.items() if n},
+                             "examples": [{"conversation": f["conversation"], "turn": f["turn"], "kinds": f["kinds"],
+                                           "text": f["text"]} for f in faults[:EXAMPLES]]}
+            pass_k = None
+            if spec.repeats >= 2:
+                passed, _ = pass_all(data.trials(sid, model), spec.repeats)
+                pass_k = {"k": spec.repeats, "cases": int(passed.size), "passed": int(passed.sum())}
+            per_model[model] = {
+                "conversations": len(convs),
+                "errors": sum(c["error"] is not None and c["error"] != "incomplete" for c in convs),
+                "incomplete": sum(c["error"] == "incomplete" for c in convs),
+                "ended": dict(sorted(Counter(c["ended"] for c in convs).items())),
+                "tools": dict(sorted(tools.items())),
+                "tool_calls": sum(int(c["tool_calls"]) for c in convs),
+                "invalid_tool_calls": sum(int(c["invalid_tool_calls"]) for c in convs),
+                "simulator": simulator, "pass_all_k": pass_k, "transcripts": _transcripts(convs),
+            }
+        out[sid] = per_model
+    return out
+
+
+def _transcripts(convs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Up to TRANSCRIPTS_FAILED failed conversations (unresolved or breaking the policy; one per case before a
+    case repeats), then one resolved conversation if there is one. Errors are not failures: none is shown."""
+    failed = [c for c in convs if c["resolved"] is False]
+    firsts = {}
+    for c in failed:
+        firsts.setdefault(c["item"], c)
+    chosen = list(firsts.values())[:TRANSCRIPTS_FAILED]
+    chosen += [c for c in failed if c not in chosen][:TRANSCRIPTS_FAILED - len(chosen)]
+    chosen += [c for c in convs if c["resolved"] is True][:1]
+    out = []
+    for c in chosen:
+        events = c["events"]
+        shown = {"conversation": c["conversation"], "item": c["item"], "repeat": c["repeat"], "variant": c["variant"],
+                 "resolved": c["resolved"], "end_state": c["end_state"], "violation": c["violation"],
+                 "ended": c["ended"], "missing": c["missing"], "forbidden": c["forbidden"],
+                 "events": events[:TRANSCRIPT_EVENTS]}
+        if len(events) > TRANSCRIPT_EVENTS:
+            shown["events_left_off"] = len(events) - TRANSCRIPT_EVENTS
+        out.append(shown)
     return out

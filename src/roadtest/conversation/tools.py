@@ -1,0 +1,225 @@
+"""Declarative tools: a lookup in a table, or an action recorded in the conversation's state.
+
+Arguments are validated against the tool's JSON Schema (the `jsonschema` library; `pattern` runs on RE2, so a
+workspace's pattern cannot backtrack catastrophically on a model's arguments). An unknown tool, arguments that are
+not JSON or do not satisfy the schema come back to the model as an error result and are counted, never a crash.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Any, Iterable
+
+from jsonschema import Draft202012Validator, validators
+from jsonschema.exceptions import SchemaError, ValidationError
+from jsonschema.exceptions import ValidationError as _VE
+
+from roadtest.patterns import PatternError, compile_pattern
+from roadtest.sandbox import render_text
+from roadtest.spec.scenario import Tool
+
+MAX_RESULT_CHARS = 4000
+"""A tool result longer than this is cut (a huge table row would fill the model's context)."""
+MAX_ARGUMENT_CHARS = 20_000
+"""Arguments longer than this are refused as invalid (a model looping on one string)."""
+
+
+def _re2_pattern(validator, pattern, instance, schema):
+    if not validator.is_type(instance, "string"):
+        return
+    try:
+        compiled = compile_pattern(pattern)
+    except PatternError as exc:
+        yield _VE(f"pattern {pattern!r} cannot run: {exc}")
+        return
+    if compiled.search(instance) is None:
+        yield _VE(f"{instance!r} does not match {pattern!r}")
+
+
+Validator = validators.extend(Draft202012Validator, {"pattern": _re2_pattern})
+"""Draft 2020-12 with `pattern` on RE2."""
+
+
+def schema_problem(schema: Any) -> str | None:
+    """Why `schema` is not a JSON Schema of a tool's arguments, or None."""
+    if not isinstance(schema, dict):
+        return "parameters must be a JSON Schema object"
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        where = "/".join(str(p) for p in exc.path) or "(top)"
+        return f"not a valid JSON Schema at {where}: {exc.message}"
+    if schema.get("type", "object") != "object":
+        return f"a tool's parameters are an object (type: object), not {schema.get('type')!r}"
+    for key, value in _keywords(schema):
+        if key == "$ref" and not (isinstance(value, str) and value.startswith("#")):
+            return "parameters may only $ref inside themselves ('#/...'): nothing is fetched"
+        if key == "patternProperties":
+            return "patternProperties is not supported (name the properties)"
+    return None
+
+
+_DATA = ("description", "title", "default", "examples", "enum", "const", "$comment")
+"""Keywords whose value is data, not schema (a description may say anything)."""
+
+
+def _keywords(schema: Any):
+    """(keyword, value) of every subschema, without reading property names or data values as keywords."""
+    if isinstance(schema, list):
+        for item in schema:
+            yield from _keywords(item)
+        return
+    if not isinstance(schema, dict):
+        return
+    for key, value in schema.items():
+        yield key, value
+        if key in _DATA:
+            continue
+        if key in ("properties", "$defs", "definitions", "dependentSchemas") and isinstance(value, dict):
+            for sub in value.values():
+                yield from _keywords(sub)
+        else:
+            yield from _keywords(value)
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    """One tool call as executed: what was asked, whether it was valid, what came back."""
+
+    call_id: str
+    name: str
+    arguments: Any
+    """The parsed arguments (a dict when valid), or the raw text when they were not JSON."""
+    valid: bool
+    """The tool exists and the arguments satisfy its schema."""
+    result: str
+    """What the model is told."""
+    error: str | None = None
+    """unknown_tool | bad_json | invalid_arguments | not_found (a valid lookup that found nothing), else None."""
+    ends: bool = False
+    """An `ends: true` action: the conversation is over."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ToolResult":
+        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__ if k in data})
+
+    @property
+    def action(self) -> bool:
+        """A valid call that changes the state (every valid call is recorded; lookups too, so `expect` may name them)."""
+        return self.valid
+
+
+class ToolBox:
+    """The tools of one scenario, with the lookup tables the run archived (tool name -> key value -> row)."""
+
+    def __init__(self, tools: Iterable[Tool], tables: dict[str, dict[str, Any]] | None = None) -> None:
+        self.tools = {t.name: t for t in tools}
+        self.tables = tables or {}
+        self._validators = {name: Validator(t.parameters) for name, t in self.tools.items()}
+
+    def openai_tools(self) -> list[dict[str, Any]]:
+        """The tools as the OpenAI `tools` request field."""
+        return [{"type": "function", "function": {"name": t.name, "description": t.description,
+                                                  "parameters": t.parameters}} for t in self.tools.values()]
+
+    def signatures(self) -> list[str]:
+        """One line per tool for the text protocol: name(arg: type, ...): description."""
+        out = []
+        for t in self.tools.values():
+            props = t.parameters.get("properties") or {}
+            required = set(t.parameters.get("required") or [])
+            args = ", ".join(f"{k}{'' if k in required else '?'}: {(v or {}).get('type', 'any')}"
+                             for k, v in props.items() if isinstance(v, dict))
+            out.append(f"- {t.name}({args}): {t.description}")
+        return out
+
+    def call(self, call_id: str, name: Any, arguments: Any) -> ToolResult:
+        """Execute one call the model made; `arguments` is a JSON string (chat protocol) or a parsed value."""
+        name = str(name) if name is not None else ""
+        tool = self.tools.get(name)
+        if tool is None:
+            known = ", ".join(self.tools) or "none"
+            return ToolResult(call_id, name[:200], _short(arguments), False,
+                              f"Error: there is no tool named {name[:80]!r} (tools: {known}).", "unknown_tool")
+        parsed = arguments
+        if isinstance(arguments, str):
+            if len(arguments) > MAX_ARGUMENT_CHARS:
+                return ToolResult(call_id, name, arguments[:200], False, "Error: the arguments are too long.",
+                                  "invalid_arguments")
+            try:
+                parsed = json.loads(arguments) if arguments.strip() else {}
+            except (ValueError, RecursionError):
+                return ToolResult(call_id, name, arguments[:2000], False,
+                                  "Error: the arguments are not valid JSON.", "bad_json")
+        elif arguments is not None and _too_long(arguments):   # parsed already (the text protocol's action)
+            return ToolResult(call_id, name, _argument_preview(arguments), False, "Error: the arguments are too long.",
+                              "invalid_arguments")
+        if parsed is None:
+            parsed = {}
+        errors = [] if isinstance(parsed, dict) else ["arguments must be a JSON object"]
+        if not errors:
+            try:
+                errors = [e.message for e in self._validators[name].iter_errors(parsed)][:3]
+            except (ValidationError, RecursionError, TypeError, ValueError) as exc:
+                errors = [str(exc)[:200]]
+        if errors:
+            return ToolResult(call_id, name, _short(parsed), False,
+                              f"Error: invalid arguments for {name}: {'; '.join(e[:200] for e in errors)}.",
+                              "invalid_arguments")
+        if tool.lookup is not None:
+            key = parsed.get(tool.lookup.key)
+            row = self.tables.get(name, {}).get(_key(key))
+            if row is None:
+                return ToolResult(call_id, name, parsed, True,
+                                  json.dumps({"error": f"no {tool.lookup.key} {_key(key)!r} found"}), "not_found")
+            return ToolResult(call_id, name, parsed, True, _cut(json.dumps(row, sort_keys=True, ensure_ascii=False)))
+        action = tool.action
+        try:
+            text = render_text(action.result, {k: v for k, v in parsed.items() if isinstance(k, str)})
+        except Exception:  # noqa: BLE001 - an argument the template lacks: the template's own text, unrendered
+            text = action.result
+        return ToolResult(call_id, name, parsed, True, _cut(text), None, action.ends)
+
+
+def _key(value: Any) -> str:
+    """Table keys compare as text ('1234' and 1234 are the same order)."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return "" if value is None else str(value)
+
+
+def table_index(rows: Iterable[dict[str, Any]], key: str) -> dict[str, Any]:
+    """key value -> row (the first row wins when a key repeats)."""
+    out: dict[str, Any] = {}
+    for row in rows:
+        out.setdefault(_key(row.get(key)), row)
+    return out
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= MAX_RESULT_CHARS else text[:MAX_RESULT_CHARS] + " …"
+
+
+def _short(value: Any) -> Any:
+    if isinstance(value, str):
+        return value[:2000]
+    return value
+
+
+def _too_long(value: Any) -> bool:
+    """Parsed arguments whose JSON text is longer than MAX_ARGUMENT_CHARS (or too deep to write)."""
+    try:
+        return len(json.dumps(value, ensure_ascii=False, default=str)) > MAX_ARGUMENT_CHARS
+    except (ValueError, RecursionError, TypeError):
+        return True
+
+
+def _argument_preview(value: Any) -> str:
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str)[:200]
+    except (ValueError, RecursionError, TypeError):
+        return str(type(value).__name__)

@@ -1,0 +1,166 @@
+"""The conversation engine against a scripted stub (no model): tool calls executed and fed back, N conversations
+in flight under a load criterion, a run stopped mid-conversation and resumed without sending an archived turn
+again, an endpoint that fails every call reported as failing (never as a worse model), and archives whose turns
+were tampered with refused."""
+
+from __future__ import annotations
+
+import json
+
+from roadtest.archive.records import ConversationEntry, TurnRecord
+from tests.engine.test_conversations import records, run_cli, only_run, transcript, write_ws
+
+
+def scripted(body: dict):
+    """A support agent in three lines: look the order up, then answer; a refund when asked for one."""
+    last = body["messages"][-1]["content"]
+    if last.startswith("Tool result (lookup_order)"):
+        return "Your order is on its way."
+    if last.startswith("Tool result"):
+        return "Done."
+    if "refund" in last.lower() and "1234" in last:
+        return {"content": "", "tool_calls": [{"id": "x", "type": "function", "function": {
+            "name": "issue_refund", "arguments": json.dumps({"order_id": "1234", "amount": 25})}}]}
+    for order in ("1234", "B22", "C9"):
+        if order in last:
+            return {"content": "", "tool_calls": [{"id": "rand-123", "type": "function", "function": {
+                "name": "lookup_order", "arguments": json.dumps({"order_id": order})}}]}
+    return "Anything else?"
+
+
+def test_tools_are_executed_and_fed_back_and_the_end_state_scored(tmp_path, stub):
+    proxy, url = stub(answer=scripted)
+    ws = write_ws(tmp_path / "ws", url)
+    result = run_cli("run", "-w", str(ws), "-q", "--json")
+    assert result.exit_code in (0, 1), result.output
+    run_dir = only_run(ws)
+    rows = records(run_dir)
+    for row in rows:
+        TurnRecord.model_validate(row)                                 # every turn row is a typed record
+    for line in (run_dir / "plan.jsonl").read_text().splitlines():
+        ConversationEntry.model_validate_json(line)
+    c1 = sorted((r for r in rows if r["conversation"].endswith("/c1")), key=lambda r: r["turn"])
+    assert [r["tool_results"][0]["name"] for r in c1 if r.get("tool_results")] == ["lookup_order"]
+    assert json.loads(c1[0]["tool_results"][0]["result"])["item"] == "kettle"   # the table row came back
+    second = c1[1]["request"]["body"]["messages"]
+    assert second[2]["tool_calls"][0]["id"] == "call_0_0"              # our id, not the server's random one
+    assert second[3] == {"role": "user", "content": "Tool result (lookup_order): " + c1[0]["tool_results"][0]["result"]}
+    assert second[-1]["role"] == "user"
+    scores = {s["trial_id"].rsplit("/", 1)[1]: s for s in
+              (json.loads(line) for line in (run_dir / "scores.jsonl").read_text().splitlines())}
+    assert scores["c1"]["end_state"] is True and scores["c1"]["score"] == 1.0
+    assert scores["c3"]["end_state"] is True                           # looked up, no refund: forbidden not taken
+    assert scores["c4"]["end_state"] is True and scores["c4"]["tool_calls"] == 1
+    assert scores["c1"]["ended"] == "stop" and scores["c1"]["turns"] == 2   # lookup, answer, then "... DONE"
+    assert scores["c4"]["ended"] == "max_turns" and scores["c4"]["turns"] == 3   # three turns before the DONE line
+    assert scores["c4"]["abandoned"] is False                          # the limit, but the end state held
+
+
+def test_a_refund_outside_the_policy_is_a_forbidden_action(tmp_path, stub):
+    def refunds(body):
+        last = body["messages"][-1]["content"]
+        if "C9" in last and not last.startswith("Tool result"):
+            return {"content": "", "tool_calls": [{"id": "x", "type": "function", "function": {
+                "name": "issue_refund", "arguments": json.dumps({"order_id": "C9", "amount": 8})}}]}
+        return "Refund is guaranteed."                                   # breaks the policy
+    _, url = stub(answer=refunds)
+    ws = write_ws(tmp_path / "ws", url)
+    assert run_cli("run", "-w", str(ws), "-q").exit_code in (0, 1)
+    scores = {s["trial_id"].rsplit("/", 1)[1]: s for s in
+              (json.loads(line) for line in (only_run(ws) / "scores.jsonl").read_text().splitlines())}
+    assert scores["c3"]["end_state"] is False and scores["c3"]["score"] == 0.0
+    assert all(s["policy_violation"] is True and s["score"] == 0.0 for s in scores.values())
+
+
+LOAD = "  - scenario: order-support\n    metric: conversation_latency_p95_s\n    at_most: 30\n    load: {concurrency: 3}\n"
+
+
+def test_a_load_criterion_holds_n_conversations_in_flight(tmp_path, stub):
+    proxy, url = stub(answer=scripted, delay_s=0.15)
+    ws = write_ws(tmp_path / "ws", url, load=LOAD)
+    assert run_cli("run", "-w", str(ws), "-q").exit_code in (0, 1)
+    run_dir = only_run(ws)
+    plan = [json.loads(line) for line in (run_dir / "plan.jsonl").read_text().splitlines()]
+    assert sorted({(p["variant"], p.get("level")) for p in plan}) == [("base", None), ("load:c3", "c3")]
+    assert proxy.max_in_flight == 3                                     # three conversations at once, never more
+    loaded = [r for r in records(run_dir) if r.get("level") == "c3"]
+    assert {r["conversation"].rsplit("/", 1)[1] for r in loaded} == {"c1", "c2", "c3", "c4"}
+
+
+def test_stopped_mid_conversation_then_resumed_sends_no_archived_turn_again(tmp_path, stub):
+    proxy, url = stub(answer=scripted, delay_s=0.2)
+    ws = write_ws(tmp_path / "ws", url)
+    stopped = run_cli("run", "-w", str(ws), "-q", "--deadline", "1.1", "--no-cache")
+    assert stopped.exit_code == 3, stopped.output
+    run_dir = only_run(ws)
+    before = records(run_dir)
+    assert before and len({r["conversation"] for r in before}) < 4 or len(before) < 10
+    sent = len(proxy.seen)
+    archived = {json.dumps(r["request"]["body"], sort_keys=True) for r in before}
+    resumed = run_cli("run", "-w", str(ws), "--resume", run_dir.name, "-q", "--no-cache")
+    assert resumed.exit_code in (0, 1), resumed.output
+    again = [s for s in proxy.seen[sent:] if json.dumps(s.body, sort_keys=True) in archived]
+    assert not again, "an archived turn was sent again"
+    after = records(run_dir)
+    assert after[:len(before)] == before
+    clean = write_ws(tmp_path / "clean", url)
+    assert run_cli("run", "-w", str(clean), "-q", "--no-cache").exit_code in (0, 1)
+    assert transcript(records(only_run(clean))) == transcript(after)    # the same conversations, completed
+
+
+def test_an_endpoint_that_fails_every_call_is_failing_not_a_worse_model(tmp_path, stub):
+    _, url = stub(lambda i, body: "500")
+    ws = write_ws(tmp_path / "ws", url)
+    result = run_cli("run", "-w", str(ws), "-q", "--json")
+    assert result.exit_code == 3, result.output
+    scores = [json.loads(line) for line in (only_run(ws) / "scores.jsonl").read_text().splitlines()]
+    assert scores and all(s["score"] is None and s["error"] for s in scores)   # errors, never wrong answers
+
+
+def test_tampered_turns_are_refused(tmp_path, stub):
+    _, url = stub(answer=scripted)
+    ws = write_ws(tmp_path / "ws", url)
+    assert run_cli("run", "-w", str(ws), "-q").exit_code in (0, 1)
+    run_dir = only_run(ws)
+    original = (run_dir / "trials.jsonl").read_text()
+    rows = [json.loads(line) for line in original.splitlines()]
+    cases = {
+        "conversation": (lambda r: r.update(conversation=r["conversation"] + "x",
+                                            trial_id=r["trial_id"].replace("#", "x#")), "not in plan.jsonl"),
+        "named": (lambda r: r.update(trial_id=r["trial_id"].replace("#0:", "#7:")), "names a conversation's turn"),
+        "model": (lambda r: r.update(model="someone-else"), "not by the conversation's assistant"),
+        "tool_results": (lambda r: r.update(tool_results=[{"name": 3}]), "not a conversation turn"),
+    }
+    for name, (change, message) in cases.items():
+        edited = [dict(r) for r in rows]
+        change(edited[0])
+        (run_dir / "trials.jsonl").write_text("".join(json.dumps(r) + "\n" for r in edited))
+        reseal(run_dir)                        # as a sender who also rewrote the recorded hashes would
+        result = run_cli("verify", str(run_dir), "--json")
+        assert result.exit_code == 1, (name, result.output)
+        assert message in result.output, (name, result.output)
+        assert "Traceback" not in result.output
+    (run_dir / "trials.jsonl").write_text(original)
+    reseal(run_dir)
+    assert run_cli("verify", str(run_dir)).exit_code == 0
+
+
+def reseal(run_dir):
+    from roadtest.archive import checks
+    from roadtest.archive.files import sha256_file
+
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    manifest["files"]["trials.jsonl"] = sha256_file(run_dir / "trials.jsonl")
+    sha, size, lines = checks.trials_summary(run_dir / "trials.jsonl")
+    manifest["trials"] = {"records": lines, "bytes": size, "sha256": sha}
+    (run_dir / "manifest.json").write_text(json.dumps(manifest, indent=2))
+
+
+def test_plan_counts_conversations(tmp_path, stub):
+    _, url = stub()
+    ws = write_ws(tmp_path / "ws", url)
+    result = run_cli("plan", "-w", str(ws), "--json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)["trials"]
+    row = next(r for r in rows if r["scenario"] == "order-support")
+    assert row["conversations"] == 4 and 4 <= row["trials"] <= 16
