@@ -107,6 +107,13 @@ def check_warnings(ws: LoadedWorkspace) -> list[str]:
                            f"{len(scenario.items)} cases expect no action and forbid none "
                            f"(e.g. {', '.join(empty[:3])}): their end state always holds, so only the policy can "
                            f"fail them. Give each case its expected or forbidden actions")
+        if spec.kind == "conversation" and spec.user.script and spec.user.stop:
+            early = [scenario.item_id(r) for r in scenario.items if isinstance(r.data.get(spec.user.script), list)
+                     and any(p in str(m) for m in r.data[spec.user.script][:-1] for p in spec.user.stop)]
+            if early:
+                out.append(f"{scenario.display}:{scenario.src.line(('user', 'stop'))}: in {len(early)} cases a "
+                           f"customer message before the last holds a stop phrase (e.g. {', '.join(early[:3])}): "
+                           f"the conversation ends there and the later messages are never sent")
         for i, phrase in enumerate(scenario.spec.policy.require if scenario.spec.policy else []):
             if looks_like_a_pattern(phrase):
                 out.append(f"{scenario.display}:{scenario.src.line(('policy', 'require', i))}: policy.require[{i}] "

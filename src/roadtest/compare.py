@@ -232,9 +232,9 @@ def transcript_agreement(a: RunArchive, b: RunArchive) -> dict[str, Any] | None:
     ta, tb = transcripts(a), transcripts(b)
     if not ta and not tb:
         return None
-    shared = sorted(set(ta) & set(tb))
-    differ = [c for c in shared if ta[c] != tb[c]]
-    return {"identical": len(shared) - len(differ), "compared": len(shared), "differ": differ[:10]}
+    every = sorted(set(ta) | set(tb))   # a conversation one run lacks differs too
+    differ = [c for c in every if ta.get(c) != tb.get(c)]
+    return {"identical": len(every) - len(differ), "compared": len(every), "differ": differ[:10]}
 
 
 def _json(archive: RunArchive, name: str) -> dict[str, Any]:

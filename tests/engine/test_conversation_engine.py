@@ -164,3 +164,51 @@ def test_plan_counts_conversations(tmp_path, stub):
     rows = json.loads(result.output)["trials"]
     row = next(r for r in rows if r["scenario"] == "order-support")
     assert row["conversations"] == 4 and 4 <= row["trials"] <= 16
+
+
+VERSUS = """\
+---
+id: better
+title: The new assistant settles more conversations than the old one
+criteria:
+  - scenario: order-support
+    metric: resolution_rate
+    versus: {model: old, by_at_least: 0.0}
+---
+Paired on the same cases.
+"""
+
+
+def test_two_models_are_compared_on_the_same_cases_with_repeats(tmp_path, stub):
+    def lazy(body):   # the old assistant never looks anything up
+        return "Anything else?"
+    _, new_url = stub(answer=scripted)
+    _, old_url = stub(answer=lazy)
+    ws = write_ws(tmp_path / "ws", new_url)
+    (ws / "roadtest.yaml").write_text(
+        "name: two\nmodels:\n"
+        f"  - id: smollm2\n    provider: openai\n    base_url: {new_url}\n    model: smollm2\n    tool_results: user\n"
+        f"  - id: old\n    provider: openai\n    base_url: {old_url}\n    model: smollm2\n    tool_results: user\n")
+    scenario = ws / "scenarios" / "order-support.yaml"
+    scenario.write_text(scenario.read_text() + "repeats: 2\n")
+    (ws / "hypotheses" / "better.md").write_text(VERSUS)
+    assert run_cli("run", "-w", str(ws), "-q").exit_code in (0, 1)
+    run_dir = only_run(ws)
+    plan = [json.loads(line) for line in (run_dir / "plan.jsonl").read_text().splitlines()]
+    assert len(plan) == 2 * 4 * 2                                       # models x cases x repeats
+    assert {p["body"]["seed"] for p in plan} == {7, 8}                  # repeat r: seed + r
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    new = metrics["conversations"]["order-support"]["smollm2"]["pass_all_k"]
+    old = metrics["conversations"]["order-support"]["old"]["pass_all_k"]
+    assert new == {"k": 2, "cases": 4, "passed": 4} and old == {"k": 2, "cases": 4, "passed": 0}
+    verdicts = json.loads((run_dir / "verdicts.json").read_text())
+    hyp = next(h for h in verdicts["hypotheses"] if h["id"] == "better")
+    criterion = hyp["models"]["smollm2"]["criteria"][0]
+    assert criterion["estimate"] == 1.0 and criterion["n"] == 4          # paired on the 4 cases, not 8 calls
+    assert "Tango" in criterion["method"] and "per item and model" in criterion["method"]   # the paired 0/1 rule
+    # the report is derived like every other: rendered, then replayed byte for byte
+    assert run_cli("report", "latest", "-w", str(ws), "--format", "html").exit_code == 0
+    html = (run_dir / "report.html").read_text()
+    assert "Transcripts" in html and "lookup_order" in html
+    replayed = json.loads(run_cli("replay", str(run_dir), "--json").output)["files"]
+    assert set(replayed.values()) == {"identical"} and "report.html" in replayed

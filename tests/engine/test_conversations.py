@@ -190,11 +190,13 @@ def test_scripted_conversations_end_to_end(tmp_path, tools_proxy):
     assert metrics["conversations"]["order-support"]["smollm2"]["tool_calls"] == sum(
         len(r.get("tool_results") or []) for r in rows)
 
-    # replay: every derived file byte for byte from the archived turns alone
+    # replay: every derived file, the report included, byte for byte from the archived turns alone
+    assert run_cli("report", "latest", "-w", str(ws), "--format", "html").exit_code == 0
     replayed = run_cli("replay", str(run_dir), "--json")
     assert replayed.exit_code in (0, 1), replayed.output
     files = json.loads(replayed.output)["files"]
-    assert files == {"scores.jsonl": "identical", "metrics.json": "identical", "verdicts.json": "identical"}
+    assert files == {"scores.jsonl": "identical", "metrics.json": "identical", "verdicts.json": "identical",
+                     "report.html": "identical"}
 
     # rerun at temperature 0: the same transcripts, word for word
     rerun = run_cli("rerun", str(run_dir), "-w", str(ws), "--into", str(tmp_path / "rerun"), "--json", "-q")

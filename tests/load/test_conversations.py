@@ -520,9 +520,16 @@ def test_a_prompt_template_in_a_conversation_would_be_ignored(tmp_path):
     assert "1 problem in the workspace" in result.output
 
 
-def test_settings_variants_and_a_policy_judge_check_on_a_conversation(tmp_path):
-    scenario = edited("policy:\n", 'policy:\n  judge: {model: gemma, rubric: "The reply is polite.", '
-                                   'template: "{{ rubric }} {{ output }}"}\n') \
+def test_a_policy_judge_on_a_conversation_is_refused(tmp_path):
+    """A judge would see no single output to judge: the conversation's policy is its forbid/require rules."""
+    scenario = edited("policy:\n", 'policy:\n  judge: {model: gemma, rubric: "The reply is polite."}\n')
+    result = check(write(tmp_path / "ws", scenario))
+    assert result.exit_code == 2 and "policy.judge applies to single-prompt scenarios" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_settings_variants_check_on_a_conversation(tmp_path):
+    scenario = SCENARIO \
         + 'variants:\n  - {name: warm, sampling: {temperature: 0.7}}\n  - {name: terse, prompt: {system: "Be brief."}}\n'
     ws = write(tmp_path / "ws", scenario)
     result = check(ws)

@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from roadtest.errors import AlteredArchive
+
 from roadtest.scoring import SCORE_COLUMNS, score_trials
 from roadtest.scoring.conversation import CONVERSATION_COLUMNS
 from roadtest.spec.metrics import expand
@@ -140,8 +142,21 @@ def test_a_retried_turn_supersedes_its_error():
     conv, records = talk(RESOLVED)
     failed = {**records[1], "response": None, "usage": None, "error": {"kind": "http_503", "message": "busy"}}
     assert row(score((conv, [records[0], failed, records[1], records[2]])))["score"] == 1.0
-    # and the other way round: the last record of a turn is the one that counts
-    assert row(score((conv, [records[0], records[1], failed, records[2]])))["error"] == "http_503"
+    # the other way round: the last record of a turn counts, so the conversation ended in an error there and
+    # the turn after it is one the conversation never took: an archive no run writes, refused
+    with pytest.raises(AlteredArchive, match="never took"):
+        score((conv, [records[0], records[1], failed, records[2]]))
+    assert row(score((conv, [records[0], records[1], failed])))["error"] == "http_503"
+
+
+def test_an_archived_turn_must_carry_the_request_the_conversation_sends():
+    conv, records = talk(RESOLVED)
+    edited = {**records[1], "request": {**records[1]["request"], "body": {**records[1]["request"]["body"],
+                                                                          "temperature": 1.5}}}
+    with pytest.raises(AlteredArchive, match="does not carry the request"):
+        score((conv, [records[0], edited, records[2]]))
+    with pytest.raises(AlteredArchive, match="never took"):     # a gap: turn 1 gone, turn 2 left behind
+        score((conv, [records[0], records[2]]))
 
 
 # -- accounting ------------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ when the script runs out, when an `ends: true` tool is called, at `max_turns`, o
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections import Counter
@@ -33,6 +34,8 @@ OPENING = "(You are now chatting with the support assistant. Write your first me
 DEFAULT_SYSTEM = "You are a helpful assistant."
 """A conversation's system message when the scenario gives none (a chat template lists the tools in it)."""
 ENDINGS = ("stop", "script_end", "tool_end", "max_turns", "error", "incomplete")
+MAX_CALLS = 16
+"""Tool calls run per assistant turn; more are refused (one invalid call counts them)."""
 
 
 def turn_id(conversation: str, k: int, role: str) -> str:
@@ -179,7 +182,7 @@ class Dialogue:
     # -- the customer ---------------------------------------------------------------------------------------
     def _customer_says(self, text: str, simulated: bool = False) -> None:
         self.events.append(Event(self.calls - 1 if simulated else self.calls, "user", text))
-        if any(phrase.lower() in text.lower() for phrase in self.setup.get("stop") or []):
+        if any(phrase in text for phrase in self.setup.get("stop") or []):   # as written: "DONE", not "done"
             self._end("stop")
             return
         self.user_turns += 1
@@ -286,15 +289,39 @@ class Dialogue:
 
 def replay(entry: Trial, toolbox: ToolBox, records: dict[str, dict[str, Any]]) -> Dialogue:
     """The conversation as the archive has it: every archived turn taken in order; ends 'incomplete' when the
-    archive stops before the conversation did."""
+    archive stops before the conversation did.
+
+    A received archive is not trusted: an archived turn must carry the request the conversation would have sent
+    at that point (its body, or `request_digest` of it), and every archived turn must be one the conversation
+    took; otherwise AlteredArchive (exit 1) names the turn."""
     d = Dialogue(entry, toolbox)
     while (trial := d.next_call()) is not None:
         record = records.get(trial.id)
         if record is None:
             d.incomplete()
             break
+        sent = record.get("request_digest") or body_digest((record.get("request") or {}).get("body"))
+        if sent != body_digest(trial.body):
+            raise _altered(trial.id, "does not carry the request the conversation sends at that turn")
         d.take(record)
+    extra = sorted(set(records) - {r.get("trial_id") for r in d.taken})
+    if extra:
+        raise _altered(extra[0], "is a turn the conversation never took (after its end, or past a missing turn)")
     return d
+
+
+def body_digest(body: Any) -> str:
+    """What identifies a request body (canonical JSON, hashed)."""
+    text = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def _altered(turn: str, why: str):
+    from roadtest.errors import AlteredArchive
+
+    return AlteredArchive(f"trials.jsonl: turn {turn[:160]} {why}",
+                          "the archive was changed after its run wrote it: nothing is derived from it; restore it "
+                          "from another copy (`roadtest verify` names what else changed)")
 
 
 def _tool_calls(record: dict[str, Any], turn: int) -> list[tuple[str, Any, Any, bool]]:
@@ -307,7 +334,9 @@ def _tool_calls(record: dict[str, Any], turn: int) -> list[tuple[str, Any, Any, 
     if not isinstance(raw, list):
         return []
     out = []
-    for i, call in enumerate(raw[:16]):
+    if len(raw) > MAX_CALLS:   # past the cap: one refused call says so (counted invalid), the rest are not run
+        raw = raw[:MAX_CALLS] + [{"function": {"name": "", "arguments": "{}"}, "_over": len(raw) - MAX_CALLS}]
+    for i, call in enumerate(raw):
         call = call if isinstance(call, dict) else {}
         fn = call.get("function") if isinstance(call.get("function"), dict) else {}
         # Our own call ids in the history, not the server's: llama.cpp's are random, and the next request must be

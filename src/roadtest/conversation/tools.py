@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Iterable
 
 from jsonschema import Draft202012Validator, validators
-from jsonschema.exceptions import SchemaError, ValidationError
+from jsonschema.exceptions import SchemaError
 from jsonschema.exceptions import ValidationError as _VE
 
 from roadtest.patterns import PatternError, compile_pattern
@@ -55,9 +55,27 @@ def schema_problem(schema: Any) -> str | None:
     for key, value in _keywords(schema):
         if key == "$ref" and not (isinstance(value, str) and value.startswith("#")):
             return "parameters may only $ref inside themselves ('#/...'): nothing is fetched"
+        if key == "$ref" and (value in ("#", "#/") or _pointer(schema, value) is None):
+            return f"$ref {value!r} does not name a part of the schema (or names all of it: a loop)"
+        if key in ("$dynamicRef", "$recursiveRef"):
+            return f"{key} is not supported (use $ref to a part of the schema)"
         if key == "patternProperties":
             return "patternProperties is not supported (name the properties)"
     return None
+
+
+def _pointer(schema: Any, ref: str) -> Any:
+    """What a local JSON pointer ('#/$defs/x') names, or None."""
+    node = schema
+    for part in ref.removeprefix("#").strip("/").split("/"):
+        part = part.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+    return node
 
 
 _DATA = ("description", "title", "default", "examples", "enum", "const", "$comment")
@@ -151,7 +169,7 @@ class ToolBox:
                 return ToolResult(call_id, name, arguments[:200], False, "Error: the arguments are too long.",
                                   "invalid_arguments")
             try:
-                parsed = json.loads(arguments) if arguments.strip() else {}
+                parsed = json.loads(arguments, parse_constant=_no_constant) if arguments.strip() else {}
             except (ValueError, RecursionError):
                 return ToolResult(call_id, name, arguments[:2000], False,
                                   "Error: the arguments are not valid JSON.", "bad_json")
@@ -163,9 +181,11 @@ class ToolBox:
         errors = [] if isinstance(parsed, dict) else ["arguments must be a JSON object"]
         if not errors:
             try:
-                errors = [e.message for e in self._validators[name].iter_errors(parsed)][:3]
-            except (ValidationError, RecursionError, TypeError, ValueError) as exc:
-                errors = [str(exc)[:200]]
+                found = sorted(self._validators[name].iter_errors(parsed),   # sorted: jsonschema walks sets
+                               key=lambda e: ([str(p) for p in e.absolute_path], str(e.validator), e.message))
+                errors = [e.message for e in found][:3]
+            except Exception as exc:  # noqa: BLE001 - a schema that cannot run (an archive from elsewhere) refuses
+                errors = [f"the tool's schema cannot check them ({type(exc).__name__})"]
         if errors:
             return ToolResult(call_id, name, _short(parsed), False,
                               f"Error: invalid arguments for {name}: {'; '.join(e[:200] for e in errors)}.",
@@ -183,6 +203,10 @@ class ToolBox:
         except Exception:  # noqa: BLE001 - an argument the template lacks: the template's own text, unrendered
             text = action.result
         return ToolResult(call_id, name, parsed, True, _cut(text), None, action.ends)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _key(value: Any) -> str:

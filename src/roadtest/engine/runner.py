@@ -360,7 +360,7 @@ async def _converse(endpoints: Endpoints, entry: Trial, conv: Conversations) -> 
         if not _deliver(home.options, home.sink.write, record):
             return False
         sent, latency = True, latency + (record.get("latency_s") or 0.0)
-        _count_failure(home, record)
+        _count_failure(ctx, record)   # a simulated customer's failures count against its own endpoint
     if sent:
         home.events.trial_finished({"model": entry.model, "level": entry.level, "kind": "conversation",
                                     "latency_s": latency, "error": {"kind": dialogue.error} if dialogue.error else None})

@@ -19,7 +19,7 @@ METRICS = {"resolution_rate": "resolved without a policy violation",
            "invalid_tool_call_rate": "refused tool calls, per conversation that called one",
            "conversation_latency_p95_s": "a whole conversation (its turns' latencies summed)",
            "pass_all_k": "resolved in every repeat",
-           "simulator_fault_rate": "the simulated customer's turns out of role"}
+           "simulator_fault_rate": "share of a conversation's simulated turns out of role, averaged over conversations"}
 """The conversation metrics in the order the table shows them, each with a few words on what it counts; any other
 metric in_conversation_table follows, by name."""
 ENDINGS = {"stop": "stop phrase", "script_end": "script ran out", "tool_end": "ending tool",

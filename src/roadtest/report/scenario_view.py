@@ -115,6 +115,8 @@ class ScenarioView:
     """Design warnings about this scenario's settings (a stochastic variant without repeats)."""
     conversation: ConversationView | None = None
     """A conversation scenario's own section (roadtest.report.conversation_view), under its metric table."""
+    load_heads: tuple[str, ...] = ("Calls", "Mean", "p50", "p95", "Errors")
+    """The load table's column heads after Model, Level asked and Achieved."""
 
 
 def _cell(e: dict[str, Any] | None, unit: str) -> Cell:
@@ -258,6 +260,12 @@ def clip(text: str, limit: int = EXAMPLE_CHARS) -> str:
     return (cut[:space] if space > limit * 0.6 else cut).rstrip() + " …"
 
 
+LOAD_TIMES = ("latency_mean_s", "latency_p50_s", "latency_p95_s", "conversation_latency_p95_s")
+LOAD_HEADS = {"single": ("Calls", "Mean", "p50", "p95", "Errors"),
+              "conversation": ("Conversations", "p95 of a conversation", "Errors")}
+"""The load table's columns: per call for a single scenario, per conversation for a conversation."""
+
+
 def _load_rows(load: dict[str, Any] | None, models: list[str]) -> list[LoadRow]:
     rows = []
     for m in models:
@@ -274,7 +282,8 @@ def _load_rows(load: dict[str, Any] | None, models: list[str]) -> list[LoadRow]:
                     f", {lv['achieved_rps']:.2f} req/s" if lv.get("achieved_rps") else "")
                 if lv.get("from_cache"):
                     got += f" ({lv['calls'] - lv['from_cache']} calls sent; {lv['from_cache']} from the cache)"
-            cells = [_cell(lv["metrics"][k], "seconds") for k in ("latency_mean_s", "latency_p50_s", "latency_p95_s")]
+            times = [k for k in LOAD_TIMES if k in lv["metrics"]]
+            cells = [_cell(lv["metrics"][k], "seconds") for k in times]
             cells.append(_cell(lv["metrics"]["error_rate"], "proportion"))
             rows.append(LoadRow(m, level, got, str(lv["calls"]), cells))
     return rows
@@ -300,7 +309,8 @@ def scenario_view(sid: str, spec: dict[str, Any], metrics: dict[str, Any], model
         families.setdefault(info["family"], []).append(
             MetricRow(metric, "↑" if info["direction"] == "higher" else "↓", cells))
     ordered = [Family(f.capitalize(), families[f]) for f in FAMILY_ORDER if f in families]
-    sizes = [f"{per_model[m]['variants']['base']['items']} items, {per_model[m]['variants']['base']['trials']} calls"
+    unit = ("cases", "conversations") if spec.get("kind") == "conversation" else ("items", "calls")
+    sizes = [f"{per_model[m]['variants']['base']['items']} {unit[0]}, {per_model[m]['variants']['base']['trials']} {unit[1]}"
              for m in models]
     unit = catalogue.get((sensitivity or {}).get("metric", ""), {}).get("unit", "")
     return ScenarioView(
@@ -311,7 +321,8 @@ def scenario_view(sid: str, spec: dict[str, Any], metrics: dict[str, Any], model
         _sensitivity(sensitivity, models, unit), _failures(per_model, models) if models else [],
         _load_rows(load, models), _charts(per_model, models, sensitivity, load, style, headline),
         *tradeoff(per_model, models, style, headline),
-        [w.removeprefix(f"{sid}: ") for w in warnings if w.startswith(f"{sid}: ")])
+        [w.removeprefix(f"{sid}: ") for w in warnings if w.startswith(f"{sid}: ")],
+        load_heads=LOAD_HEADS["conversation" if spec.get("kind") == "conversation" else "single"])
 
 
 def _base(per_model: dict[str, Any], model: str, metric: str) -> dict[str, Any]:
@@ -366,7 +377,7 @@ def _charts(per_model: dict[str, Any], models: list[str], sensitivity: dict[str,
     levels = []
     for m in models:
         for label, lv in (load or {}).get(m, {}).items():
-            if lv.get("calls"):
+            if lv.get("calls") and "latency_p50_s" in lv["metrics"]:
                 name = "normal" if label == "base" else label.replace("c", "", 1) + " in flight" if label.startswith("c") \
                     else label[1:] + " req/s"
                 levels.append((m, name, lv["metrics"]["latency_p50_s"]["value"], lv["metrics"]["latency_p95_s"]["value"]))

@@ -59,6 +59,7 @@ from roadtest.scoring.outputs import read_output
 from roadtest.scoring.policy import violations
 from roadtest.scoring.rules import normalise
 from roadtest.spec import ModelSpec, Scenario
+from roadtest.conversation.dialogue import body_digest
 
 CONVERSATION_COLUMNS = ["end_state", "turns", "user_turns", "tool_calls", "invalid_tool_calls", "abandoned", "ended",
                         "sim_turns", "sim_faults", "cached_turns", "turn_latency_max_s"]
@@ -78,8 +79,11 @@ class ScoredConversation:
 
 
 def slim(record: dict[str, Any]) -> dict[str, Any]:
-    """A turn record without what scoring never reads (its request holds the whole history so far)."""
-    return {k: v for k, v in record.items() if k not in ("request", "tool_results", "reference")}
+    """A turn record without what scoring never reads (its request holds the whole history so far), keeping a
+    digest of the request body: the replayed conversation must have sent exactly that request."""
+    out = {k: v for k, v in record.items() if k not in ("request", "tool_results", "reference")}
+    out["request_digest"] = body_digest((record.get("request") or {}).get("body"))
+    return out
 
 
 def role_of(record: dict[str, Any]) -> str:
@@ -133,7 +137,10 @@ def score_conversation(entry: Trial, records: dict[str, dict[str, Any]], scenari
     violation = bool(flags) if scenario.policy is not None else None
     reasons = "; ".join(f"turn {o.events[i].turn}: {r}" for i, found in flags.items() for r in found) or None
 
-    score = None if error is not None else (1.0 if o.end_state and not violation else 0.0)
+    # A conversation the assistant never spoke in (the customer's first message held the stop phrase) says
+    # nothing about the assistant: no score, not a resolution.
+    spoke = o.assistant_turns > 0
+    score = None if error is not None or not spoke else (1.0 if o.end_state and not violation else 0.0)
     done = [r for r in d.results if r.valid]
     extracted = "; ".join(f"{r.name} {_json(r.arguments)}" for r in done)[:output_chars] or None
     latencies = [float(r.get("latency_s") or 0.0) for r in assistant]
@@ -173,7 +180,7 @@ def score_conversation(entry: Trial, records: dict[str, dict[str, Any]], scenari
                             "forbid": reference.get("forbid") or []})[:reference_chars],
         "output": None if error is not None else last_text[:output_chars],
         # the conversation's own columns
-        "end_state": o.end_state, "turns": o.assistant_turns, "user_turns": o.user_turns,
+        "end_state": o.end_state if spoke else None, "turns": o.assistant_turns, "user_turns": o.user_turns,
         "tool_calls": o.tool_calls, "invalid_tool_calls": o.invalid_tool_calls,
         "abandoned": None if error is not None else (o.ended == "max_turns" and not o.end_state),
         "ended": o.ended, "sim_turns": None if sim_kinds is None else len(sim_kinds),

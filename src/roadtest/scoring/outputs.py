@@ -39,7 +39,10 @@ def read_output(record: dict[str, Any]) -> Output:
     body = (record.get("response") or {}).get("body") or {}
     choice = (body.get("choices") or [{}])[0]
     if "message" in choice:
-        text = (choice.get("message") or {}).get("content")
+        message = choice.get("message") or {}
+        if not isinstance(message, dict):
+            return Output(None, None, tokens_in, tokens_out, "bad_response")
+        text = message.get("content")
     else:
         text = choice.get("text")
     if text is not None and not isinstance(text, str):

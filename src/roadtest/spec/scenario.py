@@ -353,6 +353,9 @@ class Scenario(Spec):
         names = [t.name for t in self.tools]
         if len(set(names)) != len(names):
             raise ValueError("tool names must be unique")
+        if self.policy is not None and self.policy.judge is not None:
+            raise ValueError("policy.judge applies to single-prompt scenarios; in a conversation the policy's "
+                             "forbid and require rules are checked on every assistant turn")
         if self.policy is not None and self.policy.must_refuse:
             raise ValueError("policy.must_refuse applies to single-prompt scenarios; in a conversation forbid the "
                              "action with `scoring.forbid`")

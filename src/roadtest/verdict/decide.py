@@ -76,21 +76,35 @@ class CriterionVerdict:
     note: str = ""
 
 
-def _error_share(data: RunData, scenario: str, model: str) -> float:
+def _counted(data: RunData, scenario: str, model: str):
+    """The scenario x model rows an outage is measured on: a conversation the archive ends before it did (a
+    stopped run: `incomplete`) was never sent, so it is neither a failure nor a success."""
     part = data.trials(scenario, model)
+    return part[part["error"].fillna("") != "incomplete"] if "ended" in part else part
+
+
+def _error_share(data: RunData, scenario: str, model: str) -> float:
+    part = _counted(data, scenario, model)
     return float(part["error"].notna().mean()) if len(part) else 0.0
 
 
 def failing(data: RunData, scenario: str, model: str) -> str:
     """Why this model's evidence on this scenario is an outage, or ''."""
-    part = data.trials(scenario, model)
+    part = _counted(data, scenario, model)
     if part.empty:
         return ""
     share = _error_share(data, scenario, model)
     ceiling = float(data.config.get("workspace", {}).get("max_error_rate", 0.2))
     if share > ceiling:
-        failed = int(part["error"].notna().sum())
-        return (f"{model}'s endpoint failed {failed} of {len(part)} calls on {scenario} ({share:.0%}, above "
+        errors = part["error"].dropna().astype(str)
+        customer = int(errors.str.startswith("simulator:").sum())
+        if "ended" in part:
+            own = len(errors) - customer
+            parts = ([f"{model}'s endpoint failed in {own}"] if own else []) + (
+                [f"the simulated customer's endpoint failed in {customer}"] if customer else [])
+            return (f"{' and '.join(parts)} of {len(part)} conversations on {scenario} ({share:.0%}, above "
+                    f"max_error_rate {ceiling:g}): an outage is not evidence about the model")
+        return (f"{model}'s endpoint failed {len(errors)} of {len(part)} calls on {scenario} ({share:.0%}, above "
                 f"max_error_rate {ceiling:g}): an outage is not evidence about the model")
     return ""
 

@@ -10,6 +10,8 @@ from roadtest.verdict.data import RunData
 from roadtest.verdict.estimates import estimate
 
 LATENCY = ("latency_mean_s", "latency_p50_s", "latency_p95_s", "error_rate")
+CONVERSATION_LATENCY = ("conversation_latency_p95_s", "error_rate")
+"""A conversation scenario's rows are conversations: its time at a level is the whole conversation's."""
 
 
 def achieved(trials: pd.DataFrame) -> dict[str, Any]:
@@ -56,4 +58,5 @@ def _level(data: RunData, sid: str, model: str, variant: str | None, target: dic
         return {"target": target, "calls": 0}
     done = trials[trials["started_at"].notna()]
     return {"target": {k: v for k, v in target.items() if k in ("concurrency", "rps", "label")}, **achieved(done),
-            "metrics": {m: estimate(data.sample(m, sid, model, variant=variant)).as_dict() for m in LATENCY}}
+            "metrics": {m: estimate(data.sample(m, sid, model, variant=variant)).as_dict() for m in (
+                CONVERSATION_LATENCY if data.scenarios[sid].kind == "conversation" else LATENCY)}}

@@ -209,14 +209,23 @@ def _models(data: RunData) -> dict[str, Any]:
         single = ok[ok["turns"].isna()] if "turns" in ok else ok
         cost = pd.to_numeric(ok["cost"], errors="coerce")
         out[model] = {
-            "calls": int(len(every)), "errors": int(every["error"].notna().sum()),
-            "original_calls": int(len(calls)), "original_errors": int(calls["error"].notna().sum()),
+            "calls": _calls(every), "errors": int(every["error"].notna().sum()),
+            "original_calls": _calls(calls), "original_errors": int(calls["error"].notna().sum()),
             **_latency(single), **_accuracy(calls, data.scenario_ids),
             "cost_per_item": float(cost.mean()) if cost.notna().any() else None,
             "tokens_out": float(pd.to_numeric(single["tokens_out"], errors="coerce").mean()) if len(single) else None,
             "provider": data.models[model].provider if model in data.models else None,
         }
     return out
+
+
+def _calls(rows: pd.DataFrame) -> int:
+    """Calls the rows stand for: one per single trial; a conversation's assistant turns (the customer's turns are
+    another model's calls). A failed conversation ended at its one failed call, so errors count as they are."""
+    if "turns" not in rows:
+        return int(len(rows))
+    turns = pd.to_numeric(rows["turns"], errors="coerce")
+    return int(rows["turns"].isna().sum() + turns.fillna(0).sum())
 
 
 def _latency(ok: pd.DataFrame) -> dict[str, Any]:

@@ -17,6 +17,8 @@ FAILURE_MODES = {
 def _rate(metric_id: str, over_answered: bool):
     def compute(frame, ctx, info):
         b = base(frame)
+        if "ended" in b:   # a conversation the archive ends before it did (a stopped run) was never a failed call
+            b = b[b["error"].fillna("") != "incomplete"]
         calls = ok(b) if over_answered else b
         return per_item(info, FAILURE_MODES[metric_id](calls).astype(float), calls)
 
