@@ -1,15 +1,11 @@
 """Conversations end to end against the real SmolLM2 server (served with chatml-function-calling): scripted and
-simulated customers, tool calls executed and fed back, the end state scored; kill and resume mid-conversation
-(no archived turn sent again, counted at the fault proxy); replay byte for byte; rerun reproduces the
-transcripts; faults in the middle of a conversation retry that turn."""
+simulated customers, tool calls executed and fed back, the end state scored; replay byte for byte; rerun
+reproduces the transcripts. (Faults inside a conversation and a SIGKILL mid-conversation, which need no model,
+are in test_conversation_engine.py against the scripted stub.)"""
 
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -67,7 +63,7 @@ scoring: {rule: end_state, expect: expected_actions, forbid: forbidden_actions}
 policy:
   forbid: ["(?i)refund (is )?guaranteed"]
 sampling: {temperature: 0, seed: 7}
-limits: {max_new_tokens: 32}
+limits: {max_new_tokens: 24}
 metrics: [conversation, policy, failures]
 """
 SCRIPT = "  script: turns"
@@ -231,64 +227,3 @@ def test_simulated_customer(tmp_path, tools_proxy, fault_proxy):
     assert len(scores) == 1 and all(s["sim_turns"] >= 1 for s in scores)
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert "customer" in manifest["endpoints"]
-
-
-def test_faults_mid_conversation_retry_that_turn(tmp_path, tools_proxy):
-    script = lambda i, body: {0: "429", 2: "reset", 4: "malformed"}.get(i, "pass")  # noqa: E731
-    proxy, url = tools_proxy(script, retry_after="0")
-    # c3: two customer messages before DONE, so at least two assistant turns, each behind a fault
-    ws = write_ws(tmp_path / "ws", url, cases=CASES[2:3])
-    result = run_cli("run", "-w", str(ws), "-q", "--json")
-    assert result.exit_code in (0, 1), result.output
-    run_dir = only_run(ws)
-    rows = records(run_dir)
-    assert not any(r.get("error") for r in rows) and len(rows) >= 2
-    posts = [s for s in proxy.seen if s.path.endswith("/chat/completions")]
-    faulted = [i for i in (0, 2, 4) if i < len(posts)]
-    assert len(faulted) >= 2 and [posts[i].action for i in faulted] == ["429", "reset", "malformed"][:len(faulted)]
-    assert sum(r["attempts"] for r in rows) == len(rows) + len(faulted)      # each faulted turn retried once
-    assert len(posts) == len(rows) + len(faulted)                            # and nothing else sent again
-    for i in faulted:                                                        # the retry is the same request
-        assert posts[i].body == posts[i + 1].body
-    scores = [json.loads(line) for line in (run_dir / "scores.jsonl").read_text().splitlines()]
-    assert all(s["error"] is None and s["ended"] in ("stop", "script_end", "tool_end", "max_turns") for s in scores)
-
-
-def test_kill_mid_conversation_then_resume_sends_no_archived_turn_again(tmp_path, tools_proxy):
-    proxy, url = tools_proxy(delay_s=0.3)
-    ws = write_ws(tmp_path / "ws", url, cases=CASES[:2])
-    proc = subprocess.Popen([sys.executable, "-m", "roadtest", "run", "-w", str(ws), "-q", "--no-cache"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline, run_dir = time.monotonic() + 120, None
-    while time.monotonic() < deadline:
-        found = list((ws / "runs").glob("*/trials.jsonl")) if (ws / "runs").exists() else []
-        if found and found[0].read_text().count("\n") >= 1:
-            run_dir = found[0].parent
-            break
-        time.sleep(0.05)
-    assert run_dir is not None, "the run produced no turns"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    before = records(run_dir)
-    assert before
-    sent_before = len(proxy.seen)
-    archived = {json.dumps(r["request"]["body"], sort_keys=True) for r in before}
-
-    resumed = run_cli("run", "-w", str(ws), "--resume", run_dir.name, "-q", "--json")
-    assert resumed.exit_code in (0, 1), resumed.output
-    after = records(run_dir)
-    ids = [r["trial_id"] for r in after]
-    assert len(ids) == len(set(ids))                                         # every turn archived once
-    resent = [s for s in proxy.seen[sent_before:] if s.path.endswith("/chat/completions")
-              and json.dumps(s.body, sort_keys=True) in archived]
-    assert not resent, "an archived turn was sent again"
-    assert after[:len(before)] == before
-    cut = {r["conversation"] for r in before}
-    assert any(sum(r["conversation"] == c for r in after) > sum(r["conversation"] == c for r in before) for c in cut), \
-        "the kill did not land inside a conversation"
-    scores = [json.loads(line) for line in (run_dir / "scores.jsonl").read_text().splitlines()]
-    assert len(scores) == 2 and all(s["error"] is None for s in scores)   # every transcript complete
-    assert all(s["ended"] in ("stop", "script_end", "tool_end", "max_turns") for s in scores)
-    manifest = json.loads((run_dir / "manifest.json").read_text())
-    assert manifest["status"] == "complete"
-
