@@ -158,3 +158,17 @@ def test_unreachable_endpoint_gives_error_rows_not_a_crash(tmp_path):
     assert manifest["status"].startswith("stopped: endpoint failing")
     kinds = {json.loads(l)["error"]["kind"] for l in (run_dir / "trials.jsonl").read_text().splitlines()}
     assert kinds == {"connection"}
+
+
+def test_a_tools_server_is_started_with_the_function_calling_chat_format(tmp_path):
+    """What a scenario with tools gets from a local model: the chat format on the command line and in the
+    endpoint's identity (so in the cache key and the manifest); without tools, neither."""
+    from roadtest.providers.local import LocalServer
+
+    tools = LocalServer(SPEC, tmp_path, chat_format="chatml-function-calling")
+    plain = LocalServer(SPEC, tmp_path)
+    command = tools.command()
+    assert command[command.index("--chat_format") + 1] == "chatml-function-calling"
+    assert "--chat_format" not in plain.command()
+    assert tools.identity()["chat_format"] == "chatml-function-calling" and "chat_format" not in plain.identity()
+    assert {k: v for k, v in tools.identity().items() if k != "chat_format"} == plain.identity()
