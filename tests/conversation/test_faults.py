@@ -25,6 +25,8 @@ def test_blank_turns_are_empty(text):
     "Sure, I can help you with that refund.",
     "Is there anything else I can help you with?",
     "Thank you for contacting us!",
+    "I'm here to help with any project you're working on. What can I assist you with today?",   # seen: SmolLM2
+    "What can I help you with?",
 ])
 def test_speaking_as_the_assistant(text):
     assert "as_assistant" in text_faults(text)
@@ -39,6 +41,8 @@ def test_speaking_as_the_assistant(text):
     "Thanks for the help, bye!",
     "How can I get my money back?",
     "Could you help me?",
+    "I am here to get help with my order.",
+    "What can you do to help me with A101?",
 ])
 def test_customers_asking_for_help_are_not_faults(text):
     assert text_faults(text) == []

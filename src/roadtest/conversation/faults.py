@@ -9,7 +9,8 @@ The heuristics are conservative (a fault is claimed only on a clear sign) and wo
 - `empty`: nothing left once whitespace and wrapping quotes or backticks are stripped.
 - `as_assistant`: a line starts with the support side's label (``Assistant:``, ``Agent:``, ``Support:``,
   ``Support agent:``, ``Customer service:``, ``AI:``, ``Bot:``, optionally in ``**bold**``), or the text
-  offers help the way support does: "how can/may I help/assist you", "I can help you with", "(is there)
+  offers help the way support does: "how can/may I help/assist you", "I can help you with", "what can I help
+  you with", "I'm here to help", "(is there)
   anything else I can help (you) with", "thank you for contacting (us)". A customer asking "can you help
   me" is not a fault.
 - `tool_syntax`: a JSON object naming a tool (a ``"tool"`` key with a string value, or ``"name"`` with
@@ -34,6 +35,7 @@ _LABEL = re.compile(
     r"ai|bot)[ \t]*[*_]*[ \t]*:", re.IGNORECASE | re.MULTILINE)
 _OFFER = re.compile(
     r"\bhow (?:can|may|could) i (?:help|assist) you\b|\bi can (?:help|assist) you with\b|"
+    r"\bwhat can i (?:help|assist) you with\b|\bi'?m here to (?:help|assist)(?: you)?\b|"
     r"\banything else i (?:can|could) (?:help|assist)(?: you)? with\b|\bthank(?:s| you) for contacting\b",
     re.IGNORECASE)
 _TOOL_KEY = re.compile(r"\{[^{}]{0,200}?[\"']tool[\"']\s*:\s*[\"']", re.IGNORECASE)
