@@ -180,6 +180,13 @@ def _list_metrics(json_out: bool) -> None:
                 [[r["id"], r["family"], r["better"], f"{r['unit']}: {r['description']}"] for r in rows])
 
 
+def _trials(row: dict) -> str:
+    """Planned calls; for conversations, how many conversations they are (their calls are an estimate)."""
+    if "conversations" in row:
+        return f"≈ {row['trials']:,} calls in {row['conversations']:,} conversations"
+    return str(row["trials"])
+
+
 def _clock(seconds: float) -> str:
     seconds = int(round(seconds))
     return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
@@ -302,7 +309,7 @@ def plan(workspace: Workspace = Path("."),
         err.print(f"warning: {printable_text(w)}", markup=False)
     print_table(out, ["model", "scenario", "trials", "prompt tokens (at most ≈)", "output tokens (max)", "cost (max)",
                       "time (≈)"],
-                [[r["model"], r["scenario"], str(r["trials"]), f"{r['tokens_in_est']:,}", f"{r['tokens_out_max']:,}",
+                [[r["model"], r["scenario"], _trials(r), f"{r['tokens_in_est']:,}", f"{r['tokens_out_max']:,}",
                   "not priced" if r["cost_max"] is None else f"{r['cost_max']:.4f}", _clock(r["time_s_est"])]
                  for r in result["trials"]], title="Planned trials")
     sources = sorted({r["latency_source"] for r in result["trials"]})
