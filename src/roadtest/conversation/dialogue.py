@@ -21,18 +21,16 @@ import hashlib
 import json
 import re
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
-from roadtest.conversation.protocol import STOP, parse_action, render_transcript
+from roadtest.conversation.protocol import parse_action, render_transcript
 from roadtest.conversation.tools import ToolBox, ToolResult
-from roadtest.plan.trial import CHAT, COMPLETION, Trial
+from roadtest.plan.trial import CHAT, Trial
 from roadtest.scoring.outputs import read_output
 
 OPENING = "(You are now chatting with the support assistant. Write your first message to it.)"
 """The simulated customer's first instruction (its chat needs a user message to answer)."""
-DEFAULT_SYSTEM = "You are a helpful assistant."
-"""A conversation's system message when the scenario gives none (a chat template lists the tools in it)."""
 ENDINGS = ("stop", "script_end", "tool_end", "max_turns", "error", "incomplete")
 MAX_CALLS = 16
 """Tool calls run per assistant turn; more are refused (one invalid call counts them)."""
@@ -395,9 +393,4 @@ def _matches(action: Any, result: ToolResult) -> bool:
     return all(k in got and _same(v, got[k]) for k, v in args.items())
 
 
-def dialogue_setup(**parts: Any) -> dict[str, Any]:
-    """The plan entry's `dialogue` field (see roadtest.plan.conversations)."""
-    return {k: v for k, v in parts.items() if v is not None}
-
-
-__all__ = ["COMPLETION", "Dialogue", "ENDINGS", "Event", "OPENING", "Outcome", "STOP", "replay", "replace", "turn_id"]
+__all__ = ["Dialogue", "ENDINGS", "Event", "OPENING", "Outcome", "body_digest", "replay", "turn_id"]

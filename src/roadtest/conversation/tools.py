@@ -125,11 +125,6 @@ class ToolResult:
     def from_dict(cls, data: dict[str, Any]) -> "ToolResult":
         return cls(**{k: data.get(k) for k in cls.__dataclass_fields__ if k in data})
 
-    @property
-    def action(self) -> bool:
-        """A valid call that changes the state (every valid call is recorded; lookups too, so `expect` may name them)."""
-        return self.valid
-
 
 class ToolBox:
     """The tools of one scenario, with the lookup tables the run archived (tool name -> key value -> row)."""

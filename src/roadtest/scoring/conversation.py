@@ -60,6 +60,7 @@ from roadtest.scoring.policy import violations
 from roadtest.scoring.rules import normalise
 from roadtest.spec import ModelSpec, Scenario
 from roadtest.conversation.dialogue import body_digest
+from roadtest.scoring.scores import _cost
 
 CONVERSATION_COLUMNS = ["end_state", "turns", "user_turns", "tool_calls", "invalid_tool_calls", "abandoned", "ended",
                         "sim_turns", "sim_faults", "cached_turns", "turn_latency_max_s"]
@@ -98,12 +99,6 @@ def turn_of(record: dict[str, Any]) -> int | None:
         return record["turn"]
     found = _TURN.search(str(record.get("trial_id", "")))
     return int(found.group(1)) if found else None
-
-
-def _cost(model: ModelSpec | None, tokens_in: int | None, tokens_out: int | None) -> float | None:
-    if model is None or model.price is None or tokens_in is None or tokens_out is None:
-        return None
-    return (tokens_in * model.price.input_per_mtok + tokens_out * model.price.output_per_mtok) / 1e6
 
 
 def _sum(values: list[int | None]) -> int | None:
