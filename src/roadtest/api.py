@@ -521,19 +521,43 @@ def _score_lines(frame):
         yield canonical_json({c: (None if isinstance(v, float) and v != v else v) for c, v in zip(columns, values)})
 
 
-def report(archive: RunArchive, formats: list[str], workspace_templates: Path | None = None) -> list[Path]:
-    """Write report.html and/or report.pdf into the run folder; returns the paths written."""
+def report(archive: RunArchive, formats: list[str], workspace_templates: Path | None = None,
+           record: tuple[Path, Path] | None = None) -> list[Path]:
+    """Write report.html and/or report.pdf into the run folder; returns the paths written.
+
+    `record`: (workspace, runs folder) whose decision record the document shows, against this run; its snapshot
+    is kept in the run folder (decisions.json). Without it (replay), the archived snapshot is shown again."""
+    from roadtest.decisions.snapshot import SNAPSHOT, archived_snapshot
+
     manifest = archive.manifest()
     check_sources(archive)
     if not (archive.path / VERDICTS).is_file():
         derive(archive)
     metrics = json.loads((archive.path / METRICS).read_text(encoding="utf-8"))
     verdicts = json.loads((archive.path / VERDICTS).read_text(encoding="utf-8"))
+    decisions = _fresh_snapshot(record, [archive]) if record is not None else None
+    if decisions is not None:
+        archive.write_derived(SNAPSHOT, canonical_json(decisions, indent=2) + "\n")
+        archive.record_hashes([SNAPSHOT])
+    else:
+        decisions = archived_snapshot(archive)
     generated = manifest.get("finished_at") or datetime.now(timezone.utc).isoformat(timespec="seconds")
-    html = render_html(build_view(manifest, metrics, verdicts, generated, _first_requests(archive)), workspace_templates)
+    html = render_html(build_view(manifest, metrics, verdicts, generated, _first_requests(archive),
+                                  decisions=decisions), workspace_templates)
     written = _write_report(html, archive.path, formats, archive)
     archive.record_hashes([p.name for p in written])
     return written
+
+
+def _fresh_snapshot(record: tuple[Path, Path] | None, archives: list[RunArchive]) -> dict[str, Any] | None:
+    """The workspace's decision record as the document shows it against these runs (None: no decisions/)."""
+    if record is None:
+        return None
+    from roadtest.decisions.evidence import read_run
+    from roadtest.decisions.snapshot import snapshot
+
+    root, runs_dir = record
+    return snapshot(root, runs_dir, [read_run(a) for a in archives])
 
 
 def _first_requests(archive: RunArchive) -> dict[tuple[str, str], dict[str, Any]]:
@@ -571,7 +595,7 @@ def _write_report(html: str, folder: Path, formats: list[str], archive: RunArchi
 
 
 def report_many(archives: list[RunArchive], formats: list[str], out: Path,
-                workspace_templates: Path | None = None) -> list[Path]:
+                workspace_templates: Path | None = None, record: tuple[Path, Path] | None = None) -> list[Path]:
     """One decision document over several runs (models evaluated at different times): every verdict in one
     Holm family, models side by side on the same items, and a warning when the runs' settings differ."""
     for archive in archives:
@@ -583,7 +607,12 @@ def report_many(archives: list[RunArchive], formats: list[str], out: Path,
     (out / METRICS).write_text(canonical_json(metrics, indent=2) + "\n", encoding="utf-8")
     (out / VERDICTS).write_text(canonical_json(verdicts, indent=2) + "\n", encoding="utf-8")
     manifest = combined["manifest"]
-    html = render_html(build_view(manifest, metrics, verdicts, manifest["finished_at"]), workspace_templates)
+    for archive in archives:
+        if not (archive.path / VERDICTS).is_file():
+            derive(archive)
+    decisions = _fresh_snapshot(record, archives)
+    html = render_html(build_view(manifest, metrics, verdicts, manifest["finished_at"], decisions=decisions),
+                       workspace_templates)
     return _write_report(html, out, formats)
 
 
@@ -636,3 +665,43 @@ def combine_runs(archives: list[RunArchive]) -> dict[str, Any]:
     frame = pd.concat(frames, ignore_index=True).sort_values(["trial_id", "model"], kind="stable")
     return {"config": config, "manifest": manifest,
             "scored": Scored(frame.reset_index(drop=True), pd.concat(judges, ignore_index=True), talks)}
+
+
+def record_decision(root: Path, request) -> dict[str, Any]:
+    """Record a decision (roadtest.decisions.record.DecideRequest): decisions/<date>-<hypothesis>.md and an entry
+    of the hash-chained decisions/log.jsonl; nothing is written unless every input checks."""
+    from roadtest.decisions.record import decide as write_decision
+
+    return write_decision(root, runs_folder(root), request)
+
+
+def decision_history(root: Path, hypothesis: str | None = None, model: str | None = None):
+    from roadtest.decisions.commands import history as cell_history
+
+    return cell_history(root, runs_folder(root), hypothesis, model)
+
+
+def gate_run(root: Path, archive: RunArchive):
+    from roadtest.decisions.commands import gate as run_gate
+
+    return run_gate(root, archive)
+
+
+def verify_decisions(root: Path):
+    from roadtest.decisions.record import check_record
+
+    return check_record(root, runs_folder(root))
+
+
+def runs_folder(root: Path) -> Path:
+    """The workspace's runs folder (roadtest.yaml's runs_dir when it parses and stays inside, else ./runs)."""
+    from roadtest.load.files import read_text
+    from roadtest.load.workspace import runs_dir_problem
+    from roadtest.load.yamlsrc import parse_yaml
+
+    text, _ = read_text(root / "roadtest.yaml", "roadtest.yaml")
+    data = parse_yaml(text, "roadtest.yaml").data if text is not None else None
+    value = data.get("runs_dir", "runs") if isinstance(data, dict) else "runs"
+    if not isinstance(value, str) or runs_dir_problem(value, root):
+        value = "runs"
+    return root / value

@@ -35,7 +35,7 @@ def resolve_config(ws: LoadedWorkspace, sel: Selection) -> dict[str, Any]:
     judge_ids = sorted(helpers - set(sel.models))   # judges and simulated customers: called, never judged
     judges = [ws.spec.model(mid).model_dump(mode="json") for mid in judge_ids]
     return {
-        "workspace": {"name": ws.spec.name, "report": ws.spec.report.model_dump(mode="json"),
+        "workspace": {"name": ws.spec.name, "report": ws.spec.report.model_dump(mode="json", exclude_none=True),
                       "max_error_rate": ws.spec.max_error_rate},
         "models": models,
         "judge_models": judges,

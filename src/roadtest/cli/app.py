@@ -354,11 +354,12 @@ def report(run_refs: Annotated[Optional[list[str]], typer.Argument(help="Run ids
         raise RoadtestError(f"unknown format {', '.join(bad) or '(none)'}", "use --format html,pdf, html or pdf")
     runs_dir = _runs_dir(workspace)
     archives = [find_run(runs_dir, ref) for ref in (run_refs or ["latest"])]
+    record = (workspace, runs_dir)
     if len(archives) == 1:
-        paths = api.report(archives[0], formats, workspace / "report_templates")
+        paths = api.report(archives[0], formats, workspace / "report_templates", record=record)
     else:
         folder = out_dir or runs_dir / "reports" / "+".join(a.run_id for a in archives)
-        paths = api.report_many(archives, formats, folder, workspace / "report_templates")
+        paths = api.report_many(archives, formats, folder, workspace / "report_templates", record=record)
     if "pdf" in formats:
         _warn_about_the_subsetter()
     if json_out:
@@ -527,15 +528,26 @@ def _unified(a: Any, b: Any, name_a: str, name_b: str) -> str:
 
 
 @command
-def verify(run_ref: RunRef = "latest", workspace: Workspace = Path("."), json_out: JsonFlag = False) -> None:
+def verify(run_ref: Annotated[Optional[str], typer.Argument(help="Run id, run folder, or 'latest' (default: latest; with --decisions, only when given).")] = None,
+           workspace: Workspace = Path("."), json_out: JsonFlag = False,
+           decisions: Annotated[bool, typer.Option("--decisions", help="Check the decision record: the hash chain of decisions/log.jsonl, each decision file, and that every run a decision rests on exists and verifies.")] = False) -> None:
     """Check every file of an archive against the sha256 in its manifest, and its datasets against the
     workspace (changed datasets only warn). Exit 1 on any mismatch.
 
     Example: roadtest verify runs/20261129-061336-e7a2e3
+    Example: roadtest verify --decisions   (the decision record and the runs it rests on)
     """
     from roadtest.archive.verify import verify as check_archive
 
-    archive = find_run(_runs_dir(workspace), run_ref)
+    if decisions:
+        ok = _verify_decisions(workspace, json_out and run_ref is None)
+        if run_ref is None:
+            if not ok:
+                raise typer.Exit(1)
+            return
+    else:
+        ok = True
+    archive = find_run(_runs_dir(workspace), run_ref or "latest")
     has_workspace = (workspace / "roadtest.yaml").is_file()
     result = check_archive(archive, workspace if has_workspace else None)
     if json_out:
@@ -553,8 +565,29 @@ def verify(run_ref: RunRef = "latest", workspace: Workspace = Path("."), json_ou
                       f"after the run. trials.jsonl, plan.jsonl and the manifest are the record: restore them from "
                       f"a copy. Only derived files (scores, metrics, verdicts, reports) can be rebuilt: "
                       f"`roadtest replay {archive.run_id}`", markup=False)
-    if not result.ok:
+    if not result.ok or not ok:
         raise typer.Exit(1)
+
+
+def _verify_decisions(workspace: Path, json_out: bool) -> bool:
+    result = api.verify_decisions(workspace)
+    if json_out:
+        _emit_json({"ok": result.ok, "entries": result.entries, "head": result.head, "runs": result.runs,
+                    "mismatches": result.mismatches})
+        return result.ok
+    for m in result.mismatches:
+        err.print(f"MISMATCH: {printable_text(m)}", markup=False)
+    if result.ok:
+        out.print(f"ok: decisions/log.jsonl: {plural_of(result.entries, 'entry', 'entries')}, the chain is intact "
+                  f"(head {result.head}); {plural_of(len(result.runs), 'run')} the decisions rest on, each verifies")
+    else:
+        err.print("error: the decision record does not prove itself\n  hint: the lines above name each entry, "
+                  "file or run; restore decisions/ (and the runs) from a copy — git keeps one", markup=False)
+    return result.ok
+
+
+def plural_of(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
 @command
@@ -581,17 +614,7 @@ def runs(workspace: Workspace = Path("."), json_out: JsonFlag = False) -> None:
 
 
 def _runs_dir(workspace: Path) -> Path:
-    """The workspace's runs folder (read from roadtest.yaml when it parses and stays inside, else ./runs)."""
-    from roadtest.load.files import read_text
-    from roadtest.load.workspace import runs_dir_problem
-    from roadtest.load.yamlsrc import parse_yaml
-
-    text, _ = read_text(workspace / "roadtest.yaml", "roadtest.yaml")
-    data = parse_yaml(text, "roadtest.yaml").data if text is not None else None
-    value = data.get("runs_dir", "runs") if isinstance(data, dict) else "runs"
-    if not isinstance(value, str) or runs_dir_problem(value, workspace):
-        value = "runs"
-    return workspace / value
+    return api.runs_folder(workspace)
 
 
 def _version(value: bool) -> None:
@@ -604,6 +627,9 @@ def _version(value: bool) -> None:
 def _root(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                                 help="Print the version and exit.")] = False) -> None:
     """Road-test language models against your roadmap hypotheses."""
+
+
+from roadtest.cli import record as _record  # noqa: E402,F401  (registers decide, history, gate)
 
 
 def main() -> None:

@@ -64,6 +64,9 @@ def load_workspace(root: Path, *, allow_outside: bool = False) -> LoadedWorkspac
     model_ids = [m.id for m in checked_config.models] if checked_config is not None else None
     failed = {f.declared_id for f in scenario_files if f.obj is None and f.declared_id}
     unnamed = tuple(f.source for f in scenario_files if f.obj is None and not f.declared_id)
+    if checked_config is not None:
+        problems += [p for p in _check_traffic(checked_config, ws_src, list(scenario_map), failed, unnamed)
+                     if config_salvage is None or config_salvage.keeps(p)]
     if model_ids is not None:
         for f in scenario_files:
             checked = f.obj or f.salvaged
@@ -285,6 +288,16 @@ def _unknown_scenario_hint(name: str, known: list[str], unnamed: tuple[str, ...]
     if unnamed:
         hint += f" (or it is the one in {', '.join(unnamed)}, which could not be read: fix that file first)"
     return hint
+
+
+def _check_traffic(workspace: Workspace, src: Located, known: list[str], failed: set[str],
+                   unnamed: tuple[str, ...]) -> list[Problem]:
+    """Every scenario named under report.traffic.scenarios is a scenario of the workspace."""
+    traffic = workspace.report.traffic
+    loc = ("report", "traffic", "scenarios")
+    return [Problem(CONFIG, src.line(loc + (sid,)), f"report.traffic.scenarios: unknown scenario '{sid}'",
+                    _unknown_scenario_hint(sid, known, unnamed), field=".".join(loc) + f".{sid}")
+            for sid in (traffic.scenarios if traffic is not None else {}) if sid not in known and sid not in failed]
 
 
 def _check_criteria(hyp: LoadedHypothesis, scenarios: dict[str, LoadedScenario], model_ids: list[str] | None,

@@ -102,8 +102,8 @@ def identity_line(m: dict[str, Any], endpoint: dict[str, Any]) -> str:
     return f"OpenAI-compatible endpoint {m.get('base_url')}, model {m.get('model') or m['id']}"
 
 
-def endpoint_line(m: dict[str, Any], endpoint: dict[str, Any]) -> str:
-    """Everything that identifies a model and how it was called, in one line."""
+def endpoint_line(m: dict[str, Any], endpoint: dict[str, Any], currency: str | None = None) -> str:
+    """Everything that identifies a model and how it was called, in one line; `currency` names the prices'."""
     if m["provider"] == "local":
         sha = endpoint.get("gguf_sha256", "")
         mode = f", {m['mode']} mode" if m.get("mode") else ""
@@ -118,8 +118,8 @@ def endpoint_line(m: dict[str, Any], endpoint: dict[str, Any]) -> str:
               f"{m.get('max_retries')} retries", "log-probabilities " + ("asked for" if m.get("logprobs") else "off")]
     limits += [f"{k} {m[k]}" for k in ("rpm", "tpm") if m.get(k)]
     price = m.get("price")
-    limits.append(f"price {price['input_per_mtok']} in / {price['output_per_mtok']} out per million tokens"
-                  if price else "not priced")
+    limits.append(f"price {price['input_per_mtok']} in / {price['output_per_mtok']} out"
+                  f"{f' {currency}' if currency else ''} per million tokens" if price else "not priced")
     text += "; " + ", ".join(limits)
     served = endpoint.get("served") or {}
     if served.get("model"):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Sequence
 
 from markupsafe import Markup
@@ -193,4 +194,98 @@ def sensitivity_chart(scores: dict[str, dict[str, float]], metric: str, style: S
     ax.margins(y=0.3)
     ax.legend(fontsize=8, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.35), ncol=min(len(models), 4))
     ax.set_title("Settings sensitivity", loc="left", fontsize=10, color=INK)
+    return _svg(fig)
+
+
+@dataclass(frozen=True)
+class TimelinePoint:
+    """One run's verdict on one (hypothesis, model) cell."""
+
+    at: datetime
+    verdict: str
+    flip: bool = False
+    """The verdict differs from the cell's previous deciding verdict."""
+    drift: bool = False
+    """The endpoint changed under the same name since the previous run."""
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    label: str
+    points: Sequence[TimelinePoint]
+    decisions: Sequence[datetime] = ()
+    """When a decision on this cell was recorded."""
+
+
+VERDICT_MARKS = {
+    "SUPPORTED": ("o", "#1f6f43", True), "INCONCLUSIVE": ("s", "#8a6100", False),
+    "REFUTED": ("X", "#a12a2a", True), "NOT DECIDED": ("D", "#a12a2a", False),
+    "NOT APPLICABLE": ("_", "#6b7280", True), "NOT RUN": ("_", "#6b7280", True),
+}
+"""verdict -> (marker, colour, filled): the shape and the fill tell the verdicts apart without colour."""
+THIS_RUN = "#dfe4ec"
+
+
+def verdict_timeline(rows: Sequence[TimelineRow], runs: Sequence[datetime],
+                     this: Sequence[datetime] = ()) -> Markup | None:
+    """Each (hypothesis, model) cell's verdict run after run: a row per cell, the runs in time order along x (one
+    column per run, labelled with its UTC time, so runs an hour apart and runs a month apart both stay legible),
+    a marker per run shaped and coloured by its verdict; a ring marks a flip, a small triangle a drifted endpoint,
+    a dashed tick where a decision was recorded (between the runs before and after it); the run of this document
+    stands on a shaded band."""
+    import bisect
+
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    order = sorted({*runs, *(p.at for r in rows for p in r.points)})
+    if not rows or not order:
+        return None
+    column = {at: i for i, at in enumerate(order)}
+
+    def between(at: datetime) -> float:
+        return bisect.bisect_left(order, at) - 0.5   # a decision in the second a run started came before it
+
+    plt = _plt()
+    height = 1.5 + 0.34 * len(rows)
+    fig, ax = plt.subplots(figsize=(6.2, height))
+    fig.subplots_adjust(left=0.3, right=0.97, bottom=1.1 / height, top=1 - 0.3 / height)
+    ax.set_xlim(-0.7, len(order) - 0.3)
+    for at in this:
+        if at in column:
+            ax.axvspan(column[at] - 0.32, column[at] + 0.32, color=THIS_RUN, linewidth=0, zorder=0)
+    for y, row in enumerate(rows):
+        ax.axhline(y, color=RULE, linewidth=0.6, zorder=1)
+        for verdict, (marker, colour, filled) in VERDICT_MARKS.items():
+            xs = [column[p.at] for p in row.points if p.verdict == verdict]
+            if xs:
+                ax.scatter(xs, [y] * len(xs), marker=marker, s=48, facecolor=colour if filled else "white",
+                           edgecolor=colour, linewidth=1.4, zorder=4)
+        flips = [column[p.at] for p in row.points if p.flip]
+        if flips:
+            ax.scatter(flips, [y] * len(flips), marker="o", s=170, facecolor="none", edgecolor=INK, linewidth=0.9,
+                       zorder=3)
+        drift = [column[p.at] for p in row.points if p.drift]
+        if drift:
+            ax.scatter(drift, [y - 0.3] * len(drift), marker="v", s=22, color=INK, zorder=4)
+        for at in row.decisions:
+            x = between(at)
+            ax.plot([x, x], [y - 0.42, y + 0.42], color=INK, linewidth=1.4, linestyle="--", zorder=2)
+    step = max(1, -(-len(order) // 10))
+    ticks = list(range(0, len(order), step))
+    ax.set_xticks(ticks, [order[i].strftime("%Y-%m-%d\n%H:%M") for i in ticks], fontsize=7)
+    ax.set_xlabel("runs in time order (UTC)")
+    ax.set_yticks(range(len(rows)), [r.label for r in rows])
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    handles = [Line2D([], [], linestyle="", marker=marker, markersize=6.5, markerfacecolor=colour if filled else "white",
+                      markeredgecolor=colour, markeredgewidth=1.4, label=verdict)
+               for verdict, (marker, colour, filled) in list(VERDICT_MARKS.items())[:4]]
+    handles += [Line2D([], [], linestyle="", marker="o", markersize=11, markerfacecolor="none", markeredgecolor=INK,
+                       label="flip"),
+                Line2D([], [], linestyle="", marker="v", markersize=5, color=INK, label="endpoint drift"),
+                Line2D([], [], color=INK, linestyle="--", linewidth=1.4, label="decision recorded"),
+                Patch(facecolor=THIS_RUN, edgecolor="none", label="this document's run")]
+    fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=7.5, frameon=False, bbox_to_anchor=(0.5, 0.0),
+               handletextpad=0.4, columnspacing=1.0)
+    ax.set_title("Verdicts over time, one row per hypothesis × model", loc="left", fontsize=10, color=INK)
     return _svg(fig)

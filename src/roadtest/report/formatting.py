@@ -23,12 +23,24 @@ def num(value: float | None, unit: str = "", digits: int | None = None) -> str:
     if unit == "tokens":
         return f"{value:.{digits if digits is not None else 1}f}"
     if unit == "currency":
-        return f"{value:.{digits if digits is not None else 5}f}"
+        return f"{value:.{digits if digits is not None else money_decimals(value)}f}"
     if unit == "ratio":
         return f"{value:.{digits if digits is not None else 2}f}"
     if unit == "tokens/s":
         return f"{value:.{digits if digits is not None else 1}f}"
     return f"{value:.{digits if digits is not None else 3}g}"
+
+
+MONEY_FIGURES = 3
+"""Significant figures of an amount of money: a cost per item is tiny (0.0000247), and rounding it to a fixed
+number of decimals would print a different figure than the same cost per 1,000 items (0.0247)."""
+
+
+def money_decimals(value: float) -> int:
+    """Decimals that show `value` to MONEY_FIGURES significant figures (at least 2, at most 12)."""
+    if value == 0 or not math.isfinite(value):
+        return 2
+    return min(12, max(2, MONEY_FIGURES - 1 - math.floor(math.log10(abs(value)))))
 
 
 def floor(value: float | None, unit: str) -> float | None:

@@ -95,9 +95,11 @@ class HypothesisView:
     criteria: list[CriterionGroup]
 
 
-def claim(c: dict[str, Any]) -> str:
-    """Where the claim is measured, then the claim in the words used everywhere."""
-    where = f"{c['scenario']} · {c['metric']}" + (f" (slice {c['slice']})" if c.get("slice") else "")
+def claim(c: dict[str, Any], currency: str | None = None) -> str:
+    """Where the claim is measured, then the claim in the words used everywhere. `currency`: named after the
+    metric when it is a cost (the caller knows the metric's unit)."""
+    metric = c["metric"] + (f" ({currency})" if currency else "")
+    where = f"{c['scenario']} · {metric}" + (f" (slice {c['slice']})" if c.get("slice") else "")
     if c.get("load"):
         level = c["load"]
         where += f" under load ({level[1:]} in flight)" if level.startswith("c") else f" under load ({level[1:]} requests/s)"
@@ -164,9 +166,16 @@ def criterion_row(c: dict[str, Any], model: str, unit: str, scan: dict[str, Any]
         notes=_notes(c, unit, scan), variants=_variants(c, unit))
 
 
-def _evidence(c: dict[str, Any], unit: str) -> str:
+def _money(unit: str, currency: str | None) -> str | None:
+    """The currency to name beside a metric in `unit` (None unless it is a cost and the currency is known)."""
+    return currency if unit == "currency" else None
+
+
+def evidence(c: dict[str, Any], unit: str, currency: str | None = None) -> str:
+    """A criterion's claim with the estimate, bounds and n that decided it (the page-1 sentences' wording)."""
     bounds = f" {_bounds(c, unit)}" if c.get("lower") is not None or c.get("upper") is not None else ""
-    return f"{claim(c)}: {_estimate(c, unit)}{bounds}, n = {_units(c.get('n'), c.get('unit', 'items'))}"
+    return (f"{claim(c, _money(unit, currency))}: {_estimate(c, unit)}{bounds}, "
+            f"n = {_units(c.get('n'), c.get('unit', 'items'))}")
 
 
 def _reasons(entry: dict[str, Any]) -> list[str]:
@@ -176,32 +185,41 @@ def _reasons(entry: dict[str, Any]) -> list[str]:
     return reasons
 
 
-def _deciding(model: str, entry: dict[str, Any], units: dict[str, str]) -> str:
-    """The criterion that decided a model's verdict (or the one that needs a fresh sample)."""
+def open_criterion(entry: dict[str, Any]) -> dict[str, Any] | None:
+    """An INCONCLUSIVE model's criterion that needs the largest fresh sample (every criterion must be decided):
+    the one its sentence names."""
+    crits = [c for c in entry["criteria"] if c.get("estimate") is not None]
+    if entry["verdict"] != "INCONCLUSIVE" or not crits:
+        return None
+    open_ = [c for c in crits if c["verdict"] == "INCONCLUSIVE"] or crits
+    return max(open_, key=lambda c: c.get("n_needed") or 0)
+
+
+def deciding(model: str, entry: dict[str, Any], units: dict[str, str], currency: str | None = None) -> str:
+    """The criterion that decided a model's verdict (or the one that needs a fresh sample), in one sentence."""
     crits = [c for c in entry["criteria"] if c.get("estimate") is not None]
     verdict = entry["verdict"]
-    unit = lambda c: units.get(c["metric"], "")  # noqa: E731
+    said = lambda c: evidence(c, units.get(c["metric"], ""), currency)  # noqa: E731
     if verdict == "NOT DECIDED":
         return f"{model} is not decided: {'; '.join(_reasons(entry)) or 'the endpoint failed'}"
     refuted = [c for c in crits if c["verdict"] == "REFUTED"]
     if verdict == "REFUTED" and refuted:
-        return f"{model} is refuted by {_evidence(refuted[0], unit(refuted[0]))}"
+        return f"{model} is refuted by {said(refuted[0])}"
     if verdict == "SUPPORTED" and crits:
         key = max(crits, key=lambda c: c.get("p_adjusted") or 0)
-        return f"{model} meets every criterion; the closest call is {_evidence(key, unit(key))}"
-    if verdict == "INCONCLUSIVE" and crits:
-        open_ = [c for c in crits if c["verdict"] == "INCONCLUSIVE"] or crits
-        key = max(open_, key=lambda c: c.get("n_needed") or 0)
+        return f"{model} meets every criterion; the closest call is {said(key)}"
+    key = open_criterion(entry)
+    if key is not None:
         need = f"; {fresh_sample(key)}" if key.get("n_needed") else ""
-        return f"{model} is undecided on {_evidence(key, unit(key))}{need}"
+        return f"{model} is undecided on {said(key)}{need}"
     return f"{model}: {verdict.lower()}"
 
 
-def matrix_row(h: dict[str, Any], models: list[str], units: dict[str, str]) -> MatrixRow:
+def matrix_row(h: dict[str, Any], models: list[str], units: dict[str, str], currency: str | None = None) -> MatrixRow:
     present = [m for m in models if m in h["models"]]
     return MatrixRow(h["id"], h["title"], [badge(h["models"][m]["verdict"]) if m in h["models"] else badge("NOT RUN")
                                            for m in models],
-                     "; ".join(_deciding(m, h["models"][m], units) for m in present) + ".")
+                     "; ".join(deciding(m, h["models"][m], units, currency) for m in present) + ".")
 
 
 def not_decided(h: dict[str, Any], models: list[str]) -> list[NotDecided]:
@@ -216,16 +234,23 @@ def design_warnings(hypothesis: str, index: int, warnings: list[str]) -> list[st
 
 
 def hypothesis_view(h: dict[str, Any], spec: dict[str, Any], models: list[str], units: dict[str, str],
-                    scan: dict[tuple[str, int, str], dict[str, Any]], warnings: list[str]) -> HypothesisView:
-    """`scan`: (hypothesis, criterion index, model) -> the scan row of the same pair (one answer per question)."""
+                    scan: dict[tuple[str, int, str], dict[str, Any]], warnings: list[str],
+                    currency: str | None = None) -> HypothesisView:
+    """`scan`: (hypothesis, criterion index, model) -> the scan row of the same pair (one answer per question);
+    `currency`: named beside every cost."""
     present = [m for m in models if m in h["models"]]
     groups = []
     for i in range(len(spec["criteria"]) if present else 0):
         first = h["models"][present[0]]["criteria"][i]
         unit = units.get(first["metric"], "")
         rows = [criterion_row(h["models"][m]["criteria"][i], m, unit, scan.get((h["id"], i, m))) for m in present]
-        groups.append(CriterionGroup(claim(first), rows, design_warnings(h["id"], i, warnings)))
+        groups.append(CriterionGroup(claim(first, _money(unit, currency)), rows, design_warnings(h["id"], i, warnings)))
     meta = [(k, str(spec[k])) for k in ("roadmap", "owner", "decision") if spec.get(k)]
     return HypothesisView(h["id"], h["title"], meta, h.get("family", ""), render_markdown(spec.get("body", "")),
                           [(m, badge(h["models"][m]["verdict"])) for m in present], not_decided(h, present), groups)
 
+
+def evidence_sentence(model: str, entry: dict[str, Any], units: dict[str, str]) -> str:
+    """The sentence the document gives as the evidence for one (hypothesis, model) verdict: the same words in
+    the decision summary, the decision record and a CI gate's message."""
+    return deciding(model, entry, units)

@@ -289,9 +289,16 @@ def _load_rows(load: dict[str, Any] | None, models: list[str]) -> list[LoadRow]:
     return rows
 
 
+def metric_label(metric: str, unit: str, currency: str | None) -> str:
+    """A metric's name as the tables print it: a cost names its currency when the workspace gives one."""
+    return f"{metric} ({currency})" if unit == "currency" and currency else metric
+
+
 def scenario_view(sid: str, spec: dict[str, Any], metrics: dict[str, Any], model_ids: list[str],
-                  style: charts.Styles | None = None, warnings: list[str] = ()) -> ScenarioView:
-    """One scenario from metrics.json; `warnings`: the design warnings about it (roadtest.verdict.feasibility)."""
+                  style: charts.Styles | None = None, warnings: list[str] = (),
+                  currency: str | None = None) -> ScenarioView:
+    """One scenario from metrics.json; `warnings`: the design warnings about it (roadtest.verdict.feasibility);
+    `currency`: named beside every cost (report.currency)."""
     per_model, catalogue = metrics["scenarios"].get(sid, {}), metrics["metrics"]
     sensitivity, load = metrics.get("sensitivity", {}).get(sid), metrics.get("load", {}).get(sid)
     style = style or charts.styles(model_ids)
@@ -307,7 +314,8 @@ def scenario_view(sid: str, spec: dict[str, Any], metrics: dict[str, Any], model
             continue
         cells = [_cell(per_model[m]["variants"]["base"]["metrics"].get(metric), info["unit"]) for m in models]
         families.setdefault(info["family"], []).append(
-            MetricRow(metric, "↑" if info["direction"] == "higher" else "↓", cells))
+            MetricRow(metric_label(metric, info["unit"], currency), "↑" if info["direction"] == "higher" else "↓",
+                      cells))
     ordered = [Family(f.capitalize(), families[f]) for f in FAMILY_ORDER if f in families]
     unit = ("cases", "conversations") if spec.get("kind") == "conversation" else ("items", "calls")
     sizes = [f"{per_model[m]['variants']['base']['items']} {unit[0]}, {per_model[m]['variants']['base']['trials']} {unit[1]}"
@@ -320,7 +328,7 @@ def scenario_view(sid: str, spec: dict[str, Any], metrics: dict[str, Any], model
                      per_model, models),
         _sensitivity(sensitivity, models, unit), _failures(per_model, models) if models else [],
         _load_rows(load, models), _charts(per_model, models, sensitivity, load, style, headline),
-        *tradeoff(per_model, models, style, headline),
+        *tradeoff(per_model, models, style, headline, currency),
         [w.removeprefix(f"{sid}: ") for w in warnings if w.startswith(f"{sid}: ")],
         load_heads=LOAD_HEADS["conversation" if spec.get("kind") == "conversation" else "single"])
 
@@ -345,12 +353,13 @@ HEADLINES = {"single": Headline("accuracy", "Accuracy", "latency_p95_s", "p95 la
 
 
 def tradeoff(per_model: dict[str, Any], models: list[str], style: charts.Styles,
-             headline: Headline = HEADLINES["single"]) -> tuple[Markup | None, str]:
+             headline: Headline = HEADLINES["single"], currency: str | None = None) -> tuple[Markup | None, str]:
     """Accuracy (a conversation's resolution rate) against cost per item (every model priced) or p95 latency,
     with the intervals of the scenario table on both axes; and which models the chart leaves out, for want of
     an estimate."""
     priced = models and all(_base(per_model, m, "cost_per_item")["value"] is not None for m in models)
-    key, label = ("cost_per_item", "cost per item") if priced else (headline.latency, headline.latency_label)
+    key, label = (("cost_per_item", "cost per item" + (f" ({currency})" if currency else "")) if priced
+                  else (headline.latency, headline.latency_label))
     points = []
     for m in models:
         q, c = _base(per_model, m, headline.metric), _base(per_model, m, key)

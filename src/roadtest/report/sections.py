@@ -146,13 +146,14 @@ def _pointers(r: dict[str, Any], verdicts: dict[str, Any]) -> list[Pointer]:
 
 
 def comparisons(rows: list[dict[str, Any]], catalogue: dict[str, Any], verdicts: dict[str, Any],
-                warnings: list[str]) -> list[Comparison]:
+                warnings: list[str], currency: str | None = None) -> list[Comparison]:
+    """The scan's rows; `currency`: named after a cost metric."""
     out = []
     for r in rows:
         unit = catalogue.get(r["metric"], {}).get("unit", "")
         refs = r.get("criteria") or []
         out.append(Comparison(
-            scenario=r["scenario"], metric=r["metric"], a=r["a"], b=r["b"], difference=signed(r["difference"], unit),
+            scenario=r["scenario"], metric=r["metric"] + (f" ({currency})" if unit == "currency" and currency else ""), a=r["a"], b=r["b"], difference=signed(r["difference"], unit),
             interval=signed_interval(r["lo"], r["hi"], unit), confidence=f"{round(r['confidence'] * 100)}%",
             se_paired=f"{r['se']:.3f}", se_unpaired=f"{r['se_unpaired']:.3f}",
             correlation="—" if r["correlation"] is None else f"{r['correlation']:.2f}", test=r["test"],

@@ -7,11 +7,13 @@ from typing import Any
 
 from markupsafe import Markup
 
-from roadtest.report import charts
+from roadtest.report import charts, cost
 from roadtest.report.appendix import Settings, endpoint_line, identity_line, request_text, run_record, settings
 from roadtest.report.conversation_view import conversation_view
+from roadtest.report.decisions_view import DecisionsView, decisions_view
 from roadtest.report.formatting import count, interval, num, plural
 from roadtest.report.hypothesis_view import HypothesisView, MatrixRow, NotDecided, hypothesis_view, matrix_row
+from roadtest.report.recommendation import Recommendation, recommendation
 from roadtest.report.scenario_view import ScenarioView, scenario_view
 from roadtest.report.sections import (
     BestSet, Comparison, Interaction, VariabilityRow, best_sets, comparisons, interactions, scan_index,
@@ -63,11 +65,19 @@ class ReportView:
     """Per model, everything that identifies it and how it was called (the appendix; `models` is the short form)."""
     run_record: list[tuple[str, str]] = field(default_factory=list)
     """When, how and from what the run was made: command, times, status, workspace revision, platform, cache."""
+    cost_notes: list[str] = field(default_factory=list)
+    """Said once under the model lines: the currency is not set; the scenarios a cost per month leaves out."""
+    recommendations: list[Recommendation] = field(default_factory=list)
+    """Page 1: per hypothesis, what the evidence supports doing (and the decision recorded for it)."""
+    decisions: DecisionsView | None = None
+    """The workspace's decision record (the Decisions section), when the report was given one."""
 
 
-def model_line(summary: dict[str, Any] | None, per_scenario: list[tuple[str, dict[str, Any]]] | None = None) -> str:
+def model_line(summary: dict[str, Any] | None, per_scenario: list[tuple[str, dict[str, Any]]] | None = None,
+               costing: cost.Costing = cost.NO_COSTING, month: float | None = None) -> str:
     """Page 1: accuracy (per scenario when which model is better depends on the scenario, never their mean then)
-    and p95 latency, each with its interval and n; every call the model made."""
+    and p95 latency, each with its interval and n; cost per 1,000 items in the workspace's currency (and `month`,
+    its cost per month at the traffic of `costing`); every call the model made."""
     if not summary:
         return "no calls"
     bits = []
@@ -81,8 +91,9 @@ def model_line(summary: dict[str, Any] | None, per_scenario: list[tuple[str, dic
     if summary.get("latency_p95_s") is not None:
         bits.append(f"p95 latency {num(summary['latency_p95_s'], 'seconds')}"
                     f"{_bounds(summary, 'latency_p95', 'seconds')} {_latency_basis(summary)}")
-    bits.append("not priced" if summary.get("cost_per_item") is None
-                else f"{summary['cost_per_item'] * 1000:.4f} per 1,000 items")
+    bits.append(cost.per_thousand(summary.get("cost_per_item"), costing))
+    if summary.get("cost_per_item") is not None and cost.by_month(costing):
+        bits.append(cost.per_month(month, costing))
     bits.append(_calls(summary))
     return " · ".join(bits)
 
@@ -158,9 +169,11 @@ def _pair_warnings(scenarios: list[ScenarioView], scan: list[Comparison]) -> lis
     return out
 
 
-def _toc(hyps, scenarios, best, variability) -> list[tuple[str, str, int]]:
+def _toc(hyps, scenarios, best, variability, decisions=None) -> list[tuple[str, str, int]]:
     toc = [("decision", "Decision summary", 1), ("hypotheses", "Hypotheses and evidence", 1)]
     toc += [(f"h-{h.id}", h.title, 2) for h in hyps]
+    if decisions is not None:
+        toc.append(("decisions", "Decisions", 1))
     toc.append(("scenarios", "Scenarios: every metric side by side", 1))
     toc += [(f"s-{s.id}", s.id, 2) for s in scenarios]
     if best:
@@ -181,21 +194,32 @@ def _commands(run_ids: list[str]) -> list[str]:
     return commands
 
 
+def _cost_lines(metrics: dict[str, Any], model_ids: list[str], scenario_ids: list[str], depends: list[str],
+                costing: cost.Costing) -> list[tuple[str, str]]:
+    return [(m, model_line(metrics.get("models", {}).get(m), _accuracies(metrics, m, scenario_ids) if depends else None,
+                           costing, cost.monthly(metrics, m, costing))) for m in model_ids]
+
+
 def build_view(manifest: dict[str, Any], metrics: dict[str, Any], verdicts: dict[str, Any],
-               generated: str, requests: dict[tuple[str, str], dict[str, Any]] | None = None) -> ReportView:
+               generated: str, requests: dict[tuple[str, str], dict[str, Any]] | None = None, *,
+               decisions: dict[str, Any] | None = None) -> ReportView:
     """The report's view model. `requests`: (scenario, model) -> the body of its first original request,
-    shown in the appendix exactly as sent (the prompt assembled from system, few-shot and template)."""
+    shown in the appendix exactly as sent (the prompt assembled from system, few-shot and template).
+    `decisions`: the workspace's decision record as of this run (decisions.json, see roadtest.decisions); with
+    it, page 1 shows each hypothesis's decision and the document gets a Decisions section."""
     config = manifest["config"]
     catalogue = metrics["metrics"]
     units = {m: i["unit"] for m, i in catalogue.items()}
     model_ids = config["selection"]["models"]
     scenario_ids = config["selection"]["scenarios"]
+    costing = cost.costing(config)
+    currency = costing.currency
     style = charts.styles(model_ids)
     warned = design_warnings(config)
     scan = metrics.get("comparisons", [])
     hyps = [hypothesis_view(h, config["hypotheses"][h["id"]]["spec"], model_ids, units, scan_index(scan, verdicts),
-                            warned) for h in verdicts["hypotheses"]]
-    scenarios = [scenario_view(sid, config["scenarios"][sid]["spec"], metrics, model_ids, style, warned)
+                            warned, currency) for h in verdicts["hypotheses"]]
+    scenarios = [scenario_view(sid, config["scenarios"][sid]["spec"], metrics, model_ids, style, warned, currency)
                  for sid in scenario_ids]
     scenarios = [replace(s, conversation=conversation_view(s.id, config["scenarios"][s.id]["spec"], metrics,
                                                            model_ids)) for s in scenarios]
@@ -209,16 +233,18 @@ def build_view(manifest: dict[str, Any], metrics: dict[str, Any], verdicts: dict
     mixed = interactions(ranks, catalogue)
     depends = [i.sentence for i in mixed if i.significant]
     variability = variability_rows(metrics.get("variability", {}), units)
-    scan_rows = comparisons(scan, catalogue, verdicts, warned)
+    scan_rows = comparisons(scan, catalogue, verdicts, warned, currency)
     scenarios = _pair_warnings(scenarios, scan_rows)
+    record = decisions_view(decisions) if decisions is not None else None
+    priced = any((metrics.get("models", {}).get(m) or {}).get("cost_per_item") is not None for m in model_ids)
     return ReportView(
         title=config["workspace"]["report"]["title"], generated=generated, run_ids=run_ids,
         fingerprints=manifest.get("fingerprints") or [manifest["fingerprint"]],
         models=[(m["id"], identity_line(m, endpoints.get(m["id"], {}))) for m in config["models"]],
         run_record=run_record(manifest),
-        model_details=[(m["id"], endpoint_line(m, endpoints.get(m["id"], {}))) for m in config["models"]],
+        model_details=[(m["id"], endpoint_line(m, endpoints.get(m["id"], {}), currency)) for m in config["models"]],
         convention=verdicts["convention"], model_ids=model_ids,
-        matrix=[matrix_row(h, model_ids, units) for h in verdicts["hypotheses"]],
+        matrix=[matrix_row(h, model_ids, units, currency) for h in verdicts["hypotheses"]],
         not_decided=[nd for h in hyps for nd in h.not_decided], hypotheses=hyps, scenarios=scenarios,
         settings=appendix, versions=[(k, str(v)) for k, v in sorted(manifest.get("versions", {}).items()) if v],
         commands=_commands(run_ids), best_sets=best, interactions=mixed, depends=depends, rank_metric=ranks["metric"],
@@ -227,10 +253,13 @@ def build_view(manifest: dict[str, Any], metrics: dict[str, Any], verdicts: dict
         judges=[_judge_line(j) for j in metrics.get("judges", {}).values()],
         comparisons=scan_rows, variability=variability,
         warnings=list(manifest.get("warnings", [])), design_warnings=warned,
-        model_lines=[(m, model_line(metrics.get("models", {}).get(m),
-                                    _accuracies(metrics, m, scenario_ids) if depends else None)) for m in model_ids],
+        model_lines=_cost_lines(metrics, model_ids, scenario_ids, depends, costing),
         model_note=MODEL_NOTE if any("latency_n" in v for v in metrics.get("models", {}).values()) else "",
-        toc=_toc(hyps, scenarios, best or scan, variability),
+        toc=_toc(hyps, scenarios, best or scan, variability, record),
         tradeoff=scenarios[0].tradeoff if len(scenarios) == 1 else None,
         tradeoff_note=scenarios[0].tradeoff_note if len(scenarios) == 1 else "", diffs=list(manifest.get("diffs", [])),
+        cost_notes=cost.notes(costing, priced),
+        recommendations=[recommendation(h, model_ids, units, metrics, costing, decisions)
+                         for h in verdicts["hypotheses"]],
+        decisions=record,
     )

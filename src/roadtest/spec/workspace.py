@@ -2,12 +2,41 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
-from roadtest.spec.base import Spec
+from roadtest.spec.base import Ident, Spec
 from roadtest.spec.model import ModelSpec
+
+DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+"""A duration as written in roadtest.yaml: a number and a unit, e.g. 90d, 12h, 2w."""
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def duration_seconds(text: str) -> float:
+    """'90d' -> seconds; raises ValueError when it is not a duration."""
+    match = DURATION.match(text)
+    if not match or float(match.group(1)) <= 0:
+        raise ValueError(f"'{text}' is not a positive duration: write a number and a unit (s, m, h, d or w), "
+                         "e.g. 90d")
+    return float(match.group(1)) * DURATION_UNITS[match.group(2)]
+
+
+class Traffic(Spec):
+    """The traffic a model would serve, to turn cost per item into cost per month."""
+
+    items_per_month: int | None = Field(default=None, gt=0)
+    """Items a month for every scenario that has no figure of its own in `scenarios`."""
+    scenarios: dict[Ident, Annotated[int, Field(gt=0)]] = Field(default_factory=dict)
+    """Items a month per scenario id (overrides items_per_month for that scenario)."""
+
+    @model_validator(mode="after")
+    def _some(self) -> "Traffic":
+        if self.items_per_month is None and not self.scenarios:
+            raise ValueError("traffic needs items_per_month or scenarios: {scenario-id: items per month}")
+        return self
 
 
 class ReportSettings(Spec):
@@ -17,6 +46,27 @@ class ReportSettings(Spec):
     """Title on the first page."""
     formats: list[Literal["html", "pdf"]] = Field(default_factory=lambda: ["html", "pdf"])
     """Formats `roadtest report` writes by default."""
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Za-z$€£¥₹]{1,8}$")] | None = None
+    """The currency the models' prices are in (e.g. USD, EUR), named beside every cost."""
+    traffic: Traffic | None = None
+    """Expected traffic: page 1 then gives each model's cost per month at it."""
+
+
+class DecisionSettings(Spec):
+    """How the decision record judges a recorded decision (roadtest decide, history, gate)."""
+
+    stale_after: str = "90d"
+    """A decision whose model has had no run for longer than this is stale (e.g. 30d, 12w)."""
+
+    @field_validator("stale_after")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        duration_seconds(value)
+        return value
+
+    @property
+    def stale_after_s(self) -> float:
+        return duration_seconds(self.stale_after)
 
 
 class Workspace(Spec):
@@ -28,6 +78,8 @@ class Workspace(Spec):
     """The models to road-test."""
     report: ReportSettings = ReportSettings()
     """Decision document settings."""
+    decisions: DecisionSettings = DecisionSettings()
+    """Decision record settings (not part of a run's configuration)."""
     runs_dir: str = "runs"
     """Folder of run archives, relative to the workspace."""
     max_error_rate: float = Field(default=0.2, ge=0, le=1)
