@@ -375,3 +375,136 @@ def test_the_document_keeps_its_decisions_so_replay_is_byte_for_byte(record):
     assert cli("verify", second, "-w", str(ws)).exit_code == 1
     assert cli("report", second, "-w", str(ws), "--format", "html").exit_code == 0   # a fresh one from the workspace
     assert json.loads((folder / "decisions.json").read_text())["log"]["entries"] == 2
+
+
+def _forge(ws: Path, edit) -> None:
+    """Rewrite the log with `edit(record)` applied to entry 1 and every hash recomputed (the chain is unkeyed:
+    anyone can): what the typed record and the file's front matter must still catch."""
+    from roadtest.decisions.log import GENESIS, entry_hash
+
+    log = ws / "decisions" / "log.jsonl"
+    entries = [json.loads(line) for line in log.read_text().splitlines()]
+    edit(entries[0]["record"])
+    prev = GENESIS
+    for e in entries:
+        e["prev"] = prev
+        e["sha256"] = entry_hash(e)
+        prev = e["sha256"]
+    log.write_text("".join(json.dumps(e) + "\n" for e in entries), encoding="utf-8")
+
+
+@pytest.mark.parametrize("edit, expected", [
+    (lambda r: r.pop("hypothesis"), "its record is not one roadtest writes: hypothesis: Field required"),
+    (lambda r: r.update(runs="abc"), "its record is not one roadtest writes: runs"),
+    (lambda r: r.update(endpoints=[]), "its record is not one roadtest writes: endpoints"),
+    (lambda r: r.update(decided_at=None), "its record is not one roadtest writes: decided_at"),
+    (lambda r: r.update(hypothesis=["a"]), "its record is not one roadtest writes: hypothesis"),
+    (lambda r: r.update(model="other"), "does not say what the entry records: model differs"),
+])
+def test_a_forged_log_with_fresh_hashes_is_still_caught(record, edit, expected):
+    ws, _, first, _ = record
+    _forge(ws, edit)
+    verify = cli("verify", "--decisions", "-w", str(ws))
+    assert verify.exit_code == 1 and expected in verify.output and "Traceback" not in verify.output
+    for command in (["history", "-w", str(ws)], ["gate", first, "-w", str(ws)],
+                    ["report", first, "-w", str(ws), "--format", "html"]):
+        refused = cli(*command)
+        assert refused.exit_code == 2 and "the decision log is broken" in refused.output, refused.output
+
+
+def test_a_forged_verdicts_file_is_refused_not_a_crash(record):
+    import hashlib
+
+    ws, _, first, _ = record
+    folder = ws / "runs" / first
+    verdicts = json.loads((folder / "verdicts.json").read_text())
+    verdicts["hypotheses"][0]["models"]["assistant"]["verdict"] = "MAYBE"
+    raw = json.dumps(verdicts).encode()
+    (folder / "verdicts.json").write_bytes(raw)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["files"]["verdicts.json"] = hashlib.sha256(raw).hexdigest()     # so the run still verifies
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    for command in (["gate", first, "-w", str(ws)],
+                    ["decide", "sums", "-m", "assistant", "--run", first, "--by", "A", "--note", "n", "-w", str(ws)]):
+        refused = cli(*command)
+        assert refused.exit_code == 2 and "is not what roadtest writes" in refused.output, refused.output
+    history = cli("history", "-w", str(ws))
+    assert history.exit_code == 0 and f"run left out: {first}" in history.output
+
+
+def test_an_outage_never_replaces_the_evidence_before_it(record):
+    ws, models, first, _ = record
+    models.main.script = lambda i, body: "400"
+    outage = run(ws)
+    assert json.loads((ws / "runs" / outage / "verdicts.json").read_text())["hypotheses"][0]["models"][
+        "assistant"]["verdict"] == "NOT DECIDED"
+    taken = cli("decide", "sums", "-m", "assistant", "--run", first, "--run", outage, "--by", "A", "--note", "n",
+                "-w", str(ws), "--json")
+    assert taken.exit_code == 0, taken.output
+    front = json.loads(taken.stdout)["record"]
+    assert front["verdict"] == "SUPPORTED" and front["evidence_run"] == first
+    (row,) = [d for d in json.loads(cli("history", "-w", str(ws), "--json").stdout)["decisions"]
+              if d["id"] == json.loads(taken.stdout)["id"]]
+    assert row["status"] == "holds" and row["status_run"] == first and "did not decide it" in row["status_reason"]
+
+
+def test_a_run_outside_the_runs_folder_or_in_a_subfolder_is_not_evidence(record):
+    ws, _, first, _ = record
+    (ws / "runs" / "kept").mkdir()
+    (ws / "runs" / first).rename(ws / "runs" / "kept" / first)
+    result = cli("decide", "sums", "-m", "assistant", "--run", str(ws / "runs" / "kept" / first), "--by", "A",
+                 "--note", "n", "-w", str(ws))
+    assert result.exit_code == 2 and "is not one of this workspace's runs" in result.output
+
+
+def test_an_unusable_step_summary_warns_and_the_gate_still_answers(record, tmp_path, monkeypatch):
+    ws, _, first, _ = record
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path))          # a folder
+    junit = tmp_path / "g.xml"
+    result = cli("gate", first, "-w", str(ws), "--junit", str(junit))
+    assert result.exit_code == 0 and "no job summary written" in result.output and junit.is_file()
+    bad = cli("gate", first, "-w", str(ws), "--junit", str(tmp_path / "j.xml"), "--summary", str(tmp_path / "no" / "s"))
+    assert bad.exit_code == 2 and not (tmp_path / "j.xml").exists()     # every output checked before any is written
+
+
+def test_verify_of_a_run_and_the_decisions_is_one_json_answer(record):
+    ws, _, first, _ = record
+    result = cli("verify", first, "--decisions", "-w", str(ws), "--json")
+    data = json.loads(result.stdout)
+    assert result.exit_code == 0 and data["ok"] and data["run"]["run_id"] == first and data["decisions"]["entries"] == 1
+
+
+def test_a_log_cut_short_is_a_broken_chain_everywhere(record):
+    ws, _, first, _ = record
+    log = ws / "decisions" / "log.jsonl"
+    log.write_bytes(log.read_bytes()[:-1])
+    verify = cli("verify", "--decisions", "-w", str(ws))
+    assert verify.exit_code == 1 and "decisions/log.jsonl:1: the last line has no newline" in verify.output
+    assert cli("history", "-w", str(ws)).exit_code == 2
+
+
+def test_history_leaves_out_a_run_whose_records_changed(record):
+    ws, _, first, _ = record
+    with open(ws / "runs" / first / "trials.jsonl", "a", encoding="utf-8") as f:
+        f.write("x\n")
+    result = cli("history", "-w", str(ws), "--json")
+    data = json.loads(result.stdout)
+    assert data["cells"] == [] and any(first in s and "does not verify" in s for s in data["skipped_runs"])
+
+
+def test_a_changed_hypothesis_makes_the_decision_stale(record):
+    ws, _, _, _ = record
+    hypothesis = ws / "hypotheses" / "tiny.md"
+    hypothesis.write_text(hypothesis.read_text().replace("at_least: 0.5", "at_least: 0.4"), encoding="utf-8")
+    run(ws)
+    (row,) = json.loads(cli("history", "-w", str(ws), "--json").stdout)["decisions"]
+    assert row["status"] == "stale" and "the hypothesis changed since the decision" in row["status_reason"]
+
+
+def test_deciding_leaves_no_lock_file_and_warns_of_newer_evidence(record):
+    ws, models, first, _ = record
+    assert sorted(p.name for p in (ws / "decisions").iterdir()) == [Path(record[3]["path"]).name, "log.jsonl"]
+    models.swap()
+    run(ws)
+    result = cli("decide", "sums", "-m", "assistant", "--run", first, "--by", "A", "--note", "n", "-w", str(ws))
+    assert result.exit_code == 0 and "newer than the evidence, has assistant REFUTED" in result.output

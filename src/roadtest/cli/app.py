@@ -539,20 +539,21 @@ def verify(run_ref: Annotated[Optional[str], typer.Argument(help="Run id, run fo
     """
     from roadtest.archive.verify import verify as check_archive
 
-    if decisions:
-        ok = _verify_decisions(workspace, json_out and run_ref is None)
-        if run_ref is None:
-            if not ok:
-                raise typer.Exit(1)
-            return
-    else:
-        ok = True
+    record = _verify_decisions(workspace, json_out) if decisions else None
+    ok = record is None or record["ok"]
+    if record is not None and run_ref is None:
+        if json_out:
+            _emit_json(record)
+        if not ok:
+            raise typer.Exit(1)
+        return
     archive = find_run(_runs_dir(workspace), run_ref or "latest")
     has_workspace = (workspace / "roadtest.yaml").is_file()
     result = check_archive(archive, workspace if has_workspace else None)
     if json_out:
-        _emit_json({"run_id": archive.run_id, "ok": result.ok, "checked": result.checked,
-                    "mismatches": result.mismatches, "warnings": result.warnings})
+        run = {"run_id": archive.run_id, "ok": result.ok, "checked": result.checked,
+               "mismatches": result.mismatches, "warnings": result.warnings}
+        _emit_json(run if record is None else {"ok": result.ok and ok, "run": run, "decisions": record})
     else:
         for w in result.warnings:
             err.print(f"warning: {w}", markup=False)
@@ -569,12 +570,13 @@ def verify(run_ref: Annotated[Optional[str], typer.Argument(help="Run id, run fo
         raise typer.Exit(1)
 
 
-def _verify_decisions(workspace: Path, json_out: bool) -> bool:
+def _verify_decisions(workspace: Path, json_out: bool) -> dict[str, Any]:
+    """The decision record checked (printed unless `json_out`); its JSON form."""
     result = api.verify_decisions(workspace)
+    payload = {"ok": result.ok, "entries": result.entries, "head": result.head, "runs": result.runs,
+               "mismatches": result.mismatches}
     if json_out:
-        _emit_json({"ok": result.ok, "entries": result.entries, "head": result.head, "runs": result.runs,
-                    "mismatches": result.mismatches})
-        return result.ok
+        return payload
     for m in result.mismatches:
         err.print(f"MISMATCH: {printable_text(m)}", markup=False)
     if result.ok:
@@ -583,7 +585,7 @@ def _verify_decisions(workspace: Path, json_out: bool) -> bool:
     else:
         err.print("error: the decision record does not prove itself\n  hint: the lines above name each entry, "
                   "file or run; restore decisions/ (and the runs) from a copy — git keeps one", markup=False)
-    return result.ok
+    return payload
 
 
 def plural_of(n: int, one: str, many: str | None = None) -> str:

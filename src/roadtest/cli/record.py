@@ -40,7 +40,7 @@ def decide(hypothesis: Annotated[str, typer.Argument(help="The hypothesis the de
     record = entry["record"]
     if json_out:
         _emit_json({"id": entry["id"], "path": entry["path"], "sha256": entry["sha256"],
-                    "supersedes": entry["supersedes"], "record": record})
+                    "supersedes": entry["supersedes"], "record": record, "warnings": entry["warnings"]})
         return
     flag = " AGAINST THE EVIDENCE" if record["against_evidence"] else ""
     out.print(f"recorded{flag}: {entry['id']}: {record['model']} for {record['hypothesis']} "
@@ -49,6 +49,8 @@ def decide(hypothesis: Annotated[str, typer.Argument(help="The hypothesis the de
         out.print(f"  supersedes {entry['supersedes']}", markup=False)
     out.print(f"  file: {entry['path']}\n  log: decisions/log.jsonl entry {entry['seq']} (sha256 {entry['sha256']})",
               markup=False)
+    for w in entry["warnings"]:
+        err.print(f"warning: {printable_text(w)}", markup=False)
     out.print("next: commit decisions/ with the runs; `roadtest history` and `roadtest gate` check it from now on",
               markup=False)
 
@@ -104,7 +106,8 @@ def history(hypothesis: Annotated[Optional[str], typer.Argument(help="Only this 
                  "superseded by " + d["superseded_by"] if d["superseded_by"] else STATUS_MARK[d["status"]],
                  d["status_reason"]] for d in result.decisions]
         print_table(out, ["decision", "model", "decided", "status", "why"], rows, title="Decisions")
-    out.print(f"decision log: {result.log['entries']} entries, head {result.log['head'][:16]}…")
+    n = result.log["entries"]
+    out.print(f"decision log: {n} entr{'y' if n == 1 else 'ies'}, head {result.log['head'][:16]}…")
 
 
 @command
@@ -124,13 +127,22 @@ def gate(run_ref: Annotated[str, typer.Argument(help="Run id, run folder, or 'la
     from roadtest.decisions.gate import junit_xml, summary_markdown
 
     archive = find_run(_runs_dir(workspace), run_ref)
+    for path, option in ((junit, "--junit"), (summary, "--summary")):
+        if path is not None:
+            _check_target(path, option)          # every output checked before the first is written
+    step = os.environ.get("GITHUB_STEP_SUMMARY") if summary is None else None
+    if step:
+        try:
+            _check_target(Path(step), "$GITHUB_STEP_SUMMARY")
+        except RoadtestError as exc:          # the CI's file, not the caller's: say so, gate all the same
+            err.print(f"warning: {printable_text(exc.message)}; no job summary written", markup=False)
+            step = None
     result = api.gate_run(workspace, archive)
     if junit is not None:
         _write_text(junit, junit_xml(result.run, result.cases), "--junit")
-    target = summary or (Path(os.environ["GITHUB_STEP_SUMMARY"]) if os.environ.get("GITHUB_STEP_SUMMARY") else None)
-    if target is not None:
-        _write_text(target, summary_markdown(result.run, result.cases), "--summary",
-                    append=summary is None)
+    if summary is not None or step:
+        _write_text(summary or Path(step), summary_markdown(result.run, result.cases),
+                    "--summary" if summary is not None else "$GITHUB_STEP_SUMMARY", append=summary is None)
     if json_out:
         _emit_json({"run_id": result.run.run_id, "failed": result.failed,
                     "cases": [c.as_dict() for c in result.cases]})
@@ -153,8 +165,8 @@ def _print_gate(result: Any) -> None:
         out.print("gate passed: no recorded decision is contradicted and no gate hypothesis is refuted")
 
 
-def _write_text(path: Path, text: str, option: str, append: bool = False) -> None:
-    """A CI output file the caller named; never written through a link, nor as a folder."""
+def _check_target(path: Path, option: str) -> None:
+    """A CI output file: never written through a link, nor as a folder, nor into a folder that is not there."""
     if path.is_symlink():
         raise RoadtestError(f"{option} {path} is a symbolic link", "name a plain file; roadtest does not write "
                             "through links")
@@ -162,6 +174,10 @@ def _write_text(path: Path, text: str, option: str, append: bool = False) -> Non
         raise RoadtestError(f"{option} {path} is not a regular file", "name a file path")
     if not path.parent.is_dir():
         raise RoadtestError(f"{option} {path}: the folder {path.parent} does not exist", "create it first")
+
+
+def _write_text(path: Path, text: str, option: str, append: bool = False) -> None:
+    _check_target(path, option)
     try:
         with open(path, "a" if append else "w", encoding="utf-8") as f:
             f.write(text)

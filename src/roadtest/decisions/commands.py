@@ -93,6 +93,7 @@ def gate(root: Path, archive) -> GateResult:
     """The run (which must verify) against the recorded decisions and its gate hypotheses."""
     from roadtest.archive.verify import verify
 
+    settings(root)
     chain = log.intact_chain(root)
     result = verify(archive, root if (root / CONFIG).is_file() else None)
     if not result.ok:

@@ -6,14 +6,19 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from roadtest.archive.canonical import canonical_json
-from roadtest.archive.files import read_bytes
+from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError
+
+from roadtest.archive.canonical import canonical_json, fingerprint
+from roadtest.archive.files import read_bytes, sha256_file
 from roadtest.archive.run_dir import MANIFEST, PLAN, TRIALS, RunArchive
 from roadtest.compare import MODEL_ENTRY_KEYS, drift
+from roadtest.decisions.schema import Identity, Verdict
 from roadtest.errors import RoadtestError
+from roadtest.spec.base import Ident
 
 VERDICTS = "verdicts.json"
 MAX_VERDICTS_BYTES = 64 << 20
@@ -52,15 +57,26 @@ class RunVerdicts:
     def at(self) -> str:
         return self.started_at or self.finished_at
 
+    @property
+    def when(self) -> datetime:
+        """When the run started, for ordering (archives with no readable time sort first)."""
+        text = self.at
+        try:
+            value = datetime.fromisoformat(text)
+        except (TypeError, ValueError):
+            return datetime.min.replace(tzinfo=timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
     def hypotheses(self) -> list[str]:
         return list(self.titles)
 
 
 def identity(endpoint: dict[str, Any]) -> dict[str, Any]:
+    """The parts of a manifest's endpoint entry that name what answered (validated: they come from archives)."""
     out = {k: endpoint[k] for k in DRIFT_KEYS if k in endpoint}
     if isinstance(out.get("models_entry"), dict):
         out["models_entry"] = {k: v for k, v in out["models_entry"].items() if k in MODEL_ENTRY_KEYS}
-    return out
+    return Identity.model_validate(out).model_dump(exclude_unset=True)
 
 
 def drifted(model: str, before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[str]:
@@ -70,8 +86,9 @@ def drifted(model: str, before: dict[str, Any] | None, after: dict[str, Any] | N
     return drift({"endpoints": {model: before}}, {"endpoints": {model: after}})
 
 
-def read_run(archive: RunArchive) -> RunVerdicts:
-    """A finished run's verdicts; RoadtestError when it has none or its verdicts.json is not the one recorded."""
+def read_run(archive: RunArchive, check_sources: bool = False) -> RunVerdicts:
+    """A finished run's verdicts; RoadtestError when it has none, its verdicts.json is not the one recorded or not
+    of the shape roadtest writes, or (`check_sources`) its trials, plan or configuration changed after the run."""
     manifest = archive.manifest()
     recorded = manifest.get("files", {})
     path = archive.path / VERDICTS
@@ -86,25 +103,71 @@ def read_run(archive: RunArchive) -> RunVerdicts:
     if hashlib.sha256(raw).hexdigest() != recorded[VERDICTS]:
         raise RoadtestError(f"run {archive.run_id}: verdicts.json does not match the sha256 its manifest records",
                             f"`roadtest replay {archive.run_id}` derives it again from the archived responses")
-    verdicts = json.loads(raw)
-    config = manifest["config"]
+    if check_sources:
+        altered = [n for n in (TRIALS, PLAN) if n in recorded and sha256_file(archive.path / n) != recorded[n]]
+        if altered or fingerprint(manifest["config"]) != manifest.get("fingerprint"):
+            raise RoadtestError(f"run {archive.run_id} does not verify: "
+                                + (f"{', '.join(altered)} changed after the run" if altered
+                                   else "its configuration does not hash to its fingerprint"),
+                                f"`roadtest verify {archive.run_id}` names every mismatch")
+    try:
+        return _cells(archive, manifest, recorded, json.loads(raw, parse_constant=_refuse_constant))
+    except (KeyError, TypeError, ValueError, AttributeError, RecursionError, ValidationError) as exc:
+        raise RoadtestError(f"run {archive.run_id}: verdicts.json or the manifest is not what roadtest writes "
+                            f"({type(exc).__name__}: {str(exc)[:160]})",
+                            f"`roadtest replay {archive.run_id}` derives the verdicts again from the archived "
+                            "responses") from None
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _cells(archive: RunArchive, manifest: dict[str, Any], recorded: dict[str, str],
+           verdicts: dict[str, Any]) -> RunVerdicts:
     from roadtest.report.hypothesis_view import evidence_sentence
     from roadtest.spec.metrics import METRICS
 
+    VerdictsFile.model_validate(verdicts)
+    config = manifest["config"]
     units = {m: i.unit for m, i in METRICS.items()}
     cells, titles, gates, specs = {}, {}, {}, {}
     for h in verdicts["hypotheses"]:
         titles[h["id"]] = h["title"]
         gates[h["id"]] = bool(h.get("gate"))
-        specs[h["id"]] = config["hypotheses"].get(h["id"], {}).get("spec", {})
+        spec = config["hypotheses"].get(h["id"], {}).get("spec", {})
+        specs[h["id"]] = spec if isinstance(spec, dict) else {}
         for model, entry in h["models"].items():
             cells[h["id"], model] = Cell(entry["verdict"], evidence_sentence(model, entry, units))
     return RunVerdicts(
-        run_id=archive.run_id, path=archive.path, started_at=manifest.get("started_at") or "",
-        finished_at=manifest.get("finished_at") or "", fingerprint=manifest.get("fingerprint") or "",
+        run_id=archive.run_id, path=archive.path, started_at=str(manifest.get("started_at") or ""),
+        finished_at=str(manifest.get("finished_at") or ""), fingerprint=str(manifest.get("fingerprint") or ""),
         sources={k: recorded[k] for k in (TRIALS, PLAN) if k in recorded}, cells=cells, titles=titles, gates=gates,
         specs=specs, endpoints={m: identity(e) for m, e in manifest.get("endpoints", {}).items()},
-        models=list(config["selection"]["models"]))
+        models=[str(m) for m in config["selection"]["models"]])
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, strict=True)
+
+
+class CellFile(_Strict):
+    verdict: Verdict
+    criteria: list[dict[StrictStr, Any]]
+    not_decided: list[StrictStr] = []
+
+
+class HypothesisFile(_Strict):
+    id: Ident
+    title: StrictStr
+    gate: bool = False
+    models: dict[Ident, CellFile]
+
+
+class VerdictsFile(_Strict):
+    """The parts of verdicts.json the decision record reads (the rest is the report's)."""
+
+    hypotheses: list[HypothesisFile]
 
 
 @dataclass
@@ -123,12 +186,12 @@ def workspace_runs(runs_dir: Path) -> Runs:
         if not (path / MANIFEST).is_file():
             continue
         try:
-            out.runs.append(read_run(RunArchive(path)))
+            out.runs.append(read_run(RunArchive(path), check_sources=True))
         except RoadtestError as exc:
             out.skipped.append(f"{path.name}: {exc.message}")
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             out.skipped.append(f"{path.name}: unreadable ({type(exc).__name__})")
-    out.runs.sort(key=lambda r: (r.at, r.run_id))
+    out.runs.sort(key=lambda r: (r.when, r.run_id))
     return out
 
 

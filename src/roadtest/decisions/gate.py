@@ -17,7 +17,7 @@ from xml.etree import ElementTree as ET
 
 from roadtest.decisions.evidence import RunVerdicts
 from roadtest.decisions.log import Chain
-from roadtest.decisions.status import status_against
+from roadtest.decisions.status import hypothesis_changed, status_against
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,8 @@ def cases(run: RunVerdicts, chain: Chain, stale_after_s: float | None = None) ->
         v = cell.verdict
         moved = status_against(entry.record, [run], None).drift if entry is not None else []
         drift = f"; the endpoint changed under the same name since the decision: {'; '.join(moved)}" if moved else ""
+        changed = hypothesis_changed(entry.record, run) if entry is not None else None
+        drift += f"; {changed}" if changed else ""
         if entry is not None and v == "REFUTED":
             msg = (f"contradicts the decision {entry.id} ({entry.record['decided_by']}, "
                    f"{entry.record['decided_at'][:10]}: {model} for {hid}): {cell.evidence}{drift}")

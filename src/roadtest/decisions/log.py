@@ -30,7 +30,6 @@ from roadtest.errors import AlteredArchive, RoadtestError
 
 FOLDER = "decisions"
 LOG = "log.jsonl"
-LOCK = ".lock"
 GENESIS = "0" * 64
 MAX_LOG_BYTES = 32 << 20
 """A decision log larger than this is refused unread (a decision is a few kB: this is thousands of them)."""
@@ -121,11 +120,19 @@ def read_chain(root: Path) -> Chain:
     path = folder / LOG
     if not path.exists() and not path.is_symlink():
         return chain
+    odd = _not_regular(path)
+    if odd:
+        chain.problems.append(f"{LOG_NAME}: {odd}; roadtest reads the log only as a regular file in the workspace")
+        return chain
     try:
         raw = read_bytes(path, MAX_LOG_BYTES)
     except (OSError, ValueError, AlteredArchive) as exc:
         chain.problems.append(f"{LOG_NAME}: cannot be read: {getattr(exc, 'message', exc)}")
         return chain
+    if raw and not raw.endswith(b"\n"):
+        last = raw.count(b"\n") + 1
+        chain.problems.append(f"{LOG_NAME}:{last}: the last line has no newline (a write was cut "
+                              "short, or the file was edited): every entry ends with one")
     prev: str | None = GENESIS
     seen: set[str] = set()
     lines = raw.split(b"\n")
@@ -156,10 +163,38 @@ def read_chain(root: Path) -> Chain:
         if data["supersedes"] is not None and data["supersedes"] not in seen:
             chain.problems.append(f"{name} supersedes {data['supersedes']}, which no earlier entry records")
         seen.add(data["id"])
+        prev = data["sha256"]
+        shape = _record_problem(data["record"])
+        if shape:
+            chain.problems.append(f"{name}: its record is not one roadtest writes: {shape}")
+            continue
         chain.problems += _file_problems(folder, data, name)
         chain.entries.append(Entry(number, data))
-        prev = data["sha256"]
     return chain
+
+
+def _not_regular(path: Path) -> str | None:
+    import stat
+
+    from roadtest.archive.files import kind_of
+
+    st = os.lstat(path)
+    if stat.S_ISLNK(st.st_mode):
+        return f"is a symbolic link (to {os.readlink(path)})"
+    return None if stat.S_ISREG(st.st_mode) else f"is {kind_of(st.st_mode)}"
+
+
+def _record_problem(record: dict[str, Any]) -> str | None:
+    from pydantic import ValidationError
+
+    from roadtest.decisions.schema import DecisionRecord
+
+    try:
+        DecisionRecord.model_validate(record)
+    except ValidationError as exc:
+        e = exc.errors()[0]
+        return f"{'.'.join(map(str, e['loc'])) or 'record'}: {e['msg']}"
+    return None
 
 
 def _parse(line: bytes) -> tuple[dict[str, Any], str | None]:
@@ -199,7 +234,33 @@ def _file_problems(folder: Path, data: dict[str, Any], name: str) -> list[str]:
     if digest != data["file_sha256"]:
         return [f"{name}: its file {FOLDER}/{file} was edited after it was recorded (sha256 {digest[:12]}…, "
                 f"recorded {data['file_sha256'][:12]}…)"]
-    return []
+    differs = _front_matter_differs(body, data, f"{FOLDER}/{file}")
+    return [f"{name}: its file {FOLDER}/{file} does not say what the entry records: {differs}"] if differs else []
+
+
+def _front_matter_differs(body: bytes, data: dict[str, Any], display: str) -> str | None:
+    """The decision file's front matter and note against the entry's record (a log rewritten with fresh hashes
+    beside an untouched file, or the reverse, is caught here)."""
+    from roadtest.load.yamlsrc import parse_yaml
+
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "it is not UTF-8 text"
+    parts = text.split("---\n", 2)
+    if len(parts) != 3 or parts[0]:
+        return "it has no YAML front matter between --- lines"
+    parsed = parse_yaml(parts[1], display, line_offset=1)
+    if parsed.problems or not isinstance(parsed.data, dict):
+        return parsed.problems[0].message if parsed.problems else "its front matter is not a mapping"
+    record = data["record"]
+    expected = {"id": data["id"], **{k: v for k, v in record.items() if k != "note"}}
+    keys = sorted(k for k in set(expected) | set(parsed.data) if expected.get(k) != parsed.data.get(k))
+    if keys:
+        return f"{', '.join(keys[:5])} differ{'s' if len(keys) == 1 else ''}"
+    if not parts[2].rstrip("\n").endswith(record["note"].rstrip("\n")):
+        return "its note differs"
+    return None
 
 
 def intact_chain(root: Path) -> Chain:
@@ -215,9 +276,9 @@ def locked(root: Path) -> Iterator[Path]:
     """The decisions/ folder (created), held against a concurrent `roadtest decide` while the block runs."""
     folder = check_folder(root)
     folder.mkdir(exist_ok=True)
-    fd = open_append(folder / LOCK)
+    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0))
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        fcntl.flock(fd, fcntl.LOCK_EX)      # the folder itself: no lock file to commit or to replace by a link
         yield folder
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)

@@ -17,6 +17,7 @@ import yaml
 from roadtest.archive.run_dir import RunArchive, find_run
 from roadtest.decisions import log
 from roadtest.decisions.evidence import RunVerdicts, hypothesis_digest, read_run
+from roadtest.decisions.schema import DecisionRecord
 from roadtest.decisions.status import clock
 from roadtest.errors import RoadtestError
 from roadtest.registry import did_you_mean
@@ -63,7 +64,7 @@ def evidence_runs(root: Path, runs_dir: Path, refs: list[str], verify_runs: bool
     inside = runs_dir.resolve()
     for ref in refs:
         archive = find_run(runs_dir, ref)
-        if inside not in archive.path.resolve().parents:
+        if archive.path.resolve().parent != inside or archive.path.is_symlink():
             raise RoadtestError(f"run {archive.run_id} ({archive.path}) is not one of this workspace's runs "
                                 f"({runs_dir})", "a decision rests on the workspace's own runs: copy the archive "
                                 "into its runs folder, then decide")
@@ -77,16 +78,42 @@ def evidence_runs(root: Path, runs_dir: Path, refs: list[str], verify_runs: bool
                     f" (and {len(result.mismatches) - 1} more)" if len(result.mismatches) > 1 else ""),
                     f"`roadtest verify {archive.run_id}` lists every mismatch; a decision cannot rest on it")
         runs.append(read_run(archive))
-    return sorted(runs, key=lambda r: (r.at, r.run_id))
+    return sorted(runs, key=lambda r: (r.when, r.run_id))
 
 
 def considered(runs: list[RunVerdicts], hypothesis: str) -> dict[str, tuple[RunVerdicts, Any]]:
-    """model -> (the newest run that holds its verdict on the hypothesis, that verdict's cell)."""
-    out = {}
+    """model -> (the newest run whose verdict on the hypothesis is evidence, that verdict's cell). A NOT DECIDED
+    (an outage), NOT RUN or NOT APPLICABLE cell never replaces an earlier deciding one; it stands only when the
+    runs hold nothing else for the model."""
+    from roadtest.decisions.status import DECIDING
+
+    out: dict[str, tuple[RunVerdicts, Any]] = {}
     for run in runs:
         for (hid, model), cell in run.cells.items():
-            if hid == hypothesis:
+            if hid == hypothesis and (cell.verdict in DECIDING or model not in out
+                                      or out[model][1].verdict not in DECIDING):
                 out[model] = (run, cell)
+    return out
+
+
+def newer_evidence(runs_dir: Path, record: dict[str, Any]) -> list[str]:
+    """Runs of the workspace newer than the decision's evidence whose deciding verdict on the chosen model
+    differs: said when the decision is recorded, so nobody decides on old evidence without knowing."""
+    from roadtest.decisions.evidence import workspace_runs
+    from roadtest.decisions.status import DECIDING
+
+    key = (record["hypothesis"], record["model"])
+    given = {r["run_id"] for r in record["runs"]}
+    found = workspace_runs(runs_dir).runs
+    newest = max((r.when for r in found if r.run_id in given), default=None)
+    out = []
+    for run in found:
+        cell = run.cells.get(key)
+        if run.run_id not in given and newest is not None and run.when > newest and cell \
+                and cell.verdict in DECIDING \
+                and cell.verdict != record["verdict"]:
+            out.append(f"run {run.run_id}, newer than the evidence, has {record['model']} {cell.verdict} on "
+                       f"{record['hypothesis']}: {cell.evidence}")
     return out
 
 
@@ -173,15 +200,21 @@ def _write_new(path: Path, data: bytes) -> None:
 
 
 def decide(root: Path, runs_dir: Path, req: DecideRequest) -> dict[str, Any]:
-    """Check everything, then write the decision file and its log entry; returns the entry."""
+    """Check everything, then write the decision file and its log entry; returns the entry (with `warnings`:
+    newer runs whose verdict on the chosen model differs)."""
+    from roadtest.decisions.commands import settings
+
+    settings(root)
     log.intact_chain(root)
     runs = evidence_runs(root, runs_dir, req.runs)
-    now = clock().replace(microsecond=0)
-    build_record(req, runs, now.isoformat(), None)          # every input checked before anything is written
+    now = clock()
+    stamp = now.isoformat(timespec="milliseconds")
+    build_record(req, runs, stamp, None)          # every input checked before anything is written
     with log.locked(root) as folder:
         chain = log.intact_chain(root)
         old = next((e.id for e in reversed(chain.active()) if e.record["hypothesis"] == req.hypothesis), None)
-        record = build_record(req, runs, now.isoformat(), old)
+        record = build_record(req, runs, stamp, old)
+        DecisionRecord.model_validate(record)       # never write a record the log would refuse to read
         name = _file_name(folder, now.date().isoformat(), req.hypothesis)
         decision_id = name.removesuffix(".md")
         data = render_file(decision_id, record)
@@ -192,7 +225,7 @@ def decide(root: Path, runs_dir: Path, req: DecideRequest) -> dict[str, Any]:
         except BaseException:
             os.unlink(folder / name)
             raise
-    return {**entry, "path": str(folder / name)}
+    return {**entry, "path": str(folder / name), "warnings": newer_evidence(runs_dir, record)}
 
 
 @dataclass

@@ -30,7 +30,7 @@ def snapshot(root: Path, runs_dir: Path, these: list[RunVerdicts]) -> dict[str, 
         return None
     ids = {r.run_id for r in these}
     known = workspace_runs(runs_dir).runs
-    runs = sorted({r.run_id: r for r in [*known, *these]}.values(), key=lambda r: (r.at, r.run_id))
+    runs = sorted({r.run_id: r for r in [*known, *these]}.values(), key=lambda r: (r.when, r.run_id))
     rows = decision_rows(chain, these, None)
     cells = {(d["hypothesis"], d["model"]) for d in rows}
     cells |= {key for r in these for key in r.cells}

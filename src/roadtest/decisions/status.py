@@ -114,6 +114,12 @@ def status_against(decision: dict[str, Any], runs: list[RunVerdicts], stale_afte
     key = (decision["hypothesis"], decision["model"])
     holding = [r for r in runs if key in r.cells]
     if not holding:
+        decided = parse_time(decision["decided_at"])
+        age = ((now or clock()) - decided).total_seconds() if decided else 0.0
+        if stale_after_s is not None and age > stale_after_s:
+            return Status("stale", f"no run here holds {decision['model']} on {decision['hypothesis']}, and the "
+                                   f"decision is {_span(age)} old (decisions.stale_after is {_span(stale_after_s)})",
+                          None, None)
         return Status("not run", f"no run here holds {decision['model']} on {decision['hypothesis']}", None, None)
     deciding = [r for r in holding if r.cells[key].verdict in DECIDING]
     if not deciding:
@@ -122,13 +128,17 @@ def status_against(decision: dict[str, Any], runs: list[RunVerdicts], stale_afte
                       last.cells[key].verdict)
     run = deciding[-1]
     cell = run.cells[key]
-    outage = f" (later runs did not decide it: {', '.join(r.run_id for r in holding if r.at > run.at)})" \
+    outage = f" (later runs did not decide it: {', '.join(r.run_id for r in holding if r.when > run.when)})" \
         if holding[-1] is not run else ""
     moved = _drift_since(decision, run)
+    changed = hypothesis_changed(decision, run)
     if cell.verdict == "REFUTED":
         return Status("contradicted", f"{run.run_id}: {cell.evidence}{outage}" + (
-            f"; the endpoint changed under the same name: {'; '.join(moved)}" if moved else ""), run.run_id,
-            cell.verdict, moved)
+            f"; the endpoint changed under the same name: {'; '.join(moved)}" if moved else "") + (
+            f"; {changed}" if changed else ""), run.run_id, cell.verdict, moved)
+    if changed:
+        return Status("stale", f"{run.run_id}: {changed}, so its verdict ({cell.verdict}) is about another claim",
+                      run.run_id, cell.verdict, moved)
     if moved:
         return Status("stale", f"{run.run_id}: the endpoint changed under the same name since the decision: "
                                f"{'; '.join(moved)}", run.run_id, cell.verdict, moved)
@@ -140,6 +150,16 @@ def status_against(decision: dict[str, Any], runs: list[RunVerdicts], stale_afte
                                    f"{_span(age)} (the last: {run.run_id}; decisions.stale_after is "
                                    f"{_span(stale_after_s)})", run.run_id, cell.verdict)
     return Status(STATUS_OF[cell.verdict], f"{run.run_id}: {cell.evidence}{outage}", run.run_id, cell.verdict)
+
+
+def hypothesis_changed(decision: dict[str, Any], run: RunVerdicts) -> str | None:
+    """Said when the run tested the hypothesis in another form than the decision rests on."""
+    from roadtest.decisions.evidence import hypothesis_digest
+
+    spec = run.specs.get(decision["hypothesis"])
+    if not spec or not decision.get("hypothesis_sha256") or hypothesis_digest(spec) == decision["hypothesis_sha256"]:
+        return None
+    return "the hypothesis changed since the decision (its text or criteria differ from what the decision rests on)"
 
 
 def _span(seconds: float) -> str:

@@ -220,7 +220,7 @@ class TimelineRow:
 VERDICT_MARKS = {
     "SUPPORTED": ("o", "#1f6f43", True), "INCONCLUSIVE": ("s", "#8a6100", False),
     "REFUTED": ("X", "#a12a2a", True), "NOT DECIDED": ("D", "#a12a2a", False),
-    "NOT APPLICABLE": ("_", "#6b7280", True), "NOT RUN": ("_", "#6b7280", True),
+    "NOT APPLICABLE": ("P", "#6b7280", True), "NOT RUN": ("P", "#6b7280", True),
 }
 """verdict -> (marker, colour, filled): the shape and the fill tell the verdicts apart without colour."""
 THIS_RUN = "#dfe4ec"

@@ -27,9 +27,9 @@ def duration_seconds(text: str) -> float:
 class Traffic(Spec):
     """The traffic a model would serve, to turn cost per item into cost per month."""
 
-    items_per_month: int | None = Field(default=None, gt=0)
+    items_per_month: int | None = Field(default=None, gt=0, le=10**12)
     """Items a month for every scenario that has no figure of its own in `scenarios`."""
-    scenarios: dict[Ident, Annotated[int, Field(gt=0)]] = Field(default_factory=dict)
+    scenarios: dict[Ident, Annotated[int, Field(gt=0, le=10**12)]] = Field(default_factory=dict)
     """Items a month per scenario id (overrides items_per_month for that scenario)."""
 
     @model_validator(mode="after")
