@@ -541,12 +541,20 @@ def report(archive: RunArchive, formats: list[str], workspace_templates: Path | 
         archive.record_hashes([SNAPSHOT])
     else:
         decisions = archived_snapshot(archive)
-    generated = manifest.get("finished_at") or datetime.now(timezone.utc).isoformat(timespec="seconds")
+    generated = _to_the_second(manifest.get("finished_at")) or datetime.now(timezone.utc).isoformat(timespec="seconds")
     html = render_html(build_view(manifest, metrics, verdicts, generated, _first_requests(archive),
                                   decisions=decisions), workspace_templates)
     written = _write_report(html, archive.path, formats, archive)
     archive.record_hashes([p.name for p in written])
     return written
+
+
+def _to_the_second(stamp: str | None) -> str | None:
+    """A manifest time (to the millisecond since runs needed an order within a second) as the document prints it."""
+    try:
+        return datetime.fromisoformat(stamp).isoformat(timespec="seconds") if stamp else stamp
+    except ValueError:
+        return stamp
 
 
 def _fresh_snapshot(record: tuple[Path, Path] | None, archives: list[RunArchive]) -> dict[str, Any] | None:
@@ -611,7 +619,8 @@ def report_many(archives: list[RunArchive], formats: list[str], out: Path,
         if not (archive.path / VERDICTS).is_file():
             derive(archive)
     decisions = _fresh_snapshot(record, archives)
-    html = render_html(build_view(manifest, metrics, verdicts, manifest["finished_at"], decisions=decisions),
+    html = render_html(build_view(manifest, metrics, verdicts, _to_the_second(manifest["finished_at"]),
+                                  decisions=decisions),
                        workspace_templates)
     return _write_report(html, out, formats)
 
