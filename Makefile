@@ -44,6 +44,7 @@ test-slow: install
 bench: install
 	$(PY) benchmarks/bench_engine.py
 	$(PY) benchmarks/bench_archive.py
+	$(PY) benchmarks/bench_startup.py
 
 clean-runs:
 	rm -rf runs/*/

@@ -10,23 +10,20 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from roadtest.archive import RunArchive, canonical_json, resolve_config
 from roadtest.archive.config import model_specs, scenario_specs
 from roadtest.archive.run_dir import PLAN, TRIALS, now, served_by
-from roadtest.compare import compare_runs
-from roadtest.engine import Budget, EngineOptions, Events, ResponseCache, RetryPolicy, execute, group_key, stop_kind
-from roadtest.engine.runner import Conversations
 from roadtest.errors import AlteredArchive, RoadtestError, RunError
 from roadtest.load import LoadedWorkspace, load_workspace
-from roadtest.plan import build_trials, select
-from roadtest.providers import check_keys
-from roadtest.report import build_view, render_html, write_pdf
-from roadtest.scoring import score_trials
-from roadtest.scoring.judging import judge_trials
-from roadtest.verdict import RunData, decide, summarise
-from roadtest.verdict.feasibility import feasibility
+
+if TYPE_CHECKING:
+    from roadtest.engine import Events, ResponseCache
+    from roadtest.engine.runner import Conversations
+
+# The stages below the façade are imported by the functions that use them: `roadtest check` and `--help` never
+# load the engine, scoring, statistics or the report (pandas, scipy, matplotlib, weasyprint).
 
 CHARS_PER_TOKEN = 4  # a rough, tokenizer-free estimate for planning only
 SCORES, METRICS, VERDICTS = "scores.jsonl", "metrics.json", "verdicts.json"
@@ -76,8 +73,7 @@ def check(root: Path, allow_outside: bool = False) -> LoadedWorkspace:
 def check_warnings(ws: LoadedWorkspace) -> list[str]:
     """What is valid but cannot come out as the author expects: a log-probability metric in a criterion for a
     model whose log-probabilities are switched off (NOT RUN for that model, so its hypothesis cannot be SUPPORTED)."""
-    from roadtest.spec.metrics import METRICS
-    from roadtest.verdict.judge import DESCRIBED_ONLY
+    from roadtest.spec.metrics import DESCRIBED_ONLY, METRICS
 
     off = [m.id for m in ws.spec.models if not m.logprobs]
     out = []
@@ -188,6 +184,8 @@ def run(root: Path, hypotheses: list[str] | None, models: list[str] | None, even
         command: list[str], options: RunOptions = RunOptions(), warn: Callable[[str], None] = lambda _: None
         ) -> RunResult:
     """Plan, archive the plan, execute, derive. A run that cannot finish keeps what finished (exit code 3)."""
+    from roadtest.plan import build_trials, select
+    from roadtest.providers import check_keys
     check_max_cost(options.max_cost)
     ws = load_workspace(root, allow_outside=options.allow_outside)
     sel = select(ws, hypotheses, models)
@@ -206,6 +204,8 @@ def run(root: Path, hypotheses: list[str] | None, models: list[str] | None, even
 def resume(root: Path, archive: RunArchive, events: Events, command: list[str],
            options: RunOptions = RunOptions(), warn: Callable[[str], None] = lambda _: None) -> RunResult:
     """Finish an interrupted run from its own archive: finished trials are not sent again."""
+    from roadtest.engine import group_key
+    from roadtest.providers import check_keys
     check_max_cost(options.max_cost)
     manifest = archive.manifest()
     if manifest["status"] == "complete" and not options.retry_errors:
@@ -238,6 +238,9 @@ def resume(root: Path, archive: RunArchive, events: Events, command: list[str],
 def rerun(root: Path, original: RunArchive, into: Path | None, events: Events, command: list[str],
           options: RunOptions = RunOptions(cache=False)) -> tuple[RunResult, dict[str, Any]]:
     """Send the archived plan again (the archive's own configuration, not the workspace's) and compare."""
+    from roadtest.compare import compare_runs
+    from roadtest.engine import group_key
+    from roadtest.providers import check_keys
     if not (original.path / PLAN).is_file():
         raise RoadtestError(f"run {original.run_id} has no plan.jsonl: it cannot be rerun from the archive alone",
                             "rerun it from its workspace with `roadtest run`")
@@ -262,6 +265,7 @@ def rerun(root: Path, original: RunArchive, into: Path | None, events: Events, c
 
 def diff(a: RunArchive, b: RunArchive) -> dict[str, Any]:
     """What differs between two runs: settings, endpoints, metrics beyond noise, verdicts."""
+    from roadtest.compare import compare_runs
     for archive in (a, b):
         check_sources(archive)
         if not (archive.path / VERDICTS).is_file():
@@ -283,6 +287,8 @@ def _execute(archive: RunArchive, root: Path, events: Events, options: RunOption
 
     Returns the warnings the response cache gave (moved aside, locked, unwritable); they were also passed to `warn`.
     """
+    from roadtest.engine import Budget, EngineOptions, ResponseCache, RetryPolicy, execute, group_key, stop_kind
+    from roadtest.scoring.judging import judge_trials
     config = archive.manifest()["config"]
     models, scenarios = model_specs(config), scenario_specs(config)
     cache = ResponseCache(root / CACHE_PATH, warn=warn) if options.cache else None
@@ -331,6 +337,7 @@ def _execute(archive: RunArchive, root: Path, events: Events, options: RunOption
 def conversations(archive: RunArchive, config: dict[str, Any], retry_errors: bool = False) -> Conversations | None:
     """What the engine needs for the run's conversation scenarios: their tools with the archived lookup tables,
     the tools chat format, and (a resume) every turn already archived, so none is sent again."""
+    from roadtest.engine.runner import Conversations
     from roadtest.archive.config import tool_tables
     from roadtest.conversation.tools import ToolBox
 
@@ -347,6 +354,7 @@ def conversations(archive: RunArchive, config: dict[str, Any], retry_errors: boo
 
 def _stop_message(stopped: str, archive: RunArchive) -> tuple[str, str]:
     """Why the engine stopped early, and how to finish the run."""
+    from roadtest.engine import stop_kind
     resume = f"roadtest run --resume {archive.run_id}"
     where = f"finished trials are kept in {archive.path}"
     messages = {
@@ -392,6 +400,7 @@ def check_sources(archive: RunArchive) -> None:
 
 def derive(archive: RunArchive) -> dict[str, Any]:
     """Scores, metrics and verdicts from the archive alone (no model calls): what `replay` runs."""
+    from roadtest.verdict import RunData, decide, summarise
     check_sources(archive)
     config = archive.manifest()["config"]
     scored = score_archive(archive, config)
@@ -406,6 +415,7 @@ def derive(archive: RunArchive) -> dict[str, Any]:
 
 def score_archive(archive: RunArchive, config: dict[str, Any]):
     """Every trial scored; conversations replayed from their plan entries and archived turns."""
+    from roadtest.scoring import score_trials
     from roadtest.archive.config import tool_tables
 
     specs = scenario_specs(config)
@@ -435,6 +445,9 @@ def replay(archive: RunArchive, workspace_templates: Path | None) -> tuple[dict[
 def plan(root: Path, hypotheses: list[str] | None, models: list[str] | None,
          max_cost: float | None = None, allow_outside: bool = False) -> dict[str, Any]:
     """What a run would do, before any model call: trials, token estimates, which criteria n can decide."""
+    from roadtest.engine import Budget
+    from roadtest.plan import build_trials, select
+    from roadtest.verdict.feasibility import feasibility
     check_max_cost(max_cost)
     ws = load_workspace(root, allow_outside=allow_outside)
     sel = select(ws, hypotheses, models)
@@ -527,6 +540,7 @@ def report(archive: RunArchive, formats: list[str], workspace_templates: Path | 
 
     `record`: (workspace, runs folder) whose decision record the document shows, against this run; its snapshot
     is kept in the run folder (decisions.json). Without it (replay), the archived snapshot is shown again."""
+    from roadtest.report import build_view, render_html
     from roadtest.decisions.snapshot import SNAPSHOT, archived_snapshot
 
     manifest = archive.manifest()
@@ -583,6 +597,7 @@ def _first_requests(archive: RunArchive) -> dict[tuple[str, str], dict[str, Any]
 
 def _write_report(html: str, folder: Path, formats: list[str], archive: RunArchive | None = None) -> list[Path]:
     """Into a run folder (`archive`): written beside the target and renamed over it, never through a link."""
+    from roadtest.report import write_pdf
     written = []
     if "html" in formats:
         target = folder / "report.html"
@@ -606,6 +621,8 @@ def report_many(archives: list[RunArchive], formats: list[str], out: Path,
                 workspace_templates: Path | None = None, record: tuple[Path, Path] | None = None) -> list[Path]:
     """One decision document over several runs (models evaluated at different times): every verdict in one
     Holm family, models side by side on the same items, and a warning when the runs' settings differ."""
+    from roadtest.report import build_view, render_html
+    from roadtest.verdict import RunData, decide, summarise
     for archive in archives:
         check_sources(archive)
     combined = combine_runs(archives)

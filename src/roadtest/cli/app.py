@@ -12,19 +12,53 @@ import traceback
 from pathlib import Path
 from typing import Annotated, Any, Callable, Optional
 
+import importlib
+
 import typer
 from typer.core import TyperGroup
 from rich.console import Console
 
-from roadtest import __version__, api
-from roadtest.archive import find_run
+from roadtest import __version__
 from roadtest.cli.tables import print_table
 from roadtest.errors import InputError, RoadtestError
-from roadtest.load.workspace import printable_text
-from roadtest.spec.hypothesis import claim_text
-from roadtest.verdict.decide import not_decided
-from roadtest.spec.metrics import METRICS
-from roadtest.stats import StatsInputError
+
+
+class _Lazy:
+    """A module imported when a command first uses it, so `roadtest --help` (and a command that does not need
+    it) never loads pandas, scipy, matplotlib or weasyprint."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(importlib.import_module(self._name), attr)
+
+
+api = _Lazy("roadtest.api")
+
+
+def find_run(runs_dir: Path, ref: str):
+    from roadtest.archive.run_dir import find_run as find
+
+    return find(runs_dir, ref)
+
+
+def printable_text(text: str) -> str:
+    from roadtest.load.workspace import printable_text as printable
+
+    return printable(text)
+
+
+def not_decided(verdicts: dict[str, Any]) -> list[str]:
+    from roadtest.verdict.decide import not_decided as undecided
+
+    return undecided(verdicts)
+
+
+def _stats_input_error(exc: BaseException) -> bool:
+    """A statistics input error (only possible once roadtest.stats was imported)."""
+    module = sys.modules.get("roadtest.stats._validate")
+    return module is not None and isinstance(exc, module.StatsInputError)
 
 class JsonErrors(TyperGroup):
     """With --json anywhere on the command line, a usage error (unknown option, bad value, missing argument) is
@@ -82,11 +116,6 @@ def command(fn: Callable) -> Callable:
                 _emit_json(_error_payload(exc))
             err.print(exc.render(), markup=False)
             raise typer.Exit(exc.exit_code) from None
-        except StatsInputError as exc:
-            if as_json:
-                _emit_json({"ok": False, "exit_code": 2, "error": {"kind": "input", "message": str(exc), "hint": ""}})
-            err.print(f"error: {exc}", markup=False)
-            raise typer.Exit(2) from None
         except (typer.Exit, typer.Abort):
             raise
         except KeyboardInterrupt:   # outside a run's calls (those stop cleanly in api): nothing half-written
@@ -94,6 +123,12 @@ def command(fn: Callable) -> Callable:
                       markup=False)
             raise typer.Exit(3) from None
         except Exception as exc:  # a bug: say so briefly, keep the traceback for whoever debugs it
+            if _stats_input_error(exc):
+                if as_json:
+                    _emit_json({"ok": False, "exit_code": 2,
+                                "error": {"kind": "input", "message": str(exc), "hint": ""}})
+                err.print(f"error: {exc}", markup=False)
+                raise typer.Exit(2) from None
             err.print(f"internal error: {type(exc).__name__}: {exc}", markup=False)
             if os.environ.get("ROADTEST_DEBUG"):
                 traceback.print_exc()
@@ -171,6 +206,8 @@ def check(workspace: Workspace = Path("."), json_out: JsonFlag = False,
 
 
 def _list_metrics(json_out: bool) -> None:
+    from roadtest.spec.metrics import METRICS
+
     rows = [{"id": i.id, "family": i.family, "better": i.direction, "unit": i.unit, "description": i.description}
             for _, i in METRICS.items()]
     if json_out:
@@ -324,6 +361,8 @@ def plan(workspace: Workspace = Path("."),
         err.print(f"warning: {printable_text(w)}", markup=False)
     rows = []
     for r in f["criteria"]:
+        from roadtest.spec.hypothesis import claim_text
+
         claim = f"{r['scenario']} · {r['metric']} " + claim_text(r["direction"], r["threshold"], r["versus"])
         answer = ("yes, " if r["decidable"] == "yes" else "NO: ") + r["why"]
         rows.append([r["hypothesis"], claim, f"{r['n']} {r['n_unit']}", answer])

@@ -8,12 +8,9 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from roadtest import api
-from roadtest.archive import find_run
-from roadtest.cli.app import JsonFlag, Workspace, _emit_json, _runs_dir, command, err, out
+from roadtest.cli.app import JsonFlag, Workspace, _emit_json, _runs_dir, api, command, err, find_run, out, printable_text
 from roadtest.cli.tables import print_table as _print_table
 from roadtest.errors import RoadtestError
-from roadtest.load.workspace import printable_text
 
 
 @command

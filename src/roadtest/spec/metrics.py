@@ -200,3 +200,8 @@ def expand(names: list[str] | None, scenario=None, families: bool = False) -> li
 
 def known_names() -> list[str]:
     return [*METRICS.names(), *FAMILIES, *ALIASES]
+
+
+DESCRIBED_ONLY = ("ece", "ece_mass", "run_sd", "icc")
+"""Statistics with no decision rule shown by simulation to hold its error rate: never SUPPORTED or REFUTED (the
+verdict stage holds to it; `roadtest check` warns of it without loading the statistics)."""

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from roadtest import stats
 from roadtest.scoring.metrics import Sample
-from roadtest.verdict.judge import DESCRIBED_ONLY, interval
+from roadtest.spec.metrics import DESCRIBED_ONLY
+from roadtest.verdict.judge import interval
 
 BOOT_SEED = 20240611
 DESCRIPTIVE_B = 2_000

@@ -15,7 +15,8 @@ from roadtest.archive.config import hypothesis_specs
 from roadtest.spec import Criterion
 from roadtest.spec.metrics import METRICS
 from roadtest.stats import rules as R
-from roadtest.verdict.judge import DESCRIBED_ONLY, alpha_of
+from roadtest.spec.metrics import DESCRIBED_ONLY
+from roadtest.verdict.judge import alpha_of
 
 POWER = 0.8
 MIN_CLUSTERS = 10

@@ -35,8 +35,6 @@ from roadtest.stats import rules as R
 SUPPORTED, REFUTED, INCONCLUSIVE = "SUPPORTED", "REFUTED", "INCONCLUSIVE"
 COMPARISONS = ("versus", "no_worse_than", "equivalent_to")
 THRESHOLDS = ("at_least", "at_most")
-DESCRIBED_ONLY = ("ece", "ece_mass", "run_sd", "icc")
-"""Statistics with no decision rule shown by simulation to hold its error rate: never SUPPORTED or REFUTED."""
 SEED = 20240611
 POWER = 0.8
 FRESH_CAP = 5_000
