@@ -17,6 +17,7 @@ from roadtest.archive.config import model_specs, scenario_specs
 from roadtest.archive.run_dir import PLAN, TRIALS, now, served_by
 from roadtest.errors import AlteredArchive, RoadtestError, RunError
 from roadtest.load import LoadedWorkspace, load_workspace
+from roadtest.archive.records import record_kind
 
 if TYPE_CHECKING:
     from roadtest.engine import Events, ResponseCache
@@ -518,7 +519,7 @@ def _latency_history(runs_dir: Path) -> dict[str, tuple[float, str]]:
         try:
             for record in RunArchive(trials.parent).trials():
                 if not record.get("error") and not record.get("cache") and not record.get("level") \
-                        and record.get("kind", "model") == "model":
+                        and record_kind(record) == "model":
                     totals.setdefault(record["model"], []).append(record["latency_s"])
         except RoadtestError:   # a damaged or linked archive: its latencies are not used (verify says why)
             continue
@@ -588,7 +589,7 @@ def _first_requests(archive: RunArchive) -> dict[tuple[str, str], dict[str, Any]
     found: dict[tuple[str, str], dict[str, Any]] = {}
     for record in archive.trials():
         key = (record.get("scenario"), record.get("model"))
-        kind = record.get("kind", "model")
+        kind = record_kind(record)
         if (kind == "model" or (kind == "turn" and record.get("role") == "assistant")) \
                 and record.get("variant", "base") == "base" and not record.get("level") and key not in found:
             found[key] = record["request"]["body"]

@@ -10,6 +10,7 @@ from typing import Any
 
 from roadtest.archive import RunArchive
 from roadtest.scoring.outputs import read_output
+from roadtest.archive.records import record_kind
 
 Z = 1.959963984540054
 
@@ -195,7 +196,7 @@ def verdict_changes(va: dict[str, Any], vb: dict[str, Any]) -> list[VerdictChang
 
 
 def _outputs(archive: RunArchive) -> dict[str, str | None]:
-    return {r["trial_id"]: read_output(r).text for r in archive.trials() if r.get("kind", "model") == "model"}
+    return {r["trial_id"]: read_output(r).text for r in archive.trials() if record_kind(r) == "model"}
 
 
 def response_agreement(a: RunArchive, b: RunArchive) -> tuple[int, int]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, Iterator
 
+from roadtest.archive.records import record_kind
 from roadtest.errors import AlteredArchive, RoadtestError
 
 MAX_MANIFEST_BYTES = 64 << 20
@@ -177,7 +178,7 @@ def trial_problem(data: Any, models: set[str], scenarios: set[str]) -> str | Non
     extra = set(data) - set(_TRIAL) - _TRIAL_OPTIONAL
     if extra:
         return f"unknown field {sorted(extra)[0]!r}"
-    if data.get("kind", "model") not in ("model", "conversation"):
+    if record_kind(data) not in ("model", "conversation"):
         return f"kind is {data.get('kind')!r}: a plan holds only calls to the models under test and conversations"
     if data.get("kind") == "conversation":
         from roadtest.archive.records import conversation_problem
@@ -286,7 +287,7 @@ class TrialsCheck:
         tid = record["trial_id"]
         if record.get("kind") == "turn":
             return self._foreign_turn(record)
-        if record.get("kind", "model") == "judge":
+        if record_kind(record) == "judge":
             target = record.get("target")
             if not isinstance(target, str) or target not in self.planned:
                 return f"judges a trial ({str(target)[:120]}) that is not in plan.jsonl"

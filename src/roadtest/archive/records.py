@@ -16,6 +16,13 @@ from typing import Any, Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 Endpoint = Literal["chat/completions", "completions"]
+RecordKind = Literal["model", "judge", "turn", "conversation"]
+
+
+def record_kind(record: dict[str, Any]) -> str:
+    """A trial row's (or plan line's) kind: `model` (one call of a judged model), `judge`, `turn` (one call of a
+    conversation) or `conversation` (a plan entry). Rows written before kinds existed are model calls."""
+    return record.get("kind", "model")
 
 
 class _Record(BaseModel):

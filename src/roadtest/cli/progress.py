@@ -7,6 +7,7 @@ from typing import Any
 
 from rich.console import Console
 
+from roadtest.archive.records import record_kind
 from roadtest.engine.runner import label
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
@@ -20,7 +21,7 @@ class Tally:
 
 
 def label_of(record: dict[str, Any]) -> str:
-    return label(record["model"], record.get("level"), record.get("kind", "model"))
+    return label(record["model"], record.get("level"), record_kind(record))
 
 
 class ProgressEvents:

@@ -13,6 +13,7 @@ from roadtest.load.templates import render
 from roadtest.plan import CHAT, COMPLETION, Trial
 from roadtest.scoring.outputs import read_output
 from roadtest.spec import Judge, ModelSpec, Scenario
+from roadtest.archive.records import record_kind
 
 DEFAULT_TEMPLATE = """You are a strict evaluator. Read the rubric, the input and the response, then answer PASS if \
 the response meets the rubric and FAIL if it does not.
@@ -77,7 +78,7 @@ def judge_trials(records: Iterable[dict[str, Any]], scenarios: dict[str, Scenari
     """A judge trial for every successful model call of a scenario that has a judge, grouped by judge model."""
     pending: dict[str, list[Trial]] = {}
     for record in records:
-        if record.get("kind", "model") != "model" or record.get("error"):
+        if record_kind(record) != "model" or record.get("error"):
             continue
         spec = scenarios.get(record["scenario"])
         for purpose, judge in judges_of(spec) if spec else []:

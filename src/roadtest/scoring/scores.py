@@ -15,6 +15,7 @@ from roadtest.scoring.policy import violations
 from roadtest.scoring.rules import Score, normalise, score_output
 from roadtest.scoring.toxicity import THRESHOLD, toxicity_scores
 from roadtest.spec import ModelSpec, Scenario
+from roadtest.archive.records import record_kind
 
 SCORE_COLUMNS = ["trial_id", "model", "scenario", "variant", "item", "repeat", "group", "cluster", "score", "extracted",
                  "answer_key", "format_ok", "empty", "error", "finish_reason", "truncated", "latency_s",
@@ -154,7 +155,7 @@ def score_trials(records: Callable[[], Iterable[dict[str, Any]]], scenarios: dic
             if entries is not None and scenario is not None:
                 turns.setdefault(str(record.get("conversation")), {})[record["trial_id"]] = slim(record)
             continue
-        if record.get("kind", "model") != "model" or scenario is None:
+        if record_kind(record) != "model" or scenario is None:
             continue
         row = score_record(record, scenario, models.get(record["model"]), verdicts.get(record["trial_id"]))
         text = row["output"] if row["error"] is None else ""
