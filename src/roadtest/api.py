@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from roadtest.archive import RunArchive, canonical_json, resolve_config
 from roadtest.archive.config import model_specs, scenario_specs
-from roadtest.archive.run_dir import PLAN, TRIALS, now, served_by
+from roadtest.archive.run_dir import PLAN, now
+from roadtest.archive.trials_file import served_by
 from roadtest.errors import AlteredArchive, RoadtestError, RunError
 from roadtest.load import LoadedWorkspace, load_workspace
 from roadtest.archive.records import record_kind

@@ -10,21 +10,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
+from roadtest.archive.trials_file import served_by
 from roadtest.errors import RoadtestError
 
 Migration = Callable[[dict[str, Any], Path], dict[str, Any]]
 
 
-def _served(path: Path) -> dict[str, dict[str, list[str]]]:
-    from roadtest.archive.run_dir import served_by
-
-    return served_by(path)
-
-
 def _0001_endpoint_identity(manifest: dict[str, Any], path: Path) -> dict[str, Any]:
     """v1 -> v2: endpoints record what the server said about itself (its /models entry, and the model
     names and system fingerprints its responses carried); the plan is among the hashed files."""
-    served = _served(path)
+    served = served_by(path)
     for model_id, entry in manifest.get("endpoints", {}).items():
         entry.setdefault("models_entry", None)
         entry.setdefault("served", served.get(model_id, {"model": [], "system_fingerprint": []}))

@@ -475,19 +475,6 @@ class RunArchive:
         return f"the run's own records are intact: {fix}, then `roadtest replay {self.run_id}` writes {name} again"
 
 
-def served_by(path: Path) -> dict[str, dict[str, list[str]]]:
-    """Per model: the model names and system fingerprints its responses carried (endpoint drift)."""
-    seen: dict[str, dict[str, set[str]]] = {}
-    archive = RunArchive(path)
-    for record in archive.trials():
-        body = (record.get("response") or {}).get("body")
-        if not isinstance(body, dict) or record.get("cache"):
-            continue
-        entry = seen.setdefault(record["model"], {"model": set(), "system_fingerprint": set()})
-        for key in ("model", "system_fingerprint"):
-            if body.get(key):
-                entry[key].add(str(body[key]))
-    return {m: {k: sorted(v) for k, v in e.items()} for m, e in seen.items()}
 def find_run(runs_dir: Path, ref: str) -> RunArchive:
     """A run by id, by folder path, or 'latest'."""
     candidate = Path(ref)

@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Any, Iterator
 
+from roadtest.archive.checks import TRIALS
 from roadtest.archive.files import open_append, open_regular
 from roadtest.archive.integrity import decode_line, jsonl_lines, record_problem, unreadable
 
@@ -94,3 +95,18 @@ class Appender:
             os.fsync(self.fd)
         finally:
             os.close(self.fd)
+
+
+def served_by(folder: Path) -> dict[str, dict[str, list[str]]]:
+    """Per model: the model names and system fingerprints its responses carried (endpoint drift), from the run
+    folder's trials.jsonl (answers served from the response cache say nothing about the endpoint)."""
+    seen: dict[str, dict[str, set[str]]] = {}
+    for record in read_records(folder / TRIALS):
+        body = (record.get("response") or {}).get("body")
+        if not isinstance(body, dict) or record.get("cache"):
+            continue
+        entry = seen.setdefault(record["model"], {"model": set(), "system_fingerprint": set()})
+        for key in ("model", "system_fingerprint"):
+            if body.get(key):
+                entry[key].add(str(body[key]))
+    return {m: {k: sorted(v) for k, v in e.items()} for m, e in seen.items()}
