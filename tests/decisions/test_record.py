@@ -508,3 +508,12 @@ def test_deciding_leaves_no_lock_file_and_warns_of_newer_evidence(record):
     run(ws)
     result = cli("decide", "sums", "-m", "assistant", "--run", first, "--by", "A", "--note", "n", "-w", str(ws))
     assert result.exit_code == 0 and "newer than the evidence, has assistant REFUTED" in result.output
+
+
+def test_a_number_beyond_a_float_in_a_log_is_refused(tmp_path, stub):
+    ws = workspace(tmp_path, Models(stub))
+    (ws / "decisions").mkdir()
+    (ws / "decisions" / "log.jsonl").write_text('{"seq": 1e999}\n', encoding="utf-8")
+    result = cli("verify", "--decisions", "-w", str(ws))
+    assert result.exit_code == 1 and "decisions/log.jsonl:1: not a JSON entry: the number 1e999 reads as infinity" \
+        in result.output

@@ -4,7 +4,6 @@ file against the sha256 its manifest records, with the endpoint identity of ever
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,7 +15,7 @@ from roadtest.archive.canonical import canonical_json, fingerprint
 from roadtest.archive.files import read_bytes, sha256_file
 from roadtest.archive.run_dir import MANIFEST, PLAN, TRIALS, RunArchive
 from roadtest.compare import MODEL_ENTRY_KEYS, drift
-from roadtest.decisions.schema import Identity, Verdict
+from roadtest.decisions.schema import Identity, Verdict, finite_json, utc_time
 from roadtest.errors import RoadtestError
 from roadtest.spec.base import Ident
 
@@ -60,12 +59,7 @@ class RunVerdicts:
     @property
     def when(self) -> datetime:
         """When the run started, for ordering (archives with no readable time sort first)."""
-        text = self.at
-        try:
-            value = datetime.fromisoformat(text)
-        except (TypeError, ValueError):
-            return datetime.min.replace(tzinfo=timezone.utc)
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return utc_time(self.at) or datetime.min.replace(tzinfo=timezone.utc)
 
     def hypotheses(self) -> list[str]:
         return list(self.titles)
@@ -111,16 +105,12 @@ def read_run(archive: RunArchive, check_sources: bool = False) -> RunVerdicts:
                                    else "its configuration does not hash to its fingerprint"),
                                 f"`roadtest verify {archive.run_id}` names every mismatch")
     try:
-        return _cells(archive, manifest, recorded, json.loads(raw, parse_constant=_refuse_constant))
+        return _cells(archive, manifest, recorded, finite_json(raw))
     except (KeyError, TypeError, ValueError, AttributeError, RecursionError, ValidationError) as exc:
         raise RoadtestError(f"run {archive.run_id}: verdicts.json or the manifest is not what roadtest writes "
                             f"({type(exc).__name__}: {str(exc)[:160]})",
                             f"`roadtest replay {archive.run_id}` derives the verdicts again from the archived "
                             "responses") from None
-
-
-def _refuse_constant(name: str) -> float:
-    raise ValueError(f"{name} is not a number JSON allows")
 
 
 def _cells(archive: RunArchive, manifest: dict[str, Any], recorded: dict[str, str],

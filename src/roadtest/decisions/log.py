@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import json
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from typing import Any, Iterator
 
 from roadtest.archive.canonical import canonical_json
 from roadtest.archive.files import open_append, open_regular, read_bytes
+from roadtest.decisions.schema import finite_json
 from roadtest.errors import AlteredArchive, RoadtestError
 
 FOLDER = "decisions"
@@ -107,10 +107,6 @@ def check_folder(root: Path) -> Path:
     if folder.exists() and not folder.is_dir():
         raise RoadtestError(f"{FOLDER} is not a folder", "move it away: decisions/ holds the decision record")
     return folder
-
-
-def _refuse_constant(name: str) -> float:
-    raise ValueError(f"{name} is not a number JSON allows")
 
 
 def read_chain(root: Path) -> Chain:
@@ -199,7 +195,7 @@ def _record_problem(record: dict[str, Any]) -> str | None:
 
 def _parse(line: bytes) -> tuple[dict[str, Any], str | None]:
     try:
-        data = json.loads(line.decode("utf-8"), parse_constant=_refuse_constant)
+        data = finite_json(line.decode("utf-8"))
     except UnicodeDecodeError:
         return {}, "not UTF-8 text (binary?)"
     except (ValueError, RecursionError) as exc:

@@ -4,7 +4,9 @@ entry whose hashes check but whose record is not of this shape is reported, neve
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+import math
+from datetime import datetime, timezone
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
@@ -16,17 +18,44 @@ RunId = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 Sha256 = Field(pattern=r"^[0-9a-f]{64}$")
 
 
-class _Record(BaseModel):
+def finite_json(raw: bytes | str) -> Any:
+    """JSON as the decision record reads it from files other people wrote: NaN, Infinity and numbers beyond a
+    float (1e999) are refused (ValueError), like every other non-finite input."""
+
+    def constant(name: str) -> float:
+        raise ValueError(f"{name} is not a number JSON allows")
+
+    def number(text: str) -> float:
+        value = float(text)
+        if not math.isfinite(value):
+            raise ValueError(f"the number {text} reads as infinity")
+        return value
+
+    return json.loads(raw, parse_constant=constant, parse_float=number)
+
+
+def utc_time(text: Any) -> datetime | None:
+    """An ISO time (UTC when it names no zone), or None when it is not one."""
+    try:
+        value = datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+class Record(BaseModel):
+    """The base of every decision-record model: no unknown keys, no coercion."""
+
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
-class Served(_Record):
+class Served(Record):
     model: list[StrictStr] = []
     """The model names the endpoint's responses carried."""
     system_fingerprint: list[StrictStr] = []
 
 
-class Identity(_Record):
+class Identity(Record):
     """What an endpoint said it serves under a model's name (the parts that show a model swapped under it)."""
 
     gguf_sha256: StrictStr | None = None
@@ -35,7 +64,7 @@ class Identity(_Record):
     served: Served | None = None
 
 
-class Alternative(_Record):
+class Alternative(Record):
     model: Ident
     """A model the decision considered and did not choose."""
     verdict: Verdict
@@ -44,7 +73,7 @@ class Alternative(_Record):
     run: StrictStr = RunId
 
 
-class EvidenceRun(_Record):
+class EvidenceRun(Record):
     run_id: StrictStr = RunId
     fingerprint: StrictStr
     """The run's configuration fingerprint."""
@@ -54,7 +83,7 @@ class EvidenceRun(_Record):
     """The sha256 of the run's own records, as its manifest recorded them."""
 
 
-class DecisionRecord(_Record):
+class DecisionRecord(Record):
     """One decision: the hypothesis as tested, the choice, the evidence, who and when."""
 
     hypothesis: Ident

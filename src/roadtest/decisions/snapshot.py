@@ -9,10 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
-
 from roadtest.decisions import log
 from roadtest.decisions.evidence import RunVerdicts, workspace_runs
+from roadtest.decisions.schema import Record, finite_json
 from roadtest.decisions.status import cell_histories, decision_rows
 
 SNAPSHOT = "decisions.json"
@@ -57,7 +56,6 @@ def archived_snapshot(archive) -> dict[str, Any] | None:
     """The snapshot kept in a run folder (None when there is none). Archives come from other people: it must be
     the file the manifest records, and of the shape a snapshot has, or nothing is shown from it."""
     import hashlib
-    import json
 
     from pydantic import ValidationError
 
@@ -72,7 +70,7 @@ def archived_snapshot(archive) -> dict[str, Any] | None:
         raw = read_bytes(path, MAX_SNAPSHOT_BYTES)
         if recorded is None or hashlib.sha256(raw).hexdigest() != recorded:
             raise ValueError("it is not the file the manifest records")
-        return Snapshot.model_validate(json.loads(raw, parse_constant=_refuse)).model_dump(mode="json")
+        return Snapshot.model_validate(finite_json(raw)).model_dump(mode="json")
     except (OSError, ValueError, ValidationError, RecursionError) as exc:
         reason = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
         raise AlteredArchive(f"{path}: the decision record kept with the run cannot be shown: {reason[:200]}",
@@ -80,15 +78,7 @@ def archived_snapshot(archive) -> dict[str, Any] | None:
                              "workspace's decisions/") from None
 
 
-def _refuse(name: str) -> float:
-    raise ValueError(f"{name} is not a number JSON allows")
-
-
-class _Record(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Alternative(_Record):
+class Alternative(Record):
     model: str
     """A model the decision considered and did not choose."""
     verdict: str
@@ -97,7 +87,7 @@ class Alternative(_Record):
     """The sentence the document gave as its evidence."""
 
 
-class DecisionShown(_Record):
+class DecisionShown(Record):
     """One recorded decision as the document shows it, with its status against the document's run(s)."""
 
     id: str
@@ -128,14 +118,14 @@ class DecisionShown(_Record):
     """What changed under the model's name since the decision."""
 
 
-class RunShown(_Record):
+class RunShown(Record):
     run_id: str
     at: str
     this: bool
     """The run (or one of the runs) of this document."""
 
 
-class PointShown(_Record):
+class PointShown(Record):
     run_id: str
     at: str
     verdict: str
@@ -143,32 +133,32 @@ class PointShown(_Record):
     drift: bool
 
 
-class CellShown(_Record):
+class CellShown(Record):
     hypothesis: str
     model: str
     points: list[PointShown]
 
 
-class DecisionMark(_Record):
+class DecisionMark(Record):
     id: str
     hypothesis: str
     model: str
     at: str
 
 
-class Timeline(_Record):
+class Timeline(Record):
     runs: list[RunShown]
     cells: list[CellShown]
     decisions: list[DecisionMark]
 
 
-class LogHead(_Record):
+class LogHead(Record):
     entries: int
     head: str
     """sha256 of the log's last entry: a copy of it elsewhere anchors the chain."""
 
 
-class Snapshot(_Record):
+class Snapshot(Record):
     """decisions.json: the decision record as a decision document shows it (version 1)."""
 
     version: Literal[1]

@@ -15,6 +15,7 @@ from typing import Any
 
 from roadtest.decisions.evidence import RunVerdicts, drifted
 from roadtest.decisions.log import Chain, Entry
+from roadtest.decisions.schema import utc_time
 
 DECIDING = ("SUPPORTED", "REFUTED", "INCONCLUSIVE")
 """The verdicts that are evidence (NOT DECIDED is an outage, NOT APPLICABLE / NOT RUN say nothing)."""
@@ -25,14 +26,6 @@ STATUSES = ("holds", "at risk", "contradicted", "stale", "not run", "not decided
 def clock() -> datetime:
     """Now, in UTC (one place, so a test can set the time)."""
     return datetime.now(timezone.utc)
-
-
-def parse_time(text: str) -> datetime | None:
-    try:
-        value = datetime.fromisoformat(text)
-    except (TypeError, ValueError):
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -114,7 +107,7 @@ def status_against(decision: dict[str, Any], runs: list[RunVerdicts], stale_afte
     key = (decision["hypothesis"], decision["model"])
     holding = [r for r in runs if key in r.cells]
     if not holding:
-        decided = parse_time(decision["decided_at"])
+        decided = utc_time(decision["decided_at"])
         age = ((now or clock()) - decided).total_seconds() if decided else 0.0
         if stale_after_s is not None and age > stale_after_s:
             return Status("stale", f"no run here holds {decision['model']} on {decision['hypothesis']}, and the "
@@ -142,7 +135,7 @@ def status_against(decision: dict[str, Any], runs: list[RunVerdicts], stale_afte
     if moved:
         return Status("stale", f"{run.run_id}: the endpoint changed under the same name since the decision: "
                                f"{'; '.join(moved)}", run.run_id, cell.verdict, moved)
-    finished = parse_time(run.finished_at or run.at)
+    finished = utc_time(run.finished_at or run.at)
     if stale_after_s is not None and finished is not None:
         age = ((now or clock()) - finished).total_seconds()
         if age > stale_after_s:
