@@ -125,7 +125,7 @@ def test_diff_of_runs_that_differ_only_in_temperature_names_exactly_that(tmp_pat
     scenario = ws / "scenarios" / "tiny-math.yaml"
     scenario.write_text(TINY_SCENARIO.replace("temperature: 0.0", "temperature: 0.7"))
     assert invoke("run", "-w", str(ws), "-q").exit_code == 0
-    a, b = sorted(p.name for p in (ws / "runs").iterdir())
+    a, b = [r["run_id"] for r in json.loads(invoke("runs", "-w", str(ws), "--json").stdout)]   # in run order
     result = invoke("diff", a, b, "-w", str(ws), "--json", "--html", str(tmp_path / "diff.html"))
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from roadtest.archive.files import read_bytes
-from roadtest.archive.run_dir import MANIFEST, RunArchive
+from roadtest.archive.run_dir import MANIFEST, RunArchive, in_run_order
 from roadtest.errors import RoadtestError
 
 MAX_VERDICTS_BYTES = 16 << 20
@@ -17,7 +17,7 @@ def list_runs(runs_dir: Path) -> list[dict[str, Any]]:
     rows = []
     if not runs_dir.is_dir():
         return rows
-    for path in sorted(p for p in runs_dir.iterdir() if p.is_dir() and (p / MANIFEST).is_file()):
+    for path in in_run_order([p for p in runs_dir.iterdir() if p.is_dir() and (p / MANIFEST).is_file()]):
         try:
             manifest = RunArchive(path).manifest()
         except Exception:  # noqa: BLE001 - a damaged archive is listed as such, not a crash

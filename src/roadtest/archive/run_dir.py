@@ -475,13 +475,27 @@ class RunArchive:
         return f"the run's own records are intact: {fix}, then `roadtest replay {self.run_id}` writes {name} again"
 
 
+def in_run_order(folders: list[Path]) -> list[Path]:
+    """Run folders oldest first: by the start time their manifest records (to the millisecond), then by name. Two
+    runs started in the same second have ids that sort by fingerprint, not by time; an unreadable manifest sorts
+    by name alone."""
+    def key(path: Path) -> tuple[datetime, str]:
+        try:
+            started = datetime.fromisoformat(RunArchive(path).manifest()["started_at"]).astimezone(timezone.utc)
+        except Exception:  # noqa: BLE001 - a damaged archive still has a place in the list
+            started = datetime.min.replace(tzinfo=timezone.utc)
+        return started, path.name
+
+    return sorted(folders, key=key)
+
+
 def find_run(runs_dir: Path, ref: str) -> RunArchive:
     """A run by id, by folder path, or 'latest'."""
     candidate = Path(ref)
     if (candidate / MANIFEST).is_file():
         return RunArchive(candidate.resolve())
     if ref == "latest":
-        runs = sorted(p for p in runs_dir.glob("*/") if (p / MANIFEST).is_file()) if runs_dir.is_dir() else []
+        runs = in_run_order([p for p in runs_dir.glob("*/") if (p / MANIFEST).is_file()]) if runs_dir.is_dir() else []
         if not runs:
             raise RoadtestError(f"no runs in {runs_dir}", "start one with `roadtest run`")
         return RunArchive(runs[-1])
