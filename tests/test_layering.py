@@ -12,7 +12,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "roadtest"
 
 ORDER = [
     # the bottom: anyone may import these
-    "roadtest", "errors", "registry", "stats", "patterns", "sandbox",
+    "roadtest", "errors", "registry", "digest", "stats", "patterns", "sandbox",
     # the pipeline (style.md), in the order data flows
     "spec", "load", "plan", "conversation", "providers", "engine", "archive", "scoring", "verdict", "compare",
     "report", "decisions",

@@ -206,7 +206,7 @@ def run(root: Path, hypotheses: list[str] | None, models: list[str] | None, even
 def resume(root: Path, archive: RunArchive, events: Events, command: list[str],
            options: RunOptions = RunOptions(), warn: Callable[[str], None] = lambda _: None) -> RunResult:
     """Finish an interrupted run from its own archive: finished trials are not sent again."""
-    from roadtest.engine import group_key
+    from roadtest.plan.trial import group_key
     from roadtest.providers import check_keys
     check_max_cost(options.max_cost)
     manifest = archive.manifest()
@@ -241,7 +241,7 @@ def rerun(root: Path, original: RunArchive, into: Path | None, events: Events, c
           options: RunOptions = RunOptions(cache=False)) -> tuple[RunResult, dict[str, Any]]:
     """Send the archived plan again (the archive's own configuration, not the workspace's) and compare."""
     from roadtest.compare import compare_runs
-    from roadtest.engine import group_key
+    from roadtest.plan.trial import group_key
     from roadtest.providers import check_keys
     if not (original.path / PLAN).is_file():
         raise RoadtestError(f"run {original.run_id} has no plan.jsonl: it cannot be rerun from the archive alone",
@@ -289,7 +289,8 @@ def _execute(archive: RunArchive, root: Path, events: Events, options: RunOption
 
     Returns the warnings the response cache gave (moved aside, locked, unwritable); they were also passed to `warn`.
     """
-    from roadtest.engine import Budget, EngineOptions, ResponseCache, RetryPolicy, execute, group_key, stop_kind
+    from roadtest.engine import Budget, EngineOptions, ResponseCache, RetryPolicy, execute, stop_kind
+    from roadtest.plan.trial import group_key
     from roadtest.scoring.judging import judge_trials
     config = archive.manifest()["config"]
     models, scenarios = model_specs(config), scenario_specs(config)

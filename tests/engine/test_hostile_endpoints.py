@@ -19,7 +19,8 @@ import pytest
 from typer.testing import CliRunner
 
 from roadtest.cli import app
-from roadtest.engine import EngineOptions, ResponseCache, RetryPolicy, execute, group_key, stop_kind
+from roadtest.engine import EngineOptions, ResponseCache, RetryPolicy, execute, stop_kind
+from roadtest.plan.trial import group_key
 from roadtest.plan import Trial
 from roadtest.spec import ModelSpec
 from tests.conftest import write_workspace

@@ -142,7 +142,7 @@ class RunArchive:
         """Every planned trial, one JSON line each (streamed), written whole or not at all: a temporary file,
         fsync'd, renamed to plan.jsonl, and only then recorded in the manifest (its trial count and sha256).
         Returns the count per engine block. A plan that was never recorded is never resumed from."""
-        from roadtest.engine import group_key
+        from roadtest.plan.trial import group_key
 
         counts: dict[tuple, int] = {}
 

@@ -12,7 +12,7 @@ from roadtest.archive.canonical import fingerprint
 from roadtest.archive.files import sha256_file
 from roadtest.archive.run_dir import MANIFEST, PLAN, TRIALS, RunArchive
 from roadtest.errors import RoadtestError
-from roadtest.load.datasets import file_sha256
+from roadtest.digest import file_sha256
 
 
 @dataclass

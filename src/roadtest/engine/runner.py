@@ -20,6 +20,7 @@ from roadtest.engine.limits import RateLimiter
 from roadtest.engine.policy import RetryPolicy, classify_exception, classify_reply, endpoint_failure
 from roadtest.engine.records import server_message, trial_record
 from roadtest.plan import Trial
+from roadtest.plan.trial import group_key
 from roadtest.providers import Provider, Redactor, Reply, check_keys, open_provider, redactor
 from roadtest.spec import ModelSpec
 
@@ -167,10 +168,6 @@ class Context:
     """Failed calls (after retries) per model, shared by the model's contexts in one execution."""
     sent: int = 0
     """Calls sent to this endpoint since it was opened (cache hits aside): the first `spec.warmup` are warm-up."""
-
-
-def group_key(t: Trial) -> tuple[str, str | None, str]:
-    return (t.model, t.level, t.kind)
 
 
 def label(model: str, level: str | None, kind: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import math
 import re
@@ -11,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from roadtest.digest import file_sha256
 from roadtest.errors import Problem
 from roadtest.load.files import binary_problem, not_a_file, size_of
 
@@ -31,14 +31,6 @@ class Table:
     display: str
     rows: tuple[Row, ...]
     sha256: str
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 16), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 MAX_DATASET_BYTES = 2 * 1024 ** 3

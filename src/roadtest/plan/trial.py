@@ -56,3 +56,6 @@ class Trial:
         return cls(**data)
 
 
+def group_key(t: Trial) -> tuple[str, str | None, str]:
+    """The progress and error-rate group of a trial: its model, its traffic level (None: no load) and its kind."""
+    return (t.model, t.level, t.kind)

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from roadtest.errors import RoadtestError, RunError
-from roadtest.load.datasets import file_sha256
+from roadtest.digest import file_sha256
 from roadtest.spec import ModelSpec
 from roadtest.spec.model import BUNDLED_MODELS
 
