@@ -45,6 +45,7 @@ bench: install
 	$(PY) benchmarks/bench_engine.py
 	$(PY) benchmarks/bench_archive.py
 	$(PY) benchmarks/bench_startup.py
+	$(PY) benchmarks/bench_throughput.py
 
 clean-runs:
 	rm -rf runs/*/

@@ -16,8 +16,8 @@ ORDER = [
     # the pipeline (style.md), in the order data flows
     "spec", "load", "plan", "conversation", "providers", "engine", "archive", "scoring", "verdict", "compare",
     "report", "decisions",
-    # the top
-    "api", "cli", "__main__",
+    # the top: the steps each command takes, the façade over them, the command line
+    "workflow", "api", "cli", "__main__",
 ]
 
 KNOWN = {
@@ -75,3 +75,30 @@ def test_no_module_imports_from_a_stage_above_its_own():
 def test_the_report_never_imports_the_decision_record():
     """The document shows a snapshot of the record (decisions.json), so replay needs the archive alone."""
     assert not [(m, t) for m, t, _ in imports() if stage(m) == "report" and stage(t) == "decisions"]
+
+
+def test_the_command_line_goes_through_the_facade():
+    """cli/ imports roadtest.api (and errors, the version, its own modules): every step a command takes is one
+    the façade offers, so a newcomer reads the façade to know what the tool does."""
+    allowed = {"roadtest", "roadtest.api", "roadtest.errors"}
+    around = sorted({f"{m} (line {line}) imports {t}" for m, t, line in imports()
+                     if stage(m) == "cli" and stage(t) != "cli" and t not in allowed})
+    assert not around, "the CLI reaches around roadtest.api:\n" + "\n".join(around)
+
+
+def test_the_facade_is_thin_and_cheap_to_import():
+    """api.py holds no step of its own: each public function is documented, annotated and one call into a step,
+    imported inside it (no roadtest import at the top, outside TYPE_CHECKING), so importing the façade is free."""
+    tree = ast.parse((SRC / "api.py").read_text(encoding="utf-8"))
+    eager = [n.lineno for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))
+             and any(name.startswith("roadtest") for name in _names(n))]
+    assert not eager, f"api.py imports roadtest at the top (lines {eager}): import inside the function instead"
+    public = [n for n in tree.body if isinstance(n, ast.FunctionDef) and not n.name.startswith("_")]
+    undocumented = [f.name for f in public if not ast.get_docstring(f) or f.returns is None]
+    assert not undocumented, f"document and annotate: {undocumented}"
+    doing = [f.name for f in public if len([s for s in f.body if not isinstance(s, (ast.Expr, ast.ImportFrom))]) > 2]
+    assert not doing, f"these façade functions do more than call a step (move the work to roadtest.workflow): {doing}"
+
+
+def _names(node: ast.Import | ast.ImportFrom) -> list[str]:
+    return [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]

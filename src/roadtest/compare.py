@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict, dataclass
+from statistics import NormalDist
 from typing import Any
 
 from roadtest.archive import RunArchive
@@ -13,6 +14,7 @@ from roadtest.scoring.outputs import read_output
 from roadtest.archive.records import record_kind
 
 Z = 1.959963984540054
+"""The 95% normal quantile of a run-to-run change's interval."""
 
 
 @dataclass(frozen=True)
@@ -135,16 +137,28 @@ def drift(ma: dict[str, Any], mb: dict[str, Any]) -> list[str]:
     return out
 
 
-def _se(e: dict[str, Any]) -> float | None:
+def table_confidence(metrics: dict[str, Any]) -> float:
+    """The two-sided confidence of a metrics.json's intervals (90% since statistics v2, 95% before)."""
+    if metrics.get("confidence") is not None:
+        return float(metrics["confidence"])
+    # imported here, not at the top: the verdict stage loads pandas, and decisions/ imports this module
+    from roadtest.verdict.choice import TABLE_CONFIDENCE
+    return TABLE_CONFIDENCE
+
+
+def _se(e: dict[str, Any], confidence: float) -> float | None:
+    """The SE a table interval at `confidence` implies (its half-width over the normal quantile)."""
     if e.get("lo") is None or e.get("hi") is None:
         return None
-    return (e["hi"] - e["lo"]) / (2 * Z)
+    return (e["hi"] - e["lo"]) / (2 * NormalDist().inv_cdf((1 + confidence) / 2))
 
 
 def metric_changes(metrics_a: dict[str, Any], metrics_b: dict[str, Any]) -> list[MetricChange]:
-    """Every metric in both runs: the difference b - a with a 95% interval from the two runs' intervals."""
+    """Every metric in both runs: the difference b - a with a 95% interval from the two runs' intervals
+    (each read at its own run's table confidence)."""
     out = []
     blocks_a, blocks_b = _metric_blocks(metrics_a), _metric_blocks(metrics_b)
+    conf_a, conf_b = table_confidence(metrics_a), table_confidence(metrics_b)
     for sid, model, variant in sorted(set(blocks_a) & set(blocks_b)):
         ea, eb = blocks_a[sid, model, variant], blocks_b[sid, model, variant]
         for metric in sorted(set(ea) & set(eb)):
@@ -152,7 +166,7 @@ def metric_changes(metrics_a: dict[str, Any], metrics_b: dict[str, Any]) -> list
             if a["value"] is None or b["value"] is None:
                 continue
             diff = b["value"] - a["value"]
-            sa, sb = _se(a), _se(b)
+            sa, sb = _se(a, conf_a), _se(b, conf_b)
             lo = hi = None
             if sa is not None and sb is not None:
                 half = Z * math.sqrt(sa * sa + sb * sb)

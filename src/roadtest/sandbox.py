@@ -212,12 +212,13 @@ def compile_text(source: str) -> Template:
         raise TemplateBudgetError("the template nests too deeply") from None
 
 
-def text_variables(source: str) -> set[str]:
-    """Names a text template reads from its context (raises TemplateError)."""
+@lru_cache(maxsize=256)
+def text_variables(source: str) -> frozenset[str]:
+    """Names a text template reads from its context (cached; raises TemplateError)."""
     check_source(source)
     try:
         with time_budget(PROMPT_SECONDS, "reading the template"):
-            return meta.find_undeclared_variables(text_environment().parse(source))
+            return frozenset(meta.find_undeclared_variables(text_environment().parse(source)))
     except RecursionError:
         raise TemplateBudgetError("the template nests too deeply") from None
 

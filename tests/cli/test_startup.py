@@ -10,6 +10,9 @@ import sys
 import pytest
 
 HEAVY = ("pandas", "scipy", "matplotlib", "weasyprint", "httpx", "aiohttp")
+CHECK_NEEDS_NONE_OF = HEAVY + ("jsonschema", "roadtest.archive", "roadtest.engine", "roadtest.scoring")
+"""What `check` must not load: jsonschema only checks arguments in a run (a tool schema outside the plain subset
+is the exception); the archive, engine and scoring stages are for runs."""
 PROBE = """
 import json, sys
 from roadtest.cli import app
@@ -18,7 +21,7 @@ try:
 except SystemExit as exc:
     code = exc.code
 print(json.dumps({"code": code, "loaded": sorted(m for m in %r if m in sys.modules)}))
-""" % (HEAVY,)
+""" % (CHECK_NEEDS_NONE_OF,)
 
 
 def _loaded(*args: str) -> dict:
@@ -35,3 +38,21 @@ def test_help_loads_no_heavy_library(args):
 def test_check_loads_no_heavy_library(tiny_workspace):
     result = _loaded("check", "-w", str(tiny_workspace))
     assert result == {"code": 0, "loaded": []}
+
+
+def test_check_of_a_workspace_with_tools_loads_no_heavy_library(tmp_path):
+    """The init workspace has a conversation with three tools: their schemas are plain, so checking them needs
+    no jsonschema (and no stage of a run)."""
+    assert _loaded("init", str(tmp_path / "ws"))["code"] == 0
+    result = _loaded("check", "-w", str(tmp_path / "ws"))
+    assert result == {"code": 0, "loaded": []}
+
+
+def test_check_of_a_schema_outside_the_plain_subset_loads_jsonschema(tmp_path):
+    assert _loaded("init", str(tmp_path / "ws"))["code"] == 0
+    scenario = tmp_path / "ws" / "scenarios" / "order-support.yaml"
+    text = scenario.read_text(encoding="utf-8")
+    scenario.write_text(text.replace("      required: [order_id]\n", "      required: [order_id]\n"
+                                     "      $defs: {id: {type: string}}\n", 1), encoding="utf-8")
+    result = _loaded("check", "-w", str(tmp_path / "ws"))
+    assert result == {"code": 0, "loaded": ["jsonschema"]}

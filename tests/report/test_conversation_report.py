@@ -15,6 +15,7 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
+from roadtest.archive.schema import Manifest
 from roadtest.report.conversation_view import METRICS
 from roadtest.report.formatting import count, interval, num
 from roadtest.report.render import render_html, write_pdf
@@ -160,7 +161,7 @@ def run_files(conversations=CONVERSATIONS):
 
 def render(files=None) -> str:
     manifest, metrics, verdicts = files or run_files()
-    return render_html(build_view(manifest, metrics, verdicts, "2025-01-01 00:00 UTC"))
+    return render_html(build_view(Manifest.model_validate(manifest), metrics, verdicts, "2025-01-01 00:00 UTC"))
 
 
 # -- a small HTML tree (the stdlib parser) ----------------------------------------------------------------

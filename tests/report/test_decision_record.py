@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from roadtest.archive.schema import Manifest, ResolvedConfig
 from roadtest.report import charts, cost
 from roadtest.report.decisions_view import decision_entry, decisions_view, status
 from roadtest.report.hypothesis_view import fresh_sample
@@ -82,7 +83,8 @@ def run_files(cells: dict[str, dict], currency: str | None = None, traffic: dict
 
 
 def view(files, **kw):
-    return build_view(*files, GENERATED, **kw)
+    manifest, metrics, verdicts = files
+    return build_view(Manifest.model_validate(manifest), metrics, verdicts, GENERATED, **kw)
 
 
 def page(files, **kw) -> str:
@@ -144,15 +146,21 @@ def _two_scenarios(costs: dict[str, tuple[float | None, float | None]]) -> dict:
     return {"scenarios": scen, "models": {m: {"cost_per_item": v} for m, v in pooled.items()}}
 
 
+def _config(workspace: dict, scenarios: list[str]) -> ResolvedConfig:
+    """A configuration with only what costing reads: the workspace's report settings and the run's scenarios."""
+    return ResolvedConfig.model_validate({"workspace": {"name": "w", **workspace}, "models": [], "scenarios": {},
+                                          "hypotheses": {}, "selection": {"hypotheses": [], "models": [],
+                                                                          "scenarios": scenarios}})
+
+
 def test_cost_per_month_sums_the_scenarios_and_says_which_it_leaves_out():
     metrics = _two_scenarios({"a": (0.001, 0.01)})
-    config = {"workspace": {"report": {"traffic": {"scenarios": {"s1": 1000}}}}, "selection": {"scenarios": ["s1", "s2"]}}
-    c = cost.costing(config)
+    c = cost.costing(_config({"report": {"traffic": {"scenarios": {"s1": 1000}}}}, ["s1", "s2"]))
     assert cost.monthly(metrics, "a", c) == pytest.approx(1.0)            # s2 has no traffic: left out
     assert cost.notes(c, priced=True)[1] == ("Cost per month leaves out s2: report.traffic in roadtest.yaml gives "
                                              "it no items a month.")
-    both = cost.costing({**config, "workspace": {"report": {"traffic": {"items_per_month": 100,
-                                                                         "scenarios": {"s1": 1000}}}}})
+    both = cost.costing(_config({"report": {"traffic": {"items_per_month": 100, "scenarios": {"s1": 1000}}}},
+                                ["s1", "s2"]))
     assert cost.monthly(metrics, "a", both) == pytest.approx(0.001 * 1000 + 0.01 * 100)
     assert cost.traffic_phrase(both) == "at 1,100 items a month (s1 1,000; s2 100)"
     assert cost.per_month(2.0, both) == "2.00 a month at 1,100 items a month (s1 1,000; s2 100)"
@@ -160,7 +168,7 @@ def test_cost_per_month_sums_the_scenarios_and_says_which_it_leaves_out():
 
 
 def test_an_old_archive_without_the_settings_reads_as_before():
-    c = cost.costing({"workspace": {"report": {"title": "x", "formats": ["html"]}}, "selection": {"scenarios": ["s"]}})
+    c = cost.costing(_config({"report": {"title": "x", "formats": ["html"]}}, ["s"]))
     assert c == cost.Costing(run_scenarios=("s",))
     summary = {"accuracy": 0.5, "latency_p95_s": 1.0, "cost_per_item": 0.0000247, "errors": 0, "calls": 215}
     assert "0.0247 per 1,000 items" in model_line(summary)
@@ -172,7 +180,7 @@ def _rec(cells, currency="USD", traffic=None, metrics_edit=None, snapshot=None):
     files = run_files(cells, currency, traffic)
     if metrics_edit:
         metrics_edit(files[1])
-    c = cost.costing(files[0]["config"])
+    c = cost.costing(ResolvedConfig.model_validate(files[0]["config"]))
     return recommendation(hyp(files), list(cells), UNITS, files[1], c, snapshot), files
 
 

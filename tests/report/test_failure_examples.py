@@ -17,6 +17,7 @@ from roadtest.spec import ModelSpec, Scenario
 from roadtest.spec.metrics import METRICS
 from roadtest.verdict import RunData
 from roadtest.verdict.summary import summarise
+from tests.scoring.typed import resolved, rows
 
 SCENARIO = {
     "id": "s", "success": "It works.", "dataset": {"path": "d.jsonl", "group": "g"},
@@ -62,7 +63,8 @@ def run(records=ARCHIVE):
     config = {"selection": {"models": ["m", "other"], "scenarios": ["s"], "hypotheses": []},
               "models": [m.model_dump() for m in MODELS.values()],
               "scenarios": {"s": {"spec": spec.model_dump(mode="json")}}, "hypotheses": {}}
-    return RunData.build(config, score_trials(lambda: records, {"s": spec}, MODELS))
+    typed = rows(records)
+    return RunData.build(resolved(config), score_trials(lambda: typed, {"s": spec}, MODELS))
 
 
 @pytest.fixture(scope="module")

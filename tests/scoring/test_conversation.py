@@ -13,6 +13,7 @@ from roadtest.scoring.conversation import CONVERSATION_COLUMNS
 from roadtest.spec.metrics import expand
 from roadtest.verdict import RunData
 from roadtest.verdict.estimates import estimate
+from tests.scoring.typed import resolved, rows
 from roadtest.verdict.summary import summarise
 from tests.conversation.helpers import (
     BASE_MODEL, MODEL, SIM_MODEL, call, chat, drive, entry, failure, scenario, simulated, tables, toolbox,
@@ -39,6 +40,7 @@ def score(*conversations, spec=None, singles=(), models=MODELS):
     spec = spec or scenario()
     entries = [c for c, _ in conversations]
     records = [r for _, rs in conversations for r in rs] + list(singles)
+    records = rows(records)
     return score_trials(lambda: records, {spec.id: spec}, models, entries=lambda: entries,
                         tables={spec.id: tables()})
 
@@ -218,15 +220,17 @@ FACTS = {"id": "facts", "success": "It works.", "dataset": {"path": "d.jsonl"}, 
 def test_conversation_columns_exist_only_when_the_run_has_conversations():
     from roadtest.spec import Scenario
     facts = Scenario.model_validate(FACTS)
-    before = score_trials(lambda: [single_record()], {"facts": facts}, MODELS)
-    after = score_trials(lambda: [single_record()], {"facts": facts}, MODELS, entries=lambda: [], tables={})
+    single = rows([single_record()])
+    before = score_trials(lambda: single, {"facts": facts}, MODELS)
+    after = score_trials(lambda: single, {"facts": facts}, MODELS, entries=lambda: [], tables={})
     assert list(before.frame.columns) == SCORE_COLUMNS and before.conversations == []
     pd.testing.assert_frame_equal(before.frame, after.frame)
 
     spec = scenario()
     conv, records = talk(RESOLVED)
-    both = score_trials(lambda: [single_record(), *records], {"facts": facts, "refunds": spec}, MODELS,
-                        entries=lambda: [conv.to_json()], tables={"refunds": tables()})   # entries as plan.jsonl JSON
+    typed = rows([single_record(), *records])
+    both = score_trials(lambda: typed, {"facts": facts, "refunds": spec}, MODELS,
+                        entries=lambda: [conv], tables={"refunds": tables()})
     assert list(both.frame.columns) == SCORE_COLUMNS + CONVERSATION_COLUMNS
     assert list(both.frame["trial_id"]) == sorted([conv.id, "m/facts/base/r0/i1"])   # turns are never rows
     single = both.frame[both.frame["scenario"] == "facts"].iloc[0]
@@ -237,7 +241,8 @@ def test_conversation_columns_exist_only_when_the_run_has_conversations():
 
 def test_turn_records_without_entries_are_ignored():
     conv, records = talk(RESOLVED)
-    s = score_trials(lambda: records, {"refunds": scenario()}, MODELS)
+    typed = rows(records)
+    s = score_trials(lambda: typed, {"refunds": scenario()}, MODELS)
     assert s.frame.empty and list(s.frame.columns) == SCORE_COLUMNS
 
 
@@ -286,7 +291,7 @@ def run_data(conversations, spec, models=MODELS):
     config = {"selection": {"models": ["m"], "scenarios": [spec.id], "hypotheses": []},
               "models": [m.model_dump() for m in models.values()],
               "scenarios": {spec.id: {"spec": spec.model_dump(mode="json")}}, "hypotheses": {}}
-    return RunData.build(config, s)
+    return RunData.build(resolved(config), s)
 
 
 def value(data, metric, sid="refunds"):

@@ -13,6 +13,7 @@ from roadtest.spec.metrics import METRICS
 from roadtest.verdict import RunData
 from roadtest.verdict.estimates import estimate
 from roadtest.verdict.summary import summarise
+from tests.scoring.typed import resolved, rows
 
 SCENARIO = {
     "id": "s", "success": "It works.", "dataset": {"path": "d.jsonl", "group": "g"},
@@ -48,7 +49,8 @@ def run(records, scenario=SCENARIO, model=MODEL):
     spec = Scenario.model_validate(scenario)
     config = {"selection": {"models": ["m"], "scenarios": ["s"], "hypotheses": []}, "models": [model.model_dump()],
               "scenarios": {"s": {"spec": spec.model_dump(mode="json")}}, "hypotheses": {}}
-    return RunData.build(config, score_trials(lambda: records, {"s": spec}, {"m": model}))
+    typed = rows(records)
+    return RunData.build(resolved(config), score_trials(lambda: typed, {"s": spec}, {"m": model}))
 
 
 def value(data, metric):
@@ -235,7 +237,7 @@ def test_judge_rule_never_counts_the_judges_trouble_against_the_judged_model():
 
 
 def test_cached_latencies_are_named_and_do_not_count_as_achieved_load():
-    from roadtest.verdict.load import achieved
+    from roadtest.verdict.traffic import achieved
 
     records = [record(f"i{i}", "yes") for i in range(4)]
     for i, rec in enumerate(records):

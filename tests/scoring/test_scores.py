@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from roadtest.scoring import score_record, score_trials
 from roadtest.spec import Scenario
+from tests.scoring.typed import rows
 
 SCENARIO = Scenario.model_validate({
     "id": "s", "success": "It works.", "dataset": {"path": "d.jsonl"},
@@ -13,6 +14,11 @@ SCENARIO = Scenario.model_validate({
 
 
 def record(trial_id="m/s/base/r0/i1", text="yes", error=None, prompt_tokens=10, item="i1", chat=True):
+    """One archived model trial, typed."""
+    return rows([record_json(trial_id, text, error, prompt_tokens, item, chat)])[0]
+
+
+def record_json(trial_id, text, error, prompt_tokens, item, chat):
     choice = {"message": {"role": "assistant", "content": text}} if chat else {"text": text}
     choice["finish_reason"] = "stop"
     return {

@@ -25,7 +25,7 @@ def test_adding_a_run_leaves_the_first_runs_verdicts_alone(tmp_path):
     first, second = _copy(tmp_path, "a"), _copy(tmp_path, "b")
     alone = derive(first)["hypotheses"][0]["models"]["smollm2"]
     combined = combine_runs([first, second])
-    data = RunData.build(combined["config"], combined["scored"])
+    data = RunData.build(combined.config, combined.scored)
     models = decide(data)["hypotheses"][0]["models"]
     assert len(models) == 2                                    # the second run's model joined under its own name
     assert models["smollm2"] == alone

@@ -7,12 +7,11 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
 from roadtest.archive.files import entry_problems, open_regular
 from roadtest.archive.integrity import (SHOWN, TrialsCheck, decode_line, jsonl_lines, record_problem,
-                                        request_digest, resends_allowed, trial_problem)
+                                        request_digest, trial_problem)
 from roadtest.archive.lock import LOCK
+from roadtest.archive.schema import Manifest
 from roadtest.errors import RoadtestError
 
 MANIFEST = "manifest.json"
@@ -21,7 +20,7 @@ PLAN = "plan.jsonl"
 SOURCES = (TRIALS, PLAN)
 
 
-def shape_problems(folder: Path, manifest: dict[str, Any]) -> list[str]:
+def shape_problems(folder: Path, manifest: Manifest) -> list[str]:
     """Links and other non-regular entries; source files the manifest records but the folder lacks."""
     out = [f"{name}: {what}; a run writes only regular files, so roadtest neither reads nor writes through it"
            for name, what in entry_problems(folder)]
@@ -29,12 +28,12 @@ def shape_problems(folder: Path, manifest: dict[str, Any]) -> list[str]:
     for name in SOURCES:
         if name in bad or (folder / name).exists():
             continue
-        if name in manifest["files"]:
-            out.append(f"{name}: missing, yet the manifest recorded its sha256 ({manifest['files'][name][:12]}…) "
+        if name in manifest.files:
+            out.append(f"{name}: missing, yet the manifest recorded its sha256 ({manifest.files[name][:12]}…) "
                        "when the run ended")
-        elif name == PLAN and manifest.get("plan"):
-            out.append(f"{name}: missing, yet the manifest recorded its {manifest['plan']['trials']:,} trials")
-        elif name == TRIALS and manifest["endpoints"]:
+        elif name == PLAN and manifest.plan:
+            out.append(f"{name}: missing, yet the manifest recorded its {manifest.plan.trials:,} trials")
+        elif name == TRIALS and manifest.endpoints:
             out.append(f"{name}: missing, yet calls were made (the manifest names the endpoints that answered)")
     return out
 
@@ -52,12 +51,11 @@ class PlanScan:
     problems: list[str] = field(default_factory=list)
 
 
-def scan_plan(folder: Path, manifest: dict[str, Any]) -> PlanScan | None:
+def scan_plan(folder: Path, manifest: Manifest) -> PlanScan | None:
     """Every plan line a valid trial of this run, each id once, and the whole as the manifest recorded it
     (count and sha256); None when there is no plan.jsonl."""
-    config = manifest["config"]
-    models = {m["id"] for m in config["models"]}
-    scenarios = set(config["scenarios"])
+    models = {m.id for m in manifest.config.models}
+    scenarios = set(manifest.config.scenarios)
     scan, h, invalid = PlanScan(), hashlib.sha256(), 0
     try:
         f = open_regular(folder / PLAN)
@@ -85,18 +83,18 @@ def scan_plan(folder: Path, manifest: dict[str, Any]) -> PlanScan | None:
     if invalid > SHOWN:
         scan.problems.append(f"{PLAN}: {invalid - SHOWN:,} more invalid lines")
     scan.sha256 = h.hexdigest()
-    record = manifest.get("plan")
-    if record and (record["sha256"] != scan.sha256 or record["trials"] != scan.trials):
+    record = manifest.plan
+    if record and (record.sha256 != scan.sha256 or record.trials != scan.trials):
         scan.problems.insert(0, (
             f"{PLAN}: {scan.trials:,} trials (sha256 {scan.sha256[:12]}…), but the run recorded "
-            f"{record['trials']:,} (sha256 {record['sha256'][:12]}…) when it had written its plan whole: "
+            f"{record.trials:,} (sha256 {record.sha256[:12]}…) when it had written its plan whole: "
             "this is not the plan its calls were sent from"))
     return scan
 
 
-def trial_problems(folder: Path, manifest: dict[str, Any], plan: PlanScan | None) -> list[str]:
+def trial_problems(folder: Path, manifest: Manifest, plan: PlanScan | None) -> list[str]:
     """Unreadable records (a half-written last line aside), and records the plan does not explain."""
-    check = TrialsCheck(plan.digests, resends_allowed(manifest), plan.conversations) if plan is not None else None
+    check = TrialsCheck(plan.digests, manifest.resends_allowed(), plan.conversations) if plan is not None else None
     out: list[str] = []
     unreadable = 0
     try:
@@ -108,7 +106,7 @@ def trial_problems(folder: Path, manifest: dict[str, Any], plan: PlanScan | None
             if not complete:
                 break   # a killed run's last line: resume drops it
             data, why = decode_line(raw)
-            why = why or record_problem(data)
+            why = why or record_problem(data, typed=True)
             if why is not None:
                 unreadable += 1
                 if unreadable <= SHOWN:
@@ -118,11 +116,11 @@ def trial_problems(folder: Path, manifest: dict[str, Any], plan: PlanScan | None
     if unreadable > SHOWN:
         out.append(f"{TRIALS}: {unreadable - SHOWN:,} more unreadable lines")
     if check is not None:
-        out += check.problems(complete=manifest["status"] == "complete")
+        out += check.problems(complete=manifest.status == "complete")
     return out
 
 
-def content_problems(folder: Path, manifest: dict[str, Any]) -> list[str]:
+def content_problems(folder: Path, manifest: Manifest) -> list[str]:
     plan = scan_plan(folder, manifest)
     return (plan.problems if plan else []) + trial_problems(folder, manifest, plan)
 
@@ -141,45 +139,45 @@ def trials_summary(path: Path, limit: int | None = None) -> tuple[str, int, int]
     return h.hexdigest(), size, lines
 
 
-def grew_only(folder: Path, manifest: dict[str, Any]) -> bool:
+def grew_only(folder: Path, manifest: Manifest) -> bool:
     """trials.jsonl differs from its recorded sha256 only by records appended after the run last ended
     (a resume that was killed before it could record them)."""
-    record = manifest.get("trials")
+    record = manifest.trials
     if not record or not (folder / TRIALS).is_file():
         return False
-    sha, size, _ = trials_summary(folder / TRIALS, record["bytes"])
-    return size == record["bytes"] and sha == record["sha256"]
+    sha, size, _ = trials_summary(folder / TRIALS, record.bytes)
+    return size == record.bytes and sha == record.sha256
 
 
-def unrecorded_files(folder: Path, manifest: dict[str, Any]) -> list[str]:
+def unrecorded_files(folder: Path, manifest: Manifest) -> list[str]:
     """Regular files in the folder the manifest does not record (the lock and temporary files aside)."""
-    known = set(manifest["files"]) | {MANIFEST, f"{MANIFEST}.tmp", "rerun.json", LOCK}
+    known = set(manifest.files) | {MANIFEST, f"{MANIFEST}.tmp", "rerun.json", LOCK}
     return sorted(p.name for p in folder.iterdir()
                   if p.name not in known and not p.is_symlink() and p.is_file())
 
 
-def unrecorded_plan(manifest: dict[str, Any], run_id: str) -> RoadtestError | None:
+def unrecorded_plan(manifest: Manifest, run_id: str) -> RoadtestError | None:
     """Why a run cannot be resumed from its plan at all: it was never recorded as written whole."""
-    if "plan" not in manifest:
-        written_by = (manifest.get("versions") or {}).get("roadtest") or "(unknown)"
+    if "plan" not in manifest.model_fields_set:
+        written_by = manifest.written_by or "(unknown)"
         return RoadtestError(
             f"run {run_id} cannot be resumed: roadtest {written_by} wrote it without recording how many trials it "
             "planned, so a plan.jsonl cut short (a run killed while writing it) cannot be told from a whole one, and "
             "resuming it could skip the rest and call the run complete",
             "start the run again with `roadtest run` (the response cache answers the calls already made for free)")
-    if manifest["plan"] is None:
+    if manifest.plan is None:
         return RoadtestError(
             f"run {run_id} cannot be resumed: the plan was never completely written, so no call was sent from it",
             "start the run again with `roadtest run`")
     return None
 
 
-def resume_problems(folder: Path, manifest: dict[str, Any]) -> list[str]:
+def resume_problems(folder: Path, manifest: Manifest) -> list[str]:
     """A recorded plan that no longer matches, records changed since the run last ended (records appended
     since, by a resume that was stopped, are fine), unreadable or unexplained records."""
-    if manifest.get("trials") and (folder / TRIALS).is_file() and not grew_only(folder, manifest):
+    if manifest.trials and (folder / TRIALS).is_file() and not grew_only(folder, manifest):
         return [f"{TRIALS}: the records written before the run last ended no longer match the sha256 recorded then"]
     plan = scan_plan(folder, manifest)
     if plan is None:
-        return [f"{PLAN}: missing, yet the manifest recorded its {manifest['plan']['trials']:,} trials"]
+        return [f"{PLAN}: missing, yet the manifest recorded its {manifest.plan.trials:,} trials"]
     return plan.problems + trial_problems(folder, manifest, plan)

@@ -7,7 +7,7 @@ from typing import Any
 
 from roadtest.load import LoadedWorkspace
 from roadtest.plan import Selection, fewshot_ids
-from roadtest.spec import Hypothesis, ModelSpec, Scenario
+from roadtest.spec import Hypothesis, ModelSpec
 
 
 def resolve_config(ws: LoadedWorkspace, sel: Selection) -> dict[str, Any]:
@@ -65,11 +65,6 @@ def _conversation(s) -> dict[str, Any]:
             "text_protocol": {"version": PROTOCOL_VERSION, "text": TEXT_PROTOCOL}}
 
 
-def tool_tables(config: dict[str, Any], scenario: str) -> dict[str, dict[str, Any]]:
-    """tool name -> key -> row, as the run archived them."""
-    return {name: t.get("rows") or {} for name, t in (config["scenarios"][scenario].get("tables") or {}).items()}
-
-
 def _group_counts(s) -> dict[str, int]:
     return _counts(s, s.spec.dataset.stratum)
 
@@ -79,10 +74,6 @@ def _counts(s, field: str | None) -> dict[str, int]:
     for row in s.items if field else ():
         counts[str(row.data[field])] = counts.get(str(row.data[field]), 0) + 1
     return counts
-
-
-def scenario_specs(config: dict[str, Any]) -> dict[str, Scenario]:
-    return {sid: Scenario.model_validate(entry["spec"]) for sid, entry in config["scenarios"].items()}
 
 
 def model_specs(config: dict[str, Any]) -> dict[str, ModelSpec]:

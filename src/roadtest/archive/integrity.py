@@ -12,10 +12,14 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import IO, Any, Iterator
+from typing import IO, TYPE_CHECKING, Any, Iterator, NamedTuple
 
 from roadtest.archive.records import record_kind
 from roadtest.errors import AlteredArchive, RoadtestError
+from roadtest.spec import Hypothesis, ModelSpec, Scenario
+
+if TYPE_CHECKING:
+    from roadtest.archive.schema import Manifest, ResolvedConfig
 
 MAX_MANIFEST_BYTES = 64 << 20
 """A manifest holds settings, not data: anything larger is not one (and would be read into memory)."""
@@ -138,16 +142,46 @@ def _plain_name(name: str) -> bool:
     return bool(name) and name not in (".", "..") and "/" not in name and "\\" not in name and "\0" not in name
 
 
-def check_specs(config: dict[str, Any], path: Path, written_by: Any) -> None:
-    """The archived scenarios, models and hypotheses must still be valid specs (RoadtestError naming the first
-    that is not): every command builds them from the manifest."""
+class Specs(NamedTuple):
+    """An archive's scenarios, models and hypotheses, built as the spec objects every stage uses."""
+
+    scenarios: dict[str, Scenario]
+    """scenario id -> Scenario."""
+    models: dict[str, ModelSpec]
+    """model id -> ModelSpec: the models under test, then judges and simulated customers."""
+    hypotheses: list[Hypothesis]
+    """The selected hypotheses, in order."""
+
+
+def typed_manifest(data: dict[str, Any], path: Path) -> "Manifest":
+    """The checked (and migrated) manifest JSON as a typed Manifest; RoadtestError naming the first field that is
+    not of its type."""
     from pydantic import ValidationError
 
-    from roadtest.archive.config import hypothesis_specs, model_specs, scenario_specs
+    from roadtest.archive.schema import Manifest
+    from roadtest.archive.schema.base import first_problem
 
-    for what, build in (("scenarios", scenario_specs), ("models", model_specs), ("hypotheses", hypothesis_specs)):
+    try:
+        return Manifest.model_validate(data)
+    except ValidationError as exc:
+        raise _bad(path, first_problem(exc)) from None
+    except RecursionError:
+        raise _bad(path, "JSON nested too deeply") from None
+
+
+def build_specs(config: "ResolvedConfig", path: Path, written_by: Any) -> Specs:
+    """The archived scenarios, models and hypotheses as specs; they must still be valid (RoadtestError naming the
+    first that is not): every command builds them from the manifest."""
+    from pydantic import ValidationError
+
+    builds = (("scenarios", lambda: {sid: Scenario.model_validate(e.spec) for sid, e in config.scenarios.items()}),
+              ("models", lambda: {m.id: ModelSpec.model_validate(m.dump()) for m in config.all_models()}),
+              ("hypotheses", lambda: [Hypothesis.model_validate(config.hypotheses[h].spec)
+                                      for h in config.selection.hypotheses]))
+    built = []
+    for what, build in builds:
         try:
-            build(config)
+            built.append(build())
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first.get("loc", ()))
@@ -157,6 +191,7 @@ def check_specs(config: dict[str, Any], path: Path, written_by: Any) -> None:
                 "differently from this roadtest; or it was edited (`roadtest verify` says so)") from None
         except (KeyError, TypeError, AttributeError) as exc:
             raise _bad(path, f"config.{what} cannot be read ({type(exc).__name__}: {exc})") from None
+    return Specs(*built)
 
 
 # -- plan.jsonl and trials.jsonl ----------------------------------------------------------------------------
@@ -229,8 +264,9 @@ def decode_line(raw: bytes) -> tuple[Any, str | None]:
         return None, "JSON nested too deeply"
 
 
-def record_problem(data: Any) -> str | None:
-    """Why a trials.jsonl line is not a trial record, or None."""
+def record_problem(data: Any, typed: bool = False) -> str | None:
+    """Why a trials.jsonl line is not a trial record, or None. With `typed`, every field is checked against its
+    type too (roadtest.archive.schema.trials): once per command, by the archive's check (see checks.py)."""
     if not isinstance(data, dict):
         return f"{json_kind(data)}, not a trial record"
     for key in ("trial_id", "model", "scenario"):
@@ -244,6 +280,10 @@ def record_problem(data: Any) -> str | None:
         problem = turn_problem(data)
         if problem:
             return f"not a conversation turn ({problem})"
+    if typed:
+        from roadtest.archive.schema.trials import row_problem
+
+        return row_problem(data)
     return None
 
 
@@ -333,8 +373,3 @@ class TrialsCheck:
                 out.append(f"trials.jsonl: {len(missing):,} of {len(self.planned):,} planned trials have no record, "
                            f"yet the run is marked complete (e.g. {missing[0][:120]})")
         return out
-
-
-def resends_allowed(manifest: dict[str, Any]) -> int:
-    """Resumes that may have sent failed calls again (older archives did not record which did)."""
-    return sum(1 for r in manifest.get("resumes", []) if r.get("retry_errors", True))

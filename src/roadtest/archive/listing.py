@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from roadtest.archive.files import read_bytes
-from roadtest.archive.run_dir import MANIFEST, RunArchive, in_run_order
+from roadtest.archive.run_dir import MANIFEST, archives_in_run_order
 from roadtest.errors import RoadtestError
 
 MAX_VERDICTS_BYTES = 16 << 20
@@ -17,18 +17,17 @@ def list_runs(runs_dir: Path) -> list[dict[str, Any]]:
     rows = []
     if not runs_dir.is_dir():
         return rows
-    for path in in_run_order([p for p in runs_dir.iterdir() if p.is_dir() and (p / MANIFEST).is_file()]):
+    for archive in archives_in_run_order([p for p in runs_dir.iterdir() if p.is_dir() and (p / MANIFEST).is_file()]):
         try:
-            manifest = RunArchive(path).manifest()
+            manifest = archive.manifest_record()
         except Exception:  # noqa: BLE001 - a damaged archive is listed as such, not a crash
-            rows.append({"run_id": path.name, "status": "unreadable"})
+            rows.append({"run_id": archive.path.name, "status": "unreadable"})
             continue
-        counts = _verdict_counts(path / "verdicts.json")
-        sel = manifest["config"]["selection"]
-        rows.append({"run_id": path.name, "started_at": manifest.get("started_at"), "status": manifest.get("status"),
-                     "hypotheses": sel["hypotheses"], "models": sel["models"],
-                     "fingerprint": manifest.get("fingerprint"), "verdicts": counts,
-                     "rerun_of": manifest.get("rerun_of")})
+        sel = manifest.config.selection
+        rows.append({"run_id": archive.path.name, "started_at": manifest.started_at, "status": manifest.status,
+                     "hypotheses": list(sel.hypotheses), "models": list(sel.models),
+                     "fingerprint": manifest.fingerprint, "verdicts": _verdict_counts(archive.path / "verdicts.json"),
+                     "rerun_of": manifest.rerun_of})
     return rows
 
 

@@ -8,7 +8,9 @@ import hashlib
 import os
 import platform
 import subprocess
+import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -20,10 +22,11 @@ from roadtest.archive.canonical import canonical_json, fingerprint
 from roadtest.archive.checks import MANIFEST, PLAN, SOURCES, TRIALS
 from roadtest.archive.config import dataset_hashes
 from roadtest.archive.files import check_regular, open_regular, read_bytes, reason, remedy, replace_file, sha256_file
-from roadtest.archive.integrity import (MAX_MANIFEST_BYTES, check_specs, decode_line, jsonl_lines,
-                                        parse_manifest, trial_problem)
+from roadtest.archive.integrity import (MAX_MANIFEST_BYTES, Specs, build_specs, decode_line, jsonl_lines,
+                                        parse_manifest, trial_problem, typed_manifest)
 from roadtest.archive.lock import LOCK, RunLock
 from roadtest.archive.migrations import SCHEMA_VERSION, upgrade
+from roadtest.archive.schema import Manifest, ResolvedConfig, TrialRow
 from roadtest.archive.trials_file import Appender, cut_half_line, jsonl, read_records
 from roadtest.errors import AlteredArchive, RoadtestError, RunError
 
@@ -56,6 +59,30 @@ def git_revision(root: Path) -> str | None:
     return res.stdout.strip() or None
 
 
+RACY_NS = 2_000_000_000
+"""A manifest changed less than this long before it was last read may change again without its size or time
+changing (file times tick coarsely): its bytes are compared again rather than trusted by its stat."""
+
+
+@dataclass
+class _Opened:
+    """The manifest as read once: its bytes, the stat they were read under, and what they were turned into."""
+
+    key: tuple
+    """(inode, size, mtime, ctime) of manifest.json when `raw` was read or written."""
+    checked_ns: int
+    """When the file was last found to hold `raw`."""
+    raw: bytes
+    """The file's bytes."""
+    record: Manifest
+    """The manifest, checked and migrated to the current schema version."""
+    specs: Specs
+    """Its scenarios, models and hypotheses built as spec objects."""
+
+    def trusted(self, key: tuple | None) -> bool:
+        return key == self.key and key[2] < self.checked_ns - RACY_NS
+
+
 class ArchiveWriteError(RunError, OSError):
     """The disk refused a write to the run folder (full, read-only, quota): a RunError (exit 3) for people and an
     OSError for the engine, which stops sending calls when its sink raises one."""
@@ -80,9 +107,9 @@ class RunArchive:
         self._holds = 0
         self._session = False
         self._failure: ArchiveWriteError | None = None
-        self._specs_checked: bytes | None = None
         self._resumable = False
         self._plan_verified: tuple | None = None
+        self._opened: _Opened | None = None
 
     # -- the lock -----------------------------------------------------------
     @contextmanager
@@ -156,7 +183,7 @@ class RunArchive:
 
     def copy_plan(self, original: "RunArchive") -> None:
         """rerun: the original's plan, refused unless it is the one its run recorded, copied whole and recorded here."""
-        manifest = original.manifest()
+        manifest = original.manifest_record()
         original._refuse(checks.shape_problems(original.path, manifest))
         scan = checks.scan_plan(original.path, manifest)
         if scan is None:
@@ -190,11 +217,10 @@ class RunArchive:
         of this run (AlteredArchive naming `plan.jsonl:<line>` when not)."""
         from roadtest.plan import Trial
 
-        manifest = self.manifest()
-        if manifest.get("plan"):
+        manifest = self.manifest_record()
+        if manifest.plan:
             self._verify_plan(manifest)
-        config = manifest["config"]
-        models, scenarios = {m["id"] for m in config["models"]}, set(config["scenarios"])
+        models, scenarios = {m.id for m in manifest.config.models}, set(manifest.config.scenarios)
         with open_regular(self.path / PLAN) as f:
             for n, raw, complete in jsonl_lines(f):
                 data, why = decode_line(raw) if complete else (None, "a half-written last line")
@@ -206,7 +232,7 @@ class RunArchive:
                 if not skip or data["id"] not in skip:
                     yield Trial.from_json(data)
 
-    def _verify_plan(self, manifest: dict[str, Any]) -> None:
+    def _verify_plan(self, manifest: Manifest) -> None:
         """Once per plan file and record (a resume streams its plan two or three times)."""
         key = self._plan_key(manifest)
         if key is not None and key == self._plan_verified:
@@ -215,12 +241,12 @@ class RunArchive:
         self._refuse(scan.problems if scan is not None else checks.shape_problems(self.path, manifest))
         self._plan_verified = key
 
-    def _plan_key(self, manifest: dict[str, Any]) -> tuple | None:
+    def _plan_key(self, manifest: Manifest) -> tuple | None:
         try:
             st = os.lstat(self.path / PLAN)
         except FileNotFoundError:
             return None
-        return st.st_ino, st.st_size, st.st_mtime_ns, (manifest.get("plan") or {}).get("sha256")
+        return st.st_ino, st.st_size, st.st_mtime_ns, manifest.plan.sha256 if manifest.plan else None
 
     def check_resumable(self) -> None:
         """Refuse to resume unless the plan was written whole and is still the one recorded, the records the
@@ -228,7 +254,7 @@ class RunArchive:
         (Resuming from a plan cut short would send part of it, then call the run complete.)"""
         if self._resumable:
             return
-        manifest = self.manifest()
+        manifest = self.manifest_record()
         self._refuse(checks.shape_problems(self.path, manifest))
         refusal = checks.unrecorded_plan(manifest, self.run_id)
         if refusal is not None:
@@ -238,12 +264,12 @@ class RunArchive:
 
     def outcomes(self) -> dict[str, tuple[bool, bool]]:
         """trial id -> (failed, from the cache), as its last record says (a retried trial supersedes its error)."""
-        return {t["trial_id"]: (bool(t.get("error")), bool(t.get("cache"))) for t in self.trials()}
+        return {t.trial_id: (t.error is not None, t.cache is not None) for t in self.rows()}
 
     def done_ids(self, answered_only: bool = False) -> set[str]:
         """Trial ids already in the archive; with `answered_only`, those whose last record is not an error."""
         if not answered_only:
-            return {t["trial_id"] for t in self.trials()}
+            return {t.trial_id for t in self.rows()}
         return {tid for tid, (failed, _) in self.outcomes().items() if not failed}
 
     def repair_trials(self) -> int:
@@ -321,11 +347,45 @@ class RunArchive:
         return self.path.name
 
     def manifest(self) -> dict[str, Any]:
-        """The manifest, checked (a JSON object with the keys and types of a run manifest, its specs valid) and
-        upgraded in memory to the current schema version; RoadtestError (exit 2) when it is not one."""
+        """The manifest as a dict of its own (the caller may change it and `write_manifest` it): a thin wrapper
+        over `manifest_record()`, kept while callers still read it through string keys."""
+        return self.manifest_record().dump()
+
+    def manifest_record(self) -> Manifest:
+        """The manifest, checked (the keys and types of a run manifest, its specs valid) and migrated to the
+        current schema version when the archive is first read, then cached: read again only when the file
+        changed (another writer). RoadtestError (exit 2) when it is not a run manifest. Do not change it: change
+        `manifest()`'s dict, then `write_manifest` it."""
+        return self._open().record
+
+    def config(self) -> ResolvedConfig:
+        """The run's resolved configuration (typed, cached with the manifest)."""
+        return self._open().record.config
+
+    def specs(self) -> Specs:
+        """The archived scenarios, models and hypotheses as spec objects, built once per manifest."""
+        return self._open().specs
+
+    def _open(self) -> _Opened:
         path = self.path / MANIFEST
+        key = _stat_key(path)
+        opened = self._opened
+        if opened is not None and opened.trusted(key):
+            return opened
+        checked = time.time_ns()
+        raw = self._read_manifest(path)
+        if opened is not None and raw == opened.raw:
+            opened.key, opened.checked_ns = _stat_key(path), checked
+            return opened
+        record = typed_manifest(upgrade(parse_manifest(raw, path), self.path), path)
+        specs = opened.specs if opened is not None and opened.record.config == record.config \
+            else build_specs(record.config, path, record.written_by)
+        self._opened = _Opened(key, checked, raw, record, specs)
+        return self._opened
+
+    def _read_manifest(self, path: Path) -> bytes:
         try:
-            raw = read_bytes(path, MAX_MANIFEST_BYTES)
+            return read_bytes(path, MAX_MANIFEST_BYTES)
         except FileNotFoundError:
             raise RoadtestError(f"{self.path} is not a run archive (no {MANIFEST})",
                                 "list archives with `ls runs/`; pass a run id or folder") from None
@@ -335,25 +395,48 @@ class RunArchive:
         except OSError as exc:
             raise RoadtestError(f"could not read {path}: {reason(exc)}", f"{remedy(exc)}, then run the command again") \
                 from None
-        manifest = upgrade(parse_manifest(raw, path), self.path)
-        digest = hashlib.sha256(raw).digest()
-        if digest != self._specs_checked:
-            check_specs(manifest["config"], path, (manifest.get("versions") or {}).get("roadtest"))
-            self._specs_checked = digest
-        return manifest
 
-    def write_manifest(self, manifest: dict[str, Any]) -> None:
+    def write_manifest(self, manifest: dict[str, Any] | Manifest) -> None:
+        """Write the manifest whole (canonical JSON), and keep what was written as the cached manifest."""
+        if isinstance(manifest, Manifest):
+            manifest = manifest.dump()
         try:
             data = (canonical_json(manifest, indent=2) + "\n").encode("utf-8")
         except UnicodeEncodeError:
             data = (canonical_json(manifest, indent=2, ascii=True) + "\n").encode("ascii")
         with self.lock(), self._writing(MANIFEST):
             replace_file(self.path / MANIFEST, lambda f: f.write(data), durable=True)
+        self._remember(data, time.time_ns())
+
+    def _remember(self, data: bytes, checked: int) -> None:
+        """After a write: the written manifest is the cached one, without reading it back (its specs are built
+        again only when its configuration changed). One that is not a run manifest is forgotten instead, so the
+        next read refuses it as it would anyone's."""
+        opened, self._opened = self._opened, None
+        try:
+            record = typed_manifest(parse_manifest(data, self.path / MANIFEST), self.path / MANIFEST)
+        except RoadtestError:
+            return
+        if record.schema_version != SCHEMA_VERSION:
+            return
+        if opened is not None and opened.record.config == record.config:
+            specs = opened.specs
+        else:
+            try:
+                specs = build_specs(record.config, self.path / MANIFEST, record.written_by)
+            except RoadtestError:
+                return
+        self._opened = _Opened(_stat_key(self.path / MANIFEST), checked, data, record, specs)
 
     def trials(self) -> Iterator[dict[str, Any]]:
         """Every record; a half-written last line (a killed run) is left out. Any other unreadable line is an
         error naming `trials.jsonl:<line>` (AlteredArchive): records are written whole, so it was damaged later."""
         return read_records(self.path / TRIALS)
+
+    def rows(self) -> Iterator[TrialRow]:
+        """Every record as a typed row (ModelRow, JudgeRow, TurnRow); a half-written last line is left out, and a
+        line that is not a row is an error naming `trials.jsonl:<line>` (AlteredArchive), as for `trials()`."""
+        return read_records(self.path / TRIALS, typed=True)
 
     def write_derived(self, name: str, text: str) -> None:
         """A derived file, written whole beside its old self and renamed over it: never through a link."""
@@ -412,11 +495,11 @@ class RunArchive:
         non-regular entry, a recorded source missing; after it, a plan that is not the recorded one, unreadable
         records, records the plan does not explain. Every command that derives from an archive calls this first.
         """
-        manifest = self.manifest()
+        manifest = self.manifest_record()
         self._refuse(checks.shape_problems(self.path, manifest))
-        files = manifest["files"]
+        files = manifest.files
         altered = [n for n in SOURCES if n in files and sha256_file(self.path / n) != files[n]]
-        if altered == [TRIALS] and manifest["status"] != "complete" and checks.grew_only(self.path, manifest):
+        if altered == [TRIALS] and manifest.status != "complete" and checks.grew_only(self.path, manifest):
             raise RoadtestError(
                 f"run {self.run_id}: trials.jsonl holds records appended after the run last ended (a resume that "
                 "was stopped before it could record them): nothing is derived from records the run never recorded",
@@ -475,18 +558,31 @@ class RunArchive:
         return f"the run's own records are intact: {fix}, then `roadtest replay {self.run_id}` writes {name} again"
 
 
+def _stat_key(path: Path) -> tuple | None:
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
 def in_run_order(folders: list[Path]) -> list[Path]:
     """Run folders oldest first: by the start time their manifest records (to the millisecond), then by name. Two
     runs started in the same second have ids that sort by fingerprint, not by time; an unreadable manifest sorts
     by name alone."""
-    def key(path: Path) -> tuple[datetime, str]:
+    return [archive.path for archive in archives_in_run_order(folders)]
+
+
+def archives_in_run_order(folders: list[Path]) -> list[RunArchive]:
+    """`in_run_order`, as archives whose manifests are already read (the caller reads them again for free)."""
+    def key(archive: RunArchive) -> tuple[datetime, str]:
         try:
-            started = datetime.fromisoformat(RunArchive(path).manifest()["started_at"]).astimezone(timezone.utc)
+            started = datetime.fromisoformat(archive.manifest_record().started_at).astimezone(timezone.utc)
         except Exception:  # noqa: BLE001 - a damaged archive still has a place in the list
             started = datetime.min.replace(tzinfo=timezone.utc)
-        return started, path.name
+        return started, archive.path.name
 
-    return sorted(folders, key=key)
+    return sorted((RunArchive(path) for path in folders), key=key)
 
 
 def find_run(runs_dir: Path, ref: str) -> RunArchive:
@@ -495,10 +591,11 @@ def find_run(runs_dir: Path, ref: str) -> RunArchive:
     if (candidate / MANIFEST).is_file():
         return RunArchive(candidate.resolve())
     if ref == "latest":
-        runs = in_run_order([p for p in runs_dir.glob("*/") if (p / MANIFEST).is_file()]) if runs_dir.is_dir() else []
+        runs = archives_in_run_order([p for p in runs_dir.glob("*/") if (p / MANIFEST).is_file()]) \
+            if runs_dir.is_dir() else []
         if not runs:
             raise RoadtestError(f"no runs in {runs_dir}", "start one with `roadtest run`")
-        return RunArchive(runs[-1])
+        return runs[-1]
     if (runs_dir / ref / MANIFEST).is_file():
         return RunArchive(runs_dir / ref)
     known = sorted(p.name for p in runs_dir.glob("*/")) if runs_dir.is_dir() else []

@@ -26,8 +26,12 @@ def jsonl(value: dict[str, Any]) -> bytes:
         return (json.dumps(value, ensure_ascii=True, sort_keys=True) + "\n").encode("ascii")
 
 
-def read_records(path: Path) -> Iterator[dict[str, Any]]:
-    """Every record; a half-written last line is left out; any other unreadable line raises AlteredArchive."""
+def read_records(path: Path, typed: bool = False) -> Iterator[Any]:
+    """Every record (with `typed`, as a roadtest.archive.schema TrialRow); a half-written last line is left out;
+    any other unreadable line raises AlteredArchive naming it."""
+    if typed:
+        from roadtest.archive.schema.trials import row
+        from pydantic import ValidationError
     try:
         f = open_regular(path)
     except FileNotFoundError:
@@ -40,7 +44,13 @@ def read_records(path: Path) -> Iterator[dict[str, Any]]:
             why = why or record_problem(data)
             if why:
                 raise unreadable(path.name, n, why)
-            yield data
+            if not typed:
+                yield data
+                continue
+            try:
+                yield row(data)
+            except ValidationError:
+                raise unreadable(path.name, n, record_problem(data, typed=True) or "not a trial record") from None
 
 
 def cut_half_line(path: Path) -> int:

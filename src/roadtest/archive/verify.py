@@ -11,6 +11,7 @@ from roadtest.archive import checks
 from roadtest.archive.canonical import fingerprint
 from roadtest.archive.files import sha256_file
 from roadtest.archive.run_dir import MANIFEST, PLAN, TRIALS, RunArchive
+from roadtest.archive.schema import Manifest
 from roadtest.errors import RoadtestError
 from roadtest.digest import file_sha256
 
@@ -30,12 +31,13 @@ class Verification:
 
 def verify(archive: RunArchive, workspace: Path | None) -> Verification:
     result = Verification()
-    manifest = archive.manifest()
-    if fingerprint(manifest["config"]) != manifest.get("fingerprint"):
-        result.mismatches.append(f"{MANIFEST}: its configuration hashes to {fingerprint(manifest['config'])[:12]}…, "
-                                 f"not to the run's fingerprint {str(manifest.get('fingerprint'))[:12]}…: "
+    manifest = archive.manifest_record()
+    actual = fingerprint(manifest.config.dump())
+    if actual != manifest.fingerprint:
+        result.mismatches.append(f"{MANIFEST}: its configuration hashes to {actual[:12]}…, "
+                                 f"not to the run's fingerprint {manifest.fingerprint[:12]}…: "
                                  "a setting was edited after the run")
-    if TRIALS not in manifest["files"]:
+    if TRIALS not in manifest.files:
         result.mismatches.append(f"{TRIALS}: no sha256 recorded: the run never ended (killed?); finish it with "
                                  f"`roadtest run --resume {archive.run_id}`, then verify")
     shape = checks.shape_problems(archive.path, manifest)
@@ -52,8 +54,8 @@ def verify(archive: RunArchive, workspace: Path | None) -> Verification:
     return result
 
 
-def _check_hashes(archive: RunArchive, manifest: dict, unsafe: set[str], result: Verification) -> None:
-    for name, expected in sorted(manifest["files"].items()):
+def _check_hashes(archive: RunArchive, manifest: Manifest, unsafe: set[str], result: Verification) -> None:
+    for name, expected in sorted(manifest.files.items()):
         path = archive.path / name
         if name in unsafe:
             continue   # a link or other non-regular entry, or a missing source: its problem says so
@@ -67,7 +69,7 @@ def _check_hashes(archive: RunArchive, manifest: dict, unsafe: set[str], result:
             continue
         result.checked.append(name)
         if actual != expected:
-            if name == TRIALS and manifest["status"] != "complete" and checks.grew_only(archive.path, manifest):
+            if name == TRIALS and manifest.status != "complete" and checks.grew_only(archive.path, manifest):
                 result.mismatches.append(f"{name}: records were appended after the run last ended (a resume was "
                                          f"stopped): finish it with `roadtest run --resume {archive.run_id}`")
             else:
@@ -75,17 +77,17 @@ def _check_hashes(archive: RunArchive, manifest: dict, unsafe: set[str], result:
                     f"{name}: sha256 {actual[:12]}… does not match the manifest's {expected[:12]}…")
 
 
-def _plan_warnings(manifest: dict) -> list[str]:
-    if "plan" not in manifest:
+def _plan_warnings(manifest: Manifest) -> list[str]:
+    if "plan" not in manifest.model_fields_set:
         return [f"{PLAN}: this archive's roadtest did not record how many trials it planned: a plan cut short "
                 "could not be told from a whole one"]
-    if manifest["plan"] is None:
+    if manifest.plan is None:
         return [f"{PLAN}: the manifest does not record it as completely written"]
     return []
 
 
-def _check_datasets(manifest: dict, workspace: Path, result: Verification) -> None:
-    for rel, expected in sorted(manifest.get("datasets", {}).items()):
+def _check_datasets(manifest: Manifest, workspace: Path, result: Verification) -> None:
+    for rel, expected in sorted(manifest.datasets.items()):
         path = workspace / rel
         if not path.is_file():
             result.warnings.append(f"dataset {rel}: not in this workspace (the archive does not need it)")

@@ -12,48 +12,14 @@ import traceback
 from pathlib import Path
 from typing import Annotated, Any, Callable, Optional
 
-import importlib
-
 import typer
 from typer.core import TyperGroup
 from rich.console import Console
 
+import roadtest.api as api   # costs nothing: the façade imports each step when a command calls it
 from roadtest import __version__
 from roadtest.cli.tables import print_table
 from roadtest.errors import InputError, RoadtestError
-
-
-class _Lazy:
-    """A module imported when a command first uses it, so `roadtest --help` (and a command that does not need
-    it) never loads pandas, scipy, matplotlib or weasyprint."""
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-
-    def __getattr__(self, attr: str) -> Any:
-        return getattr(importlib.import_module(self._name), attr)
-
-
-api = _Lazy("roadtest.api")
-
-
-def find_run(runs_dir: Path, ref: str):
-    from roadtest.archive.run_dir import find_run as find
-
-    return find(runs_dir, ref)
-
-
-def printable_text(text: str) -> str:
-    from roadtest.load.workspace import printable_text as printable
-
-    return printable(text)
-
-
-def not_decided(verdicts: dict[str, Any]) -> list[str]:
-    from roadtest.verdict.decide import not_decided as undecided
-
-    return undecided(verdicts)
-
 
 def _stats_input_error(exc: BaseException) -> bool:
     """A statistics input error (only possible once roadtest.stats was imported)."""
@@ -190,26 +156,23 @@ def check(workspace: Workspace = Path("."), json_out: JsonFlag = False,
     if metrics:
         _list_metrics(json_out)
         return
-    api.check_max_cost(max_cost)
-    ws = api.check(workspace, allow_outside)
-    warnings = api.check_warnings(ws) + api.budget_warnings(ws.spec.models, max_cost)
-    summary = {"ok": True, "scenarios": {s: len(x.items) for s, x in ws.scenarios.items()},
-               "hypotheses": list(ws.hypotheses), "models": [m.id for m in ws.spec.models], "warnings": warnings}
+    ws = api.check(workspace, allow_outside, max_cost)
+    warnings = api.check_warnings(ws, max_cost)
+    summary: dict[str, Any] = {"ok": True, "scenarios": {s: len(x.items) for s, x in ws.scenarios.items()},
+                               "hypotheses": list(ws.hypotheses), "models": [m.id for m in ws.spec.models],
+                               "warnings": warnings}
     if json_out:
         _emit_json(summary)
         return
     for w in warnings:
-        err.print(f"warning: {printable_text(w)}", markup=False)
+        err.print(f"warning: {api.printable_text(w)}", markup=False)
     items = sum(summary["scenarios"].values())
     out.print(f"ok: {len(ws.scenarios)} scenarios ({items} items), {len(ws.hypotheses)} hypotheses, "
               f"{len(ws.spec.models)} models — next: roadtest run")
 
 
 def _list_metrics(json_out: bool) -> None:
-    from roadtest.spec.metrics import METRICS
-
-    rows = [{"id": i.id, "family": i.family, "better": i.direction, "unit": i.unit, "description": i.description}
-            for _, i in METRICS.items()]
+    rows = api.metric_rows()
     if json_out:
         _emit_json(rows)
         return
@@ -267,40 +230,29 @@ def run(workspace: Workspace = Path("."),
     """
     from roadtest.cli.progress import ProgressEvents
 
-    if not (math.isfinite(retry_base) and 0 <= retry_base <= 60):
-        raise RoadtestError(f"--retry-base must be between 0 and 60 seconds, got {retry_base:g}", "e.g. --retry-base 0.5")
-    if retry_errors and resume is None:
-        raise RoadtestError("--retry-errors works with --resume: it sends a run's failed calls again",
-                            "e.g. roadtest run --resume latest --retry-errors")
+    api.check_run_options(resume, retry_errors, retry_base)
     options = api.RunOptions(cache=not no_cache, max_cost=max_cost, deadline_s=_duration(deadline),
                              retry_base_s=retry_base, retry_errors=retry_errors, allow_outside=allow_outside)
     command_line = ["roadtest", *sys.argv[1:]]
 
     def warn(message: str) -> None:
-        err.print(f"warning: {printable_text(message)}", markup=False)
+        err.print(f"warning: {api.printable_text(message)}", markup=False)
 
     with ProgressEvents(err, quiet=quiet or json_out) as events:
-        if resume is not None:
-            if hypothesis or model:
-                raise RoadtestError("--resume finishes a run as it was planned; -H and -m do not apply",
-                                    f"run `roadtest run --resume {resume}` alone")
-            archive = find_run(_runs_dir(workspace), resume)
-            result = api.resume(workspace, archive, events, command_line, options, warn=warn)
-        else:
-            result = api.run(workspace, hypothesis, model, events, command=command_line, options=options, warn=warn)
+        result = api.run(workspace, hypothesis, model, events, command_line, options, warn=warn, resume=resume)
     gate_failed = [h["id"] for h in result.verdicts["hypotheses"] if h["gate"]
                    and any(m["verdict"] == "REFUTED" for m in h["models"].values())]
     if json_out:
         _emit_json({"run_id": result.archive.run_id, "path": str(result.archive.path), "trials": result.trials,
                     "errors": result.errors, "cached": result.cached, "verdicts": _matrix(result.verdicts),
-                    "gate_failed": gate_failed, "not_decided": not_decided(result.verdicts),
+                    "gate_failed": gate_failed, "not_decided": api.not_decided(result.verdicts),
                     "warnings": list(result.warnings)})
     else:
         _print_run_summary(result, events)
-    undecided = not_decided(result.verdicts)
+    undecided = api.not_decided(result.verdicts)
     if undecided:
         for line in undecided:
-            err.print(f"error: NOT DECIDED: {printable_text(line)}", markup=False)
+            err.print(f"error: NOT DECIDED: {api.printable_text(line)}", markup=False)
         err.print("  hint: fix or replace the endpoint, then `roadtest run --resume latest --retry-errors`",
                   markup=False)
         raise typer.Exit(3)
@@ -343,7 +295,7 @@ def plan(workspace: Workspace = Path("."),
         _emit_json(result)
         return
     for w in result["warnings"]:
-        err.print(f"warning: {printable_text(w)}", markup=False)
+        err.print(f"warning: {api.printable_text(w)}", markup=False)
     print_table(out, ["model", "scenario", "trials", "prompt tokens (at most ≈)", "output tokens (max)", "cost (max)",
                       "time (≈)"],
                 [[r["model"], r["scenario"], _trials(r), f"{r['tokens_in_est']:,}", f"{r['tokens_out_max']:,}",
@@ -358,12 +310,10 @@ def plan(workspace: Workspace = Path("."),
                   + ("" if fits == "within" else " (the run would stop early; resume it with a larger budget)"))
     f = result["feasibility"]
     for w in f.get("warnings", []):
-        err.print(f"warning: {printable_text(w)}", markup=False)
+        err.print(f"warning: {api.printable_text(w)}", markup=False)
     rows = []
     for r in f["criteria"]:
-        from roadtest.spec.hypothesis import claim_text
-
-        claim = f"{r['scenario']} · {r['metric']} " + claim_text(r["direction"], r["threshold"], r["versus"])
+        claim = f"{r['scenario']} · {r['metric']} " + api.claim_text(r["direction"], r["threshold"], r["versus"])
         answer = ("yes, " if r["decidable"] == "yes" else "NO: ") + r["why"]
         rows.append([r["hypothesis"], claim, f"{r['n']} {r['n_unit']}", answer])
     print_table(out, ["hypothesis", "criterion", "n", "can n decide it?"], rows,
@@ -391,16 +341,10 @@ def report(run_refs: Annotated[Optional[list[str]], typer.Argument(help="Run ids
     bad = [f for f in formats if f not in ("html", "pdf")]
     if bad or not formats:
         raise RoadtestError(f"unknown format {', '.join(bad) or '(none)'}", "use --format html,pdf, html or pdf")
-    runs_dir = _runs_dir(workspace)
-    archives = [find_run(runs_dir, ref) for ref in (run_refs or ["latest"])]
-    record = (workspace, runs_dir)
-    if len(archives) == 1:
-        paths = api.report(archives[0], formats, workspace / "report_templates", record=record)
-    else:
-        folder = out_dir or runs_dir / "reports" / "+".join(a.run_id for a in archives)
-        paths = api.report_many(archives, formats, folder, workspace / "report_templates", record=record)
+    archives = [api.find_run(workspace, ref) for ref in (run_refs or ["latest"])]
+    paths = api.report(workspace, archives, formats, out_dir)
     if "pdf" in formats:
-        _warn_about_the_subsetter()
+        _warn_about_the_pdf()
     if json_out:
         _emit_json({"run_ids": [a.run_id for a in archives], "written": [str(p) for p in paths]})
         return
@@ -408,16 +352,9 @@ def report(run_refs: Annotated[Optional[list[str]], typer.Argument(help="Run ids
         out.print(f"{p.suffix[1:]}: {p.resolve()}")
 
 
-SUBSETTER_WARNING = ("HarfBuzz-subset (Debian package libharfbuzz-subset0) is not installed, so weasyprint subset "
-                     "the PDF's fonts with fontTools: the PDF is deterministic, but its bytes differ from a PDF made "
-                     "where HarfBuzz-subset is installed. `make install` installs it")
-
-
-def _warn_about_the_subsetter() -> None:
-    from roadtest.report.render import font_subsetter
-
-    if font_subsetter() == "fonttools":
-        err.print(f"warning: {SUBSETTER_WARNING}", markup=False)
+def _warn_about_the_pdf() -> None:
+    for w in api.pdf_warnings():
+        err.print(f"warning: {w}", markup=False)
 
 
 @command
@@ -427,7 +364,7 @@ def replay(run_ref: RunRef = "latest", workspace: Workspace = Path("."), json_ou
 
     Example: roadtest replay runs/20261129-061336-e7a2e3
     """
-    archive = find_run(_runs_dir(workspace), run_ref)
+    archive = api.find_run(workspace, run_ref)
     verdicts, outcome = api.replay(archive, workspace / "report_templates")
     if json_out:
         _emit_json({"run_id": archive.run_id, "verdicts": _matrix(verdicts), "files": outcome})
@@ -439,7 +376,7 @@ def replay(run_ref: RunRef = "latest", workspace: Workspace = Path("."), json_ou
     if by["new"]:
         out.print(f"  written (nothing recorded to compare with): {', '.join(by['new'])}")
     if "report.pdf" in outcome:
-        _warn_about_the_subsetter()
+        _warn_about_the_pdf()
     if by["differs"]:
         err.print(f"  differs from the run's own files: {', '.join(by['differs'])}\n  hint: a different roadtest "
                   "version or a changed report template override derives them differently", markup=False)
@@ -457,12 +394,11 @@ def rerun(run_ref: RunRef = "latest", workspace: Workspace = Path("."),
     Example: roadtest rerun runs/20261129-061336-e7a2e3 --into /tmp/rerun
     """
     from roadtest.cli.progress import ProgressEvents
-    from roadtest.compare import reproduction_line
 
-    original = find_run(_runs_dir(workspace), run_ref)
+    original = api.find_run(workspace, run_ref)
     with ProgressEvents(err, quiet=quiet or json_out) as events:
         result, comparison = api.rerun(workspace, original, into, events, ["roadtest", *sys.argv[1:]])
-    line = reproduction_line(comparison)
+    line = api.reproduction_line(comparison)
     if json_out:
         _emit_json({"run_id": result.archive.run_id, "path": str(result.archive.path), "summary": line, **comparison})
     else:
@@ -491,12 +427,9 @@ def diff(run_a: Annotated[str, typer.Argument(help="First run (id or folder).")]
 
     Example: roadtest diff 20261129-061336-e7a2e3 20261130-090000-e7a2e3
     """
-    runs_dir = _runs_dir(workspace)
-    result = api.diff(find_run(runs_dir, run_a), find_run(runs_dir, run_b))
+    result = api.diff(api.find_run(workspace, run_a), api.find_run(workspace, run_b))
     if html is not None:
-        from roadtest.report import render_diff_page
-
-        html.write_text(render_diff_page(result, workspace / "report_templates"), encoding="utf-8")
+        html.write_text(api.diff_page(result, workspace / "report_templates"), encoding="utf-8")
     if json_out:
         _emit_json(result)
         return
@@ -576,8 +509,6 @@ def verify(run_ref: Annotated[Optional[str], typer.Argument(help="Run id, run fo
     Example: roadtest verify runs/20261129-061336-e7a2e3
     Example: roadtest verify --decisions   (the decision record and the runs it rests on)
     """
-    from roadtest.archive.verify import verify as check_archive
-
     record = _verify_decisions(workspace, json_out) if decisions else None
     ok = record is None or record["ok"]
     if record is not None and run_ref is None:
@@ -586,9 +517,8 @@ def verify(run_ref: Annotated[Optional[str], typer.Argument(help="Run id, run fo
         if not ok:
             raise typer.Exit(1)
         return
-    archive = find_run(_runs_dir(workspace), run_ref or "latest")
-    has_workspace = (workspace / "roadtest.yaml").is_file()
-    result = check_archive(archive, workspace if has_workspace else None)
+    archive = api.find_run(workspace, run_ref or "latest")
+    result = api.verify_run(archive, workspace)
     if json_out:
         run = {"run_id": archive.run_id, "ok": result.ok, "checked": result.checked,
                "mismatches": result.mismatches, "warnings": result.warnings}
@@ -617,7 +547,7 @@ def _verify_decisions(workspace: Path, json_out: bool) -> dict[str, Any]:
     if json_out:
         return payload
     for m in result.mismatches:
-        err.print(f"MISMATCH: {printable_text(m)}", markup=False)
+        err.print(f"MISMATCH: {api.printable_text(m)}", markup=False)
     if result.ok:
         out.print(f"ok: decisions/log.jsonl: {plural_of(result.entries, 'entry', 'entries')}, the chain is intact "
                   f"(head {result.head}); {plural_of(len(result.runs), 'run')} the decisions rest on, each verifies")
@@ -637,9 +567,7 @@ def runs(workspace: Workspace = Path("."), json_out: JsonFlag = False) -> None:
 
     Example: roadtest runs -w my-workspace
     """
-    from roadtest.archive.listing import list_runs
-
-    rows = list_runs(_runs_dir(workspace))
+    rows = api.list_runs(workspace)
     if json_out:
         _emit_json(rows)
         return
@@ -652,10 +580,6 @@ def runs(workspace: Workspace = Path("."), json_out: JsonFlag = False) -> None:
         table.append([r["run_id"], r.get("started_at") or "", r.get("status") or "", ", ".join(r.get("hypotheses", [])),
                       ", ".join(r.get("models", [])), (r.get("fingerprint") or "")[:12], counts])
     print_table(out, ["run", "started", "status", "hypotheses", "models", "fingerprint", "verdicts"], table)
-
-
-def _runs_dir(workspace: Path) -> Path:
-    return api.runs_folder(workspace)
 
 
 def _version(value: bool) -> None:

@@ -6,10 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rich.console import Console
-
-from roadtest.archive.records import record_kind
-from roadtest.engine.runner import label
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+import roadtest.api as api
 
 
 @dataclass
@@ -18,10 +17,6 @@ class Tally:
     errors: int = 0
     latency: float = 0.0
     error_kinds: dict[str, int] = field(default_factory=dict)
-
-
-def label_of(record: dict[str, Any]) -> str:
-    return label(record["model"], record.get("level"), record_kind(record))
 
 
 class ProgressEvents:
@@ -41,12 +36,12 @@ class ProgressEvents:
     def __exit__(self, *exc) -> None:
         self.progress.stop()
 
-    def model_started(self, label: str, total: int) -> None:
+    def model_started(self, label: str, total: int | None) -> None:
         self.tally.setdefault(label, Tally())
         self.tasks[label] = self.progress.add_task(label, total=total, errors=0)
 
     def trial_finished(self, record: dict[str, Any]) -> None:
-        label = label_of(record)
+        label = api.trial_label(record)
         t = self.tally[label]
         t.trials += 1
         t.latency += record.get("latency_s") or 0.0

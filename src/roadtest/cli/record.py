@@ -8,7 +8,8 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from roadtest.cli.app import JsonFlag, Workspace, _emit_json, _runs_dir, api, command, err, find_run, out, printable_text
+import roadtest.api as api
+from roadtest.cli.app import JsonFlag, Workspace, _emit_json, command, err, out
 from roadtest.cli.tables import print_table as _print_table
 from roadtest.errors import RoadtestError
 
@@ -31,9 +32,7 @@ def decide(hypothesis: Annotated[str, typer.Argument(help="The hypothesis the de
 
     Example: roadtest decide self-serve -m gemma3-270m --run latest --by "Ana Ruiz" --note "Cheapest that meets it."
     """
-    from roadtest.decisions.record import DecideRequest
-
-    entry = api.record_decision(workspace, DecideRequest(hypothesis, model, run, by, note, against_evidence))
+    entry = api.record_decision(workspace, api.DecideRequest(hypothesis, model, run, by, note, against_evidence))
     record = entry["record"]
     if json_out:
         _emit_json({"id": entry["id"], "path": entry["path"], "sha256": entry["sha256"],
@@ -47,7 +46,7 @@ def decide(hypothesis: Annotated[str, typer.Argument(help="The hypothesis the de
     out.print(f"  file: {entry['path']}\n  log: decisions/log.jsonl entry {entry['seq']} (sha256 {entry['sha256']})",
               markup=False)
     for w in entry["warnings"]:
-        err.print(f"warning: {printable_text(w)}", markup=False)
+        err.print(f"warning: {api.printable_text(w)}", markup=False)
     out.print("next: commit decisions/ with the runs; `roadtest history` and `roadtest gate` check it from now on",
               markup=False)
 
@@ -57,9 +56,9 @@ def print_table(console, headers, rows, *, title: str | None = None, caption: st
     rich markup read from it."""
     from rich.markup import escape
 
-    _print_table(console, headers, [[printable_text(str(c)) for c in row] for row in rows],
-                 title=escape(printable_text(title)) if title else None,
-                 caption=escape(printable_text(caption)) if caption else None)
+    _print_table(console, headers, [[api.printable_text(str(c)) for c in row] for row in rows],
+                 title=escape(api.printable_text(title)) if title else None,
+                 caption=escape(api.printable_text(caption)) if caption else None)
 
 
 STATUS_MARK = {"holds": "holds", "at risk": "AT RISK", "contradicted": "CONTRADICTED", "stale": "STALE",
@@ -83,7 +82,7 @@ def history(hypothesis: Annotated[Optional[str], typer.Argument(help="Only this 
         _emit_json(result.as_dict())
         return
     for s in result.skipped:
-        err.print(f"warning: run left out: {printable_text(s)}", markup=False)
+        err.print(f"warning: run left out: {api.printable_text(s)}", markup=False)
     if not result.cells and not result.decisions:
         out.print("no runs with verdicts yet — next: roadtest run")
         return
@@ -121,9 +120,7 @@ def gate(run_ref: Annotated[str, typer.Argument(help="Run id, run folder, or 'la
 
     Example: roadtest gate latest --junit gate.xml
     """
-    from roadtest.decisions.gate import junit_xml, summary_markdown
-
-    archive = find_run(_runs_dir(workspace), run_ref)
+    archive = api.find_run(workspace, run_ref)
     for path, option in ((junit, "--junit"), (summary, "--summary")):
         if path is not None:
             _check_target(path, option)          # every output checked before the first is written
@@ -132,13 +129,13 @@ def gate(run_ref: Annotated[str, typer.Argument(help="Run id, run folder, or 'la
         try:
             _check_target(Path(step), "$GITHUB_STEP_SUMMARY")
         except RoadtestError as exc:          # the CI's file, not the caller's: say so, gate all the same
-            err.print(f"warning: {printable_text(exc.message)}; no job summary written", markup=False)
+            err.print(f"warning: {api.printable_text(exc.message)}; no job summary written", markup=False)
             step = None
     result = api.gate_run(workspace, archive)
     if junit is not None:
-        _write_text(junit, junit_xml(result.run, result.cases), "--junit")
+        _write_text(junit, api.gate_junit(result), "--junit")
     if summary is not None or step:
-        _write_text(summary or Path(step), summary_markdown(result.run, result.cases),
+        _write_text(summary or Path(step or ""), api.gate_summary(result),
                     "--summary" if summary is not None else "$GITHUB_STEP_SUMMARY", append=summary is None)
     if json_out:
         _emit_json({"run_id": result.run.run_id, "failed": result.failed,
@@ -157,7 +154,7 @@ def _print_gate(result: Any) -> None:
     blocking = [c for c in result.cases if c.blocks]
     if blocking:
         for c in blocking:
-            err.print(f"GATE FAILED: {c.hypothesis} · {c.model}: {printable_text(c.message)}", markup=False)
+            err.print(f"GATE FAILED: {c.hypothesis} · {c.model}: {api.printable_text(c.message)}", markup=False)
     else:
         out.print("gate passed: no recorded decision is contradicted and no gate hypothesis is refuted")
 

@@ -36,9 +36,10 @@ def print_table(console: Console, headers: Sequence[str], rows: Sequence[Sequenc
 
 def _fits(table: Table, width: int) -> bool:
     """Rendered at this width, no line is wider (rich lets a table overflow rather than cut a column's minimum)."""
-    probe = Console(width=width, file=io.StringIO(), color_system=None, legacy_windows=False)
+    buffer = io.StringIO()
+    probe = Console(width=width, file=buffer, color_system=None, legacy_windows=False)
     probe.print(table, crop=False)
-    return all(len(line) <= width for line in probe.file.getvalue().splitlines())
+    return all(len(line) <= width for line in buffer.getvalue().splitlines())
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], title: str | None, caption: str | None) -> Table:

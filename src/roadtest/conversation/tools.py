@@ -8,12 +8,11 @@ not JSON or do not satisfy the schema come back to the model as an error result 
 from __future__ import annotations
 
 import json
+import math
+import re
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from typing import Any, Iterable
-
-from jsonschema import Draft202012Validator, validators
-from jsonschema.exceptions import SchemaError
-from jsonschema.exceptions import ValidationError as _VE
 
 from roadtest.patterns import PatternError, compile_pattern
 from roadtest.sandbox import render_text
@@ -26,30 +25,36 @@ MAX_ARGUMENT_CHARS = 20_000
 
 
 def _re2_pattern(validator, pattern, instance, schema):
+    from jsonschema.exceptions import ValidationError
+
     if not validator.is_type(instance, "string"):
         return
     try:
         compiled = compile_pattern(pattern)
     except PatternError as exc:
-        yield _VE(f"pattern {pattern!r} cannot run: {exc}")
+        yield ValidationError(f"pattern {pattern!r} cannot run: {exc}")
         return
     if compiled.search(instance) is None:
-        yield _VE(f"{instance!r} does not match {pattern!r}")
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-Validator = validators.extend(Draft202012Validator, {"pattern": _re2_pattern})
-"""Draft 2020-12 with `pattern` on RE2."""
+@lru_cache(maxsize=1)
+def validator_class() -> Any:
+    """Draft 2020-12 with `pattern` on RE2 (jsonschema is imported here, when arguments are first checked: a
+    `roadtest check` whose schemas are plain never loads it)."""
+    from jsonschema import Draft202012Validator, validators
+
+    return validators.extend(Draft202012Validator, {"pattern": _re2_pattern})
 
 
 def schema_problem(schema: Any) -> str | None:
     """Why `schema` is not a JSON Schema of a tool's arguments, or None."""
     if not isinstance(schema, dict):
         return "parameters must be a JSON Schema object"
-    try:
-        Draft202012Validator.check_schema(schema)
-    except SchemaError as exc:
-        where = "/".join(str(p) for p in exc.path) or "(top)"
-        return f"not a valid JSON Schema at {where}: {exc.message}"
+    if not plainly_valid(schema):
+        problem = _metaschema_problem(schema)
+        if problem is not None:
+            return problem
     if schema.get("type", "object") != "object":
         return f"a tool's parameters are an object (type: object), not {schema.get('type')!r}"
     for key, value in _keywords(schema):
@@ -62,6 +67,71 @@ def schema_problem(schema: Any) -> str | None:
         if key == "patternProperties":
             return "patternProperties is not supported (name the properties)"
     return None
+
+
+def _metaschema_problem(schema: dict) -> str | None:
+    """Where and why the schema breaks the JSON Schema 2020-12 metaschema (jsonschema's check), or None."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        where = "/".join(str(p) for p in exc.path) or "(top)"
+        return f"not a valid JSON Schema at {where}: {exc.message}"
+    return None
+
+
+SIMPLE_TYPES = frozenset({"array", "boolean", "integer", "null", "number", "object", "string"})
+_TEXT_KEYWORDS = frozenset({"description", "title", "$comment", "format"})
+_COUNT_KEYWORDS = frozenset({"minLength", "maxLength", "minItems", "maxItems", "minProperties", "maxProperties"})
+_BOUND_KEYWORDS = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"})
+
+
+def plainly_valid(schema: Any) -> bool:
+    """True for a schema made only of the keywords tools usually have, each with a value the 2020-12 metaschema
+    takes (checked here, without loading jsonschema). False means "not sure": jsonschema decides."""
+    if isinstance(schema, bool):
+        return True
+    return isinstance(schema, dict) and all(_plain_keyword(key, value) for key, value in schema.items())
+
+
+def _plain_keyword(key: Any, value: Any) -> bool:
+    if key == "type":
+        names = value if isinstance(value, list) and value else [value]
+        return all(isinstance(n, str) and n in SIMPLE_TYPES for n in names) and len(set(names)) == len(names)
+    if key in _TEXT_KEYWORDS:
+        return isinstance(value, str)
+    if key in _COUNT_KEYWORDS:
+        return type(value) is int and value >= 0
+    if key in _BOUND_KEYWORDS:
+        return type(value) in (int, float) and math.isfinite(value)
+    if key == "properties":
+        return isinstance(value, dict) and all(isinstance(k, str) and plainly_valid(v) for k, v in value.items())
+    if key in ("items", "additionalProperties"):
+        return plainly_valid(value)
+    if key == "required":
+        return isinstance(value, list) and all(isinstance(v, str) for v in value) and len(set(value)) == len(value)
+    if key == "enum":
+        return isinstance(value, list) and all(_plain_value(v) for v in value)
+    if key == "const":
+        return _plain_value(value)
+    if key == "pattern":
+        return isinstance(value, str) and _python_regex(value)
+    return False
+
+
+def _plain_value(value: Any) -> bool:
+    return value is None or type(value) in (str, int, bool) or (type(value) is float and math.isfinite(value))
+
+
+def _python_regex(pattern: str) -> bool:
+    """The pattern compiles with Python's re, as the metaschema's `format: regex` asks."""
+    try:
+        re.compile(pattern)
+    except (re.error, RecursionError, OverflowError, ValueError):
+        return False
+    return True
 
 
 def _pointer(schema: Any, ref: str) -> Any:
@@ -132,7 +202,7 @@ class ToolBox:
     def __init__(self, tools: Iterable[Tool], tables: dict[str, dict[str, Any]] | None = None) -> None:
         self.tools = {t.name: t for t in tools}
         self.tables = tables or {}
-        self._validators = {name: Validator(t.parameters) for name, t in self.tools.items()}
+        self._validators = {name: validator_class()(t.parameters) for name, t in self.tools.items()}
 
     def openai_tools(self) -> list[dict[str, Any]]:
         """The tools as the OpenAI `tools` request field."""

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError
 from roadtest.archive.canonical import canonical_json, fingerprint
 from roadtest.archive.files import read_bytes, sha256_file
 from roadtest.archive.run_dir import MANIFEST, PLAN, TRIALS, RunArchive
+from roadtest.archive.schema import Manifest
 from roadtest.compare import MODEL_ENTRY_KEYS, drift
 from roadtest.decisions.schema import Identity, Verdict, finite_json, utc_time
 from roadtest.errors import RoadtestError
@@ -83,11 +84,11 @@ def drifted(model: str, before: dict[str, Any] | None, after: dict[str, Any] | N
 def read_run(archive: RunArchive, check_sources: bool = False) -> RunVerdicts:
     """A finished run's verdicts; RoadtestError when it has none, its verdicts.json is not the one recorded or not
     of the shape roadtest writes, or (`check_sources`) its trials, plan or configuration changed after the run."""
-    manifest = archive.manifest()
-    recorded = manifest.get("files", {})
+    manifest = archive.manifest_record()
+    recorded = manifest.files
     path = archive.path / VERDICTS
     if VERDICTS not in recorded or not path.is_file():
-        raise RoadtestError(f"run {archive.run_id} has no verdicts (status {manifest.get('status')})",
+        raise RoadtestError(f"run {archive.run_id} has no verdicts (status {manifest.status})",
                             f"finish it (`roadtest run --resume {archive.run_id}`) or derive them "
                             f"(`roadtest replay {archive.run_id}`)")
     try:
@@ -99,7 +100,7 @@ def read_run(archive: RunArchive, check_sources: bool = False) -> RunVerdicts:
                             f"`roadtest replay {archive.run_id}` derives it again from the archived responses")
     if check_sources:
         altered = [n for n in (TRIALS, PLAN) if n in recorded and sha256_file(archive.path / n) != recorded[n]]
-        if altered or fingerprint(manifest["config"]) != manifest.get("fingerprint"):
+        if altered or fingerprint(manifest.config.dump()) != manifest.fingerprint:
             raise RoadtestError(f"run {archive.run_id} does not verify: "
                                 + (f"{', '.join(altered)} changed after the run" if altered
                                    else "its configuration does not hash to its fingerprint"),
@@ -113,28 +114,28 @@ def read_run(archive: RunArchive, check_sources: bool = False) -> RunVerdicts:
                             "responses") from None
 
 
-def _cells(archive: RunArchive, manifest: dict[str, Any], recorded: dict[str, str],
+def _cells(archive: RunArchive, manifest: Manifest, recorded: dict[str, str],
            verdicts: dict[str, Any]) -> RunVerdicts:
     from roadtest.report.hypothesis_view import evidence_sentence
     from roadtest.spec.metrics import METRICS
 
     VerdictsFile.model_validate(verdicts)
-    config = manifest["config"]
+    config = manifest.config
     units = {m: i.unit for m, i in METRICS.items()}
     cells, titles, gates, specs = {}, {}, {}, {}
     for h in verdicts["hypotheses"]:
         titles[h["id"]] = h["title"]
         gates[h["id"]] = bool(h.get("gate"))
-        spec = config["hypotheses"].get(h["id"], {}).get("spec", {})
-        specs[h["id"]] = spec if isinstance(spec, dict) else {}
+        entry = config.hypotheses.get(h["id"])
+        specs[h["id"]] = dict(entry.spec) if entry is not None else {}
         for model, entry in h["models"].items():
             cells[h["id"], model] = Cell(entry["verdict"], evidence_sentence(model, entry, units))
     return RunVerdicts(
-        run_id=archive.run_id, path=archive.path, started_at=str(manifest.get("started_at") or ""),
-        finished_at=str(manifest.get("finished_at") or ""), fingerprint=str(manifest.get("fingerprint") or ""),
+        run_id=archive.run_id, path=archive.path, started_at=manifest.started_at or "",
+        finished_at=manifest.finished_at or "", fingerprint=manifest.fingerprint,
         sources={k: recorded[k] for k in (TRIALS, PLAN) if k in recorded}, cells=cells, titles=titles, gates=gates,
-        specs=specs, endpoints={m: identity(e) for m, e in manifest.get("endpoints", {}).items()},
-        models=[str(m) for m in config["selection"]["models"]])
+        specs=specs, endpoints={m: identity(e) for m, e in manifest.endpoints.items()},
+        models=list(config.selection.models))
 
 
 class _Strict(BaseModel):

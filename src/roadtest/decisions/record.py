@@ -259,17 +259,17 @@ def check_record(root: Path, runs_dir: Path) -> RecordCheck:
                 continue
             archive = RunArchive(path)
             try:
-                manifest = archive.manifest()
+                manifest = archive.manifest_record()
             except RoadtestError as exc:
                 out.mismatches.append(f"{where}: {exc.message}")
                 continue
-            if manifest.get("fingerprint") != run.get("fingerprint"):
-                out.mismatches.append(f"{where}: its fingerprint is {str(manifest.get('fingerprint'))[:12]}…, "
+            if manifest.fingerprint != run.get("fingerprint"):
+                out.mismatches.append(f"{where}: its fingerprint is {manifest.fingerprint[:12]}…, "
                                       f"the decision recorded {str(run.get('fingerprint'))[:12]}…")
             for name, digest in (run.get("sha256") or {}).items():
-                if manifest.get("files", {}).get(name) != digest:
+                if manifest.files.get(name) != digest:
                     out.mismatches.append(f"{where}: its {name} is not the one the decision rests on (sha256 "
-                                          f"{str(manifest.get('files', {}).get(name))[:12]}…, recorded {digest[:12]}…)")
+                                          f"{str(manifest.files.get(name))[:12]}…, recorded {digest[:12]}…)")
             if run_id not in verified:
                 result = verify(archive, root if (root / "roadtest.yaml").is_file() else None)
                 verified[run_id] = result.ok

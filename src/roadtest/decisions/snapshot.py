@@ -7,12 +7,15 @@ Decisions section byte for byte from the archive alone; `report` takes a fresh o
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from roadtest.decisions import log
 from roadtest.decisions.evidence import RunVerdicts, workspace_runs
 from roadtest.decisions.schema import Record, finite_json
 from roadtest.decisions.status import cell_histories, decision_rows
+
+if TYPE_CHECKING:
+    from roadtest.archive.run_dir import RunArchive
 
 SNAPSHOT = "decisions.json"
 VERSION = 1
@@ -52,7 +55,7 @@ def snapshot(root: Path, runs_dir: Path, these: list[RunVerdicts]) -> dict[str, 
 MAX_SNAPSHOT_BYTES = 16 << 20
 
 
-def archived_snapshot(archive) -> dict[str, Any] | None:
+def archived_snapshot(archive: RunArchive) -> dict[str, Any] | None:
     """The snapshot kept in a run folder (None when there is none). Archives come from other people: it must be
     the file the manifest records, and of the shape a snapshot has, or nothing is shown from it."""
     import hashlib
@@ -63,7 +66,7 @@ def archived_snapshot(archive) -> dict[str, Any] | None:
     from roadtest.errors import AlteredArchive
 
     path = archive.path / SNAPSHOT
-    recorded = archive.manifest().get("files", {}).get(SNAPSHOT)
+    recorded = archive.manifest_record().files.get(SNAPSHOT)
     if not path.exists() and not path.is_symlink():
         return None
     try:

@@ -15,17 +15,18 @@ from itertools import groupby
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Protocol
 
+from roadtest.engine.budget import Budget, estimated_tokens_in
 from roadtest.engine.cache import ResponseCache, request_key
 from roadtest.engine.limits import RateLimiter
-from roadtest.engine.policy import RetryPolicy, classify_exception, classify_reply, endpoint_failure
+from roadtest.engine.retry import RetryPolicy, classify_exception, classify_reply, endpoint_failure
 from roadtest.engine.records import server_message, trial_record
 from roadtest.plan import Trial
 from roadtest.plan.trial import group_key
 from roadtest.providers import Provider, Redactor, Reply, check_keys, open_provider, redactor
 from roadtest.spec import ModelSpec
+from roadtest.spec.hypothesis import Load, load_words
 
 MAX_IN_FLIGHT = 1024
-CHARS_PER_TOKEN = 4
 
 
 class Sink(Protocol):
@@ -45,68 +46,6 @@ class Events(Protocol):
     def trial_finished(self, record: dict[str, Any]) -> None: ...
 
     def model_finished(self, label: str) -> None: ...
-
-
-class Budget:
-    """--max-cost: refuses a trial whose estimated cost would take the run's spending past the limit.
-
-    The limit is for the whole run: a resumed run starts from what its archive already spent.
-
-    The estimate is meant to be an upper bound: prompt tokens from a generous characters-per-token
-    rule plus a per-message allowance for chat templates, scaled up by the worst under-estimate seen
-    so far for the model; the answer at its max_tokens.
-    """
-
-    def __init__(self, limit: float) -> None:
-        self.limit = limit
-        self.spent = 0.0
-        self.reserved = 0.0
-        self.scale: dict[str, float] = {}
-
-    @staticmethod
-    def prompt_bound(trial: Trial) -> int:
-        return len(prompt_text(trial)) // 3 + 10 * len(trial.body.get("messages") or []) + 10
-
-    def estimate(self, trial: Trial, spec: ModelSpec) -> float:
-        if spec.price is None:
-            return 0.0
-        if spec.id in self.scale:
-            tokens_in = self.prompt_bound(trial) * self.scale[spec.id]
-        else:   # nothing measured yet: a byte-level tokenizer never makes more tokens than UTF-8 bytes
-            tokens_in = len(prompt_text(trial).encode("utf-8")) + 10 * len(trial.body.get("messages") or []) + 10
-        return (tokens_in * spec.price.input_per_mtok + trial.body.get("max_tokens", 0) * spec.price.output_per_mtok) / 1e6
-
-    def reserve(self, cost: float) -> bool:
-        if self.spent + self.reserved + cost > self.limit:
-            return False
-        self.reserved += cost
-        return True
-
-    def settle(self, reserved: float, trial: Trial, record: dict[str, Any], spec: ModelSpec) -> None:
-        self.reserved -= reserved
-        usage = record.get("usage") or {}
-        if usage.get("prompt_tokens"):
-            ratio = usage["prompt_tokens"] / self.prompt_bound(trial)
-            self.scale[spec.id] = max(self.scale.get(spec.id, 1.0), ratio)
-        self.spent += self.billed(record, spec)
-
-    @staticmethod
-    def billed(record: dict[str, Any], spec: ModelSpec | None) -> float:
-        """What one archived call cost (nothing when unpriced or answered from the cache)."""
-        if spec is None or spec.price is None or record.get("cache") is not None:
-            return 0.0
-        usage = record.get("usage") or {}
-        return (usage.get("prompt_tokens", 0) * spec.price.input_per_mtok
-                + usage.get("completion_tokens", 0) * spec.price.output_per_mtok) / 1e6
-
-
-def prompt_text(trial: Trial) -> str:
-    """All the text a trial sends: the completion prompt, or every chat message's content."""
-    return trial.body.get("prompt") or "".join(str(m.get("content") or "") for m in trial.body.get("messages") or [])
-
-
-def estimated_tokens_in(trial: Trial) -> int:
-    return max(1, len(prompt_text(trial)) // CHARS_PER_TOKEN)
 
 
 STOP_PREFIXES = {"deadline": "deadline", "budget": "budget", "endpoint failing: ": "failing", "disk: ": "disk"}
@@ -176,7 +115,7 @@ def label(model: str, level: str | None, kind: str) -> str:
     talk = " conversations" if kind == "conversation" else ""
     if level is None:
         return f"{model} (conversations)" if talk else model
-    return f"{model}{talk} @ {level[1:]} in flight" if level.startswith("c") else f"{model}{talk} @ {level[1:]} req/s"
+    return f"{model}{talk} @ {load_words(level, short=True)}"
 
 
 @dataclass
@@ -313,10 +252,11 @@ async def _models_entry(provider: Provider, spec: ModelSpec) -> dict[str, Any] |
 async def _run_block(ctx: Context, level: str | None, block: Iterator[Trial], run=None) -> None:
     """One block at its level; `run(trial) -> bool` does one unit of work (default: one call), False = stop."""
     run = run or (lambda trial: _run_one(ctx, trial))
-    if level is not None and level.startswith("r"):
-        await _open_loop(ctx, float(level[1:]), block, run)
+    load = Load.from_label(level) if level is not None else None
+    if load is not None and load.rps is not None:
+        await _open_loop(ctx, load.rps, block, run)
     else:
-        concurrency = int(level[1:]) if level is not None else ctx.spec.max_concurrency
+        concurrency = load.concurrency if load is not None and load.concurrency else ctx.spec.max_concurrency
         await _closed_loop(concurrency, block, run)
 
 

@@ -12,9 +12,10 @@ from pydantic import BaseModel, ValidationError
 
 from roadtest.errors import Problem
 from roadtest.load.expected import MODEL_EXAMPLES, Slot, describe, field_example, is_model, resolve, shown, unwrap
-from roadtest.load.rule_hints import FIELD_RULES, MODEL_RULES
+from roadtest.load.rule_hints import is_rule, rule_hint
 from roadtest.load.yamlsrc import Located, dotted
 from roadtest.registry import did_you_mean
+from roadtest.spec.base import field_doc
 
 EXPECTED_KINDS = {
     "model_type", "model_attributes_type", "dict_type", "list_type", "string_type", "bool_type", "bool_parsing",
@@ -166,8 +167,8 @@ def _problem(model: type[BaseModel], err: dict, loc: tuple, src: Located, path: 
         hint = did_you_mean(str(err.get("input")), expected) if expected else ""
         return Problem(path, line, f"{name}: expected {describe(slot)}, got {shown(err.get('input'))}",
                        hint or _example_hint("write", slot), field=name)
-    if kind in ("value_error", "assertion_error"):
-        return _rule_problem(err, slot, msg, src, path, full)
+    if is_rule(kind):
+        return _rule_problem(err, msg, src, path, full)
     if kind == "finite_number":
         expected = describe(slot)
         expected = "a finite number" + (expected[len("a number"):] if expected.startswith("a number") else "")
@@ -179,14 +180,10 @@ def _problem(model: type[BaseModel], err: dict, loc: tuple, src: Located, path: 
     return Problem(path, line, f"{name}: {msg}" if loc else msg, _example_hint("write", slot), field=name)
 
 
-def _rule_problem(err: dict, slot: Slot, msg: str, src: Located, path: str, full: tuple) -> Problem:
-    """A rule across fields (model validator) or of one value (field validator): a located, hinted problem."""
-    target = unwrap(slot.annotation)
-    if is_model(target):
-        rule = MODEL_RULES.get(target.__name__)
-    else:
-        rule = FIELD_RULES.get((slot.owner.__name__, slot.name)) if slot.owner is not None else None
-    sub, hint = rule(err.get("input"), msg, lambda sub_loc: src.line(full + sub_loc)) if rule else ((), "")
+def _rule_problem(err: dict, msg: str, src: Located, path: str, full: tuple) -> Problem:
+    """A rule across fields (model validator) or of one value (field validator): a located problem, hinted by the
+    rule's code (the error's type), whatever its wording."""
+    sub, hint = rule_hint(err["type"], err.get("input"), err.get("ctx"), lambda sub_loc: src.line(full + sub_loc))
     where = full + sub
     name = dotted(where)
     return Problem(path, src.line(where), f"{name}: {msg}" if name else msg, hint, field=name)
@@ -197,8 +194,8 @@ def _example_hint(verb: str, slot: Slot, wrote: Any = None) -> str:
     example = field_example(slot, wrote)
     if example is not None and slot.name is not None:
         return f"{verb} `{slot.name}: {example}`"
-    if slot.info is not None and slot.info.description:
-        return slot.info.description
+    if slot.owner is not None and slot.name is not None:
+        return field_doc(slot.owner, slot.name)
     return ""
 
 

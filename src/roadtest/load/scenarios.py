@@ -75,7 +75,7 @@ def load_scenario(path: Path, display: str, access: Access | None = None) -> Loa
                                                       "see `roadtest init` for an example")], declared_id(None, text))
     problems = list(src.problems)            # a key written twice: reported, and the rest is still checked
     spec, more, salvage = validate_or_salvage(Scenario, src.data, src, display)
-    problems += _conversation_hints(src.data, more)
+    problems += more
     checked = spec if spec is not None else (salvage.obj if salvage else None)
     if checked is None:
         return Loaded(None, problems, declared_id(src.data))
@@ -92,16 +92,6 @@ def load_scenario(path: Path, display: str, access: Access | None = None) -> Loa
         salvaged = LoadedScenario(checked, display, dataset, pool, src, tables) if dataset is not None else None
         return Loaded(None, problems, declared_id(src.data), salvaged, salvage)
     return Loaded(LoadedScenario(spec, display, dataset, pool, src, tables), [], spec.id)
-
-
-def _conversation_hints(data: Any, problems: list[Problem]) -> list[Problem]:
-    """A conversation's prompt has no template: say so where the generic hint would suggest one."""
-    if not (isinstance(data, dict) and data.get("kind") == "conversation"):
-        return problems
-    hint = ('add `prompt: {system: "You are Acme\'s support assistant."}` (no template: in a conversation the '
-            "customer speaks)")
-    return [replace(p, hint=hint) if p.field == "prompt" and p.message.startswith("missing required key") else p
-            for p in problems]
 
 
 def _read_tables(spec: Scenario, folder: Path, display: str, src: Located, access: Access | None):

@@ -7,7 +7,7 @@ from jinja2 import Template
 from roadtest.sandbox import compile_text, render_text, text_variables
 
 
-def template_variables(source: str) -> set[str]:
+def template_variables(source: str) -> frozenset[str]:
     """Names a template reads from its context (raises TemplateSyntaxError or TemplateBudgetError)."""
     return text_variables(source)
 

@@ -5,6 +5,11 @@ copy of what it names, so an "alias bomb" of a few hundred bytes is refused befo
 MAX_DEPTH levels of nesting, only the standard tags, only plain keys, no value that cannot be text. Every refusal
 is a located problem. Lines are counted at "\\n" only, as editors and `grep -n` count them (PyYAML also counts
 U+0085, U+2028 and U+2029).
+
+PyYAML's own parser, in Python, is the reference, and was the largest part of reading a workspace: a document is
+first read with libyaml's parser (C, through PyYAML, about eight times faster) when its text avoids the few places
+where the two parsers differ (see _parse_fast), and that reading is kept only when it is clean; at any problem or
+doubt the document is read again the reference way, whose answer (problems and all) is the one given.
 """
 
 from __future__ import annotations
@@ -15,8 +20,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
+from yaml.resolver import Resolver
 
 from roadtest.errors import Problem
+
+try:
+    from yaml._yaml import CParser
+except ImportError:           # PyYAML built without libyaml: every document is read the reference way
+    CParser = None
 
 Loc = tuple  # a path into the data: ("criteria", 0, "metric")
 
@@ -62,14 +75,12 @@ class _Refused(Exception):
         self.mark, self.message, self.hint = mark, message, hint
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that stops composing beyond MAX_NODES values or MAX_DEPTH levels (before the stack or memory
-    runs out) and says which value a constructor could not build."""
+class _Bounded:
+    """Composing that stops beyond MAX_NODES values or MAX_DEPTH levels (before the stack or memory runs out), and
+    construction that says which value a constructor could not build."""
 
-    def __init__(self, text: str) -> None:
-        super().__init__(text)
-        self._depth = 0
-        self._nodes = 0
+    _depth = 0
+    _nodes = 0
 
     def compose_node(self, parent, index):
         event = self.peek_event()
@@ -87,13 +98,6 @@ class _Loader(yaml.SafeLoader):
         finally:
             self._depth -= 1
 
-    def fetch_flow_collection_start(self, TokenClass):
-        # Refuse deep [[[[... while scanning: PyYAML's scanner would first look ahead over every bracket.
-        if self.flow_level >= MAX_DEPTH:
-            raise _Refused(self.get_mark(), f"lists and mappings are nested more than {MAX_DEPTH} levels deep",
-                           _STRUCTURE_HINT)
-        super().fetch_flow_collection_start(TokenClass)
-
     def construct_object(self, node, deep=False):
         try:
             return super().construct_object(node, deep)
@@ -102,6 +106,32 @@ class _Loader(yaml.SafeLoader):
         except (ValueError, TypeError, OverflowError, RecursionError) as exc:   # e.g. a date 2024-13-45
             raise _Refused(node.start_mark, f"cannot read the value '{_short(node)}': {exc}",
                            "quote it to make it text, or write a valid value") from None
+
+
+class _Loader(_Bounded, yaml.SafeLoader):
+    """The reference reader: PyYAML's SafeLoader, bounded."""
+
+    def fetch_flow_collection_start(self, TokenClass):
+        # Refuse deep [[[[... while scanning: PyYAML's scanner would first look ahead over every bracket.
+        if self.flow_level >= MAX_DEPTH:
+            raise _Refused(self.get_mark(), f"lists and mappings are nested more than {MAX_DEPTH} levels deep",
+                           _STRUCTURE_HINT)
+        super().fetch_flow_collection_start(TokenClass)
+
+
+if CParser is not None:
+    class _FastLoader(_Bounded, CParser, Composer, SafeConstructor, Resolver):
+        """libyaml's parser (events) under PyYAML's composer and constructor, bounded like the reference."""
+
+        get_single_node = Composer.get_single_node      # not CParser's: composing stays in Python, bounded
+        check_node = Composer.check_node
+        get_node = Composer.get_node
+
+        def __init__(self, text: str) -> None:
+            CParser.__init__(self, text)
+            Composer.__init__(self)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
 
 
 class _LineMap:
@@ -122,6 +152,55 @@ class _LineMap:
 
 def parse_yaml(text: str, path: str, line_offset: int = 0) -> Located:
     """Parse YAML text; on a problem that leaves no usable data, return no data and located problems."""
+    fast = _parse_fast(text, path, line_offset)
+    return fast if fast is not None else _parse(text, path, line_offset)
+
+
+_PARSERS_DIFFER = re.compile(r"[\t\ufeff!\x85\u2028\u2029]|[|>][-+0-9]*#")
+"""Text libyaml's scanner reads differently from PyYAML's, or may: tabs (libyaml takes some as spaces), a byte
+order mark, tags (the bare '!'), the other line breaks, a block scalar's header followed by a comment."""
+
+
+def _parse_fast(text: str, path: str, line_offset: int) -> Located | None:
+    """The document as libyaml's parser reads it, when it is clean (no problem at all) and nothing in it is read
+    differently by PyYAML's; None otherwise (the reference reading then decides)."""
+    if CParser is None or _PARSERS_DIFFER.search(text):
+        return None
+    loader = None
+    try:
+        loader = _FastLoader(text)
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _measure(node, {}, set())           # first: an alias bomb is refused before anything walks it
+        if not _plain_in_both(node, False):
+            return None
+        located = Located(None, {(): 1 + line_offset})
+        walk = _Walk(located, path, _LineMap(text, line_offset))
+        walk.node(node, ())
+        if walk.fatal or located.problems:
+            return None
+        located.data = loader.construct_document(node)
+        return located
+    except Exception:       # noqa: BLE001 - whatever it is, the reference reading says it, located
+        return None
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
+def _plain_in_both(node: yaml.Node, in_flow: bool) -> bool:
+    """No node the two parsers are known to read differently: an empty plain value (libyaml marks it one
+    character apart), a plain value inside [ ] or { } holding '?' or ':' (PyYAML ends the value there)."""
+    if isinstance(node, yaml.ScalarNode):
+        plain = not node.style
+        return not (plain and (not node.value or (in_flow and ("?" in node.value or ":" in node.value))))
+    in_flow = in_flow or bool(getattr(node, "flow_style", False))
+    return all(_plain_in_both(child, in_flow) for child in _children(node))
+
+
+def _parse(text: str, path: str, line_offset: int) -> Located:
+    """The reference reading: PyYAML's parser, every problem located."""
     line_of = _LineMap(text, line_offset)
     loader = None
     try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Iterator
 
 from roadtest.errors import RoadtestError
@@ -81,8 +82,14 @@ def needs_logprobs(spec: Scenario) -> bool:
 def input_fields(spec: Scenario, row: Row) -> list[str]:
     """The text fields the prompt shows: what perturbations may change (never the answer, id or group)."""
     keep_out = {spec.scoring.answer, spec.dataset.id, spec.dataset.stratum, spec.dataset.cluster}
-    return sorted(n for n in template_variables(spec.prompt.template)
+    return sorted(n for n in _template_names(spec.prompt.template)
                   if n not in keep_out and isinstance(row.data.get(n), str))
+
+
+@lru_cache(maxsize=64)
+def _template_names(source: str) -> frozenset[str]:
+    """The names a prompt template reads, parsed once per template (not once per item)."""
+    return frozenset(template_variables(source))
 
 
 @dataclass(frozen=True)
@@ -101,7 +108,7 @@ def item_inputs(scenario: LoadedScenario, row: Row) -> Iterator[Inputs]:
     shots = fewshot_rows(spec, scenario.pool)
     item = scenario.item_id(row)
     yield Inputs("base", spec, shots, row.data)
-    fields = input_fields(spec, row)
+    fields = input_fields(spec, row) if spec.perturbations else []
     for kind in spec.perturbations:
         yield Inputs(f"perturb:{kind}", spec, shots,
                      perturb(kind, row.data, fields, rng_for(spec.perturbation_seed, spec.id, item, kind)))

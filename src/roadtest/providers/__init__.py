@@ -1,17 +1,23 @@
-"""Providers: one async `send` per endpoint kind, opened and closed by `open_provider`."""
+"""Providers: one async `send` per endpoint kind, opened and closed by `open_provider`.
+
+The HTTP stack (httpx, aiohttp) and the llama.cpp launcher are imported when a provider is opened (or when
+OpenAIProvider / LocalServer is first named), not with this package: checking keys and redacting need neither."""
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable
 
 from roadtest.providers.base import Provider, Reply, ResponseTooLarge
-from roadtest.providers.local import LocalServer
-from roadtest.providers.openai import OpenAIProvider
 from roadtest.providers.secrets import MIN_KEY_CHARS, Redactor, check_keys, redact, redactor
 from roadtest.registry import Registry
 from roadtest.spec import ModelSpec
+
+if TYPE_CHECKING:
+    from roadtest.providers.local import LocalServer
+    from roadtest.providers.openai import OpenAIProvider
 
 Opener = Callable[[ModelSpec, Path], "contextlib.AbstractAsyncContextManager[Provider]"]
 PROVIDERS: Registry[Opener] = Registry("provider")
@@ -20,6 +26,8 @@ PROVIDERS: Registry[Opener] = Registry("provider")
 @PROVIDERS.register("openai")
 @contextlib.asynccontextmanager
 async def _open_openai(spec: ModelSpec, root: Path, chat_format: str | None = None) -> AsyncIterator[Provider]:
+    from roadtest.providers.openai import OpenAIProvider
+
     provider = OpenAIProvider(spec)
     try:
         yield provider
@@ -27,24 +35,15 @@ async def _open_openai(spec: ModelSpec, root: Path, chat_format: str | None = No
         await provider.aclose()
 
 
-class _LocalProvider(OpenAIProvider):
-    """The openai provider against a llama.cpp server roadtest started itself."""
-
-    def __init__(self, spec: ModelSpec, server: LocalServer) -> None:
-        super().__init__(spec, server.base_url)
-        self.server = server
-
-    def identity(self) -> dict[str, Any]:
-        return self.server.identity()
-
-
 @PROVIDERS.register("local")
 @contextlib.asynccontextmanager
 async def _open_local(spec: ModelSpec, root: Path, chat_format: str | None = None) -> AsyncIterator[Provider]:
+    from roadtest.providers.local import LocalProvider, LocalServer
+
     server = LocalServer(spec, root, chat_format=chat_format)
     try:
         server.start()
-        provider = _LocalProvider(spec, server)
+        provider = LocalProvider(spec, server)
         try:
             yield provider
         finally:
@@ -58,6 +57,18 @@ def open_provider(spec: ModelSpec, root: Path, chat_format: str | None = None):
     only) starts the llama.cpp server with that chat format (chatml-function-calling answers tools)."""
     opener = PROVIDERS.get(spec.provider)
     return opener(spec, root, chat_format=chat_format) if chat_format else opener(spec, root)
+
+
+_LAZY = {"OpenAIProvider": "roadtest.providers.openai", "LocalServer": "roadtest.providers.local"}
+
+
+def __getattr__(name: str) -> Any:
+    """OpenAIProvider and LocalServer, imported on first use."""
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
 
 
 __all__ = ["MIN_KEY_CHARS", "PROVIDERS", "Provider", "Redactor", "Reply", "ResponseTooLarge", "LocalServer",

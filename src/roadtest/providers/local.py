@@ -17,8 +17,9 @@ from typing import Any
 
 import httpx
 
-from roadtest.errors import RoadtestError, RunError
 from roadtest.digest import file_sha256
+from roadtest.errors import RoadtestError, RunError
+from roadtest.providers.openai import OpenAIProvider
 from roadtest.spec import ModelSpec
 from roadtest.spec.model import BUNDLED_MODELS
 
@@ -146,6 +147,18 @@ class LocalServer:
             if self.chat_format:
                 self._identity["chat_format"] = self.chat_format
         return self._identity
+
+
+class LocalProvider(OpenAIProvider):
+    """The openai provider against a llama.cpp server roadtest started itself."""
+
+    def __init__(self, spec: ModelSpec, server: LocalServer) -> None:
+        super().__init__(spec, server.base_url)
+        self.server = server
+
+    def identity(self) -> dict[str, Any]:
+        """The server's identity (the GGUF's sha256, the llama.cpp version), not the loopback URL."""
+        return self.server.identity()
 
 
 def _llama_version() -> str | None:

@@ -36,7 +36,10 @@ class OpenAIProvider:
         self._headers = httpx.Headers(headers)
         self._timeout = {"timeout": {k: spec.timeout_s for k in ("connect", "read", "write", "pool")}}
         # The engine bounds concurrency itself (load levels may exceed max_concurrency), so the pool is wide.
-        self._transport = AiohttpTransport(limits=httpx.Limits(max_connections=POOL, max_keepalive_connections=POOL))
+        # A plain-http endpoint (a local server) never uses TLS: loading the CA bundle for it costs 30 ms of CPU.
+        tls = self._urls[ENDPOINTS[0]].scheme != "http"
+        self._transport = AiohttpTransport(verify=tls, limits=httpx.Limits(max_connections=POOL,
+                                                                           max_keepalive_connections=POOL))
 
     async def send(self, endpoint: str, body: dict[str, Any]) -> Reply:
         url = self._urls.get(endpoint) or httpx.URL(f"{self.base_url}/{endpoint}")

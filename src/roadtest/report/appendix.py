@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Sequence
+
+if TYPE_CHECKING:
+    from roadtest.archive.schema import Manifest, ScenarioEntry
 
 
 @dataclass(frozen=True)
@@ -16,13 +19,14 @@ class Settings:
     """(model, the first original request exactly as sent: chat messages or the completion prompt)."""
 
 
-def settings(sid: str, entry: dict[str, Any]) -> Settings:
-    s = entry["spec"]
+def settings(sid: str, entry: ScenarioEntry) -> Settings:
+    """Every setting of one scenario as the run archived it, in the order the appendix lists them."""
+    s = entry.spec
     fs = s["prompt"].get("fewshot")
     items = [
-        ("dataset", f"{s['dataset']['path']} ({entry['items']} items, sha256 {entry['dataset_sha256'][:12]}…)"),
+        ("dataset", f"{s['dataset']['path']} ({entry.items} items, sha256 {entry.dataset_sha256[:12]}…)"),
         ("mode", s["mode"]),
-        ("few-shot", f"k = {fs['k']}, seed {fs['seed']}, pool {fs['pool']}, ids: {', '.join(entry['fewshot_ids']) or '—'}"
+        ("few-shot", f"k = {fs['k']}, seed {fs['seed']}, pool {fs['pool']}, ids: {', '.join(entry.fewshot_ids) or '—'}"
          if fs else "none"),
         ("sampling", ", ".join(f"{k} = {v}" for k, v in s["sampling"].items())),
         ("limits", ", ".join(f"{k} = {v}" for k, v in s["limits"].items())),
@@ -50,11 +54,11 @@ def settings(sid: str, entry: dict[str, Any]) -> Settings:
     for v in s.get("variants", []):
         changes = {k: val for k, val in v.items() if k != "name" and val}
         items.append((f"variant {v['name']}", ", ".join(f"{k}: {_compact(val)}" for k, val in changes.items())))
-    items.append(("source", entry["source"]))
+    items.append(("source", entry.source))
     return Settings(sid, items, s["prompt"]["template"], s["prompt"].get("system") or "")
 
 
-def conversation_settings(s: dict[str, Any], entry: dict[str, Any]) -> list[tuple[str, str]]:
+def conversation_settings(s: dict[str, Any], entry: ScenarioEntry) -> list[tuple[str, str]]:
     """Who plays the customer, when a conversation ends, the tools (with their tables' hashes), the protocols."""
     user = s.get("user") or {}
     sim = user.get("simulator")
@@ -65,20 +69,20 @@ def conversation_settings(s: dict[str, Any], entry: dict[str, Any]) -> list[tupl
     out = [("customer", who),
            ("ends", f"at {user.get('max_turns')} assistant turns, a stop phrase ({stops}), an ending tool, or the end "
                     f"of the script")]
-    tables = entry.get("tables") or {}
     for tool in s.get("tools") or []:
         if tool.get("lookup"):
-            table = tables.get(tool["name"]) or {}
+            table = entry.tables.get(tool["name"])
+            sha = table.sha256 if table is not None else None
             does = (f"looks up {tool['lookup']['table']} by {tool['lookup']['key']}"
-                    + (f" (sha256 {table['sha256'][:12]}…)" if table.get("sha256") else ""))
+                    + (f" (sha256 {sha[:12]}…)" if sha else ""))
         else:
             does = f"action, answers {tool['action']['result']!r}" + (", ends the conversation"
                                                                        if tool["action"].get("ends") else "")
         props = ", ".join((tool.get("parameters") or {}).get("properties") or {}) or "none"
         out.append((f"tool {tool['name']}", f"{tool['description']} Arguments: {props}; {does}"))
-    protocol = entry.get("text_protocol") or {}
+    protocol = entry.text_protocol or {}
     out.append(("protocols", "chat models: OpenAI tools / tool_calls"
-                + (f" (a local server with {entry['tools_chat_format']})" if entry.get("tools_chat_format") else "")
+                + (f" (a local server with {entry.tools_chat_format})" if entry.tools_chat_format else "")
                 + f"; completion models: roadtest's text protocol v{protocol.get('version', 1)}, one JSON action line"))
     return out
 
@@ -129,19 +133,21 @@ def endpoint_line(m: dict[str, Any], endpoint: dict[str, Any], currency: str | N
     return text
 
 
-def run_record(manifest: dict[str, Any]) -> list[tuple[str, str]]:
-    rows = [("run", ", ".join(manifest.get("run_ids") or [manifest["run_id"]])),
-            ("command", " ".join(manifest.get("command") or [])),
-            ("started", str(manifest.get("started_at") or "")), ("finished", str(manifest.get("finished_at") or "")),
-            ("status", str(manifest.get("status") or ""))]
-    revision = (manifest.get("workspace") or {}).get("git_revision")
+def run_record(manifest: Manifest, run_ids: Sequence[str] | None = None) -> list[tuple[str, str]]:
+    """The run's record as the appendix lists it: ids (`run_ids`: every run of a combined document), command,
+    times, status, revision, platform, resumes and executions."""
+    rows = [("run", ", ".join(run_ids or [manifest.run_id])),
+            ("command", " ".join(manifest.command)),
+            ("started", manifest.started_at or ""), ("finished", manifest.finished_at or ""),
+            ("status", manifest.status)]
+    revision = manifest.workspace.git_revision if manifest.workspace is not None else None
     rows.append(("workspace revision", revision or "not a git checkout"))
-    rows.append(("platform", str(manifest.get("platform") or "")))
-    for i, resumed in enumerate(manifest.get("resumes", []), 1):
-        rows.append((f"resumed ({i})", f"{resumed.get('at', '')}: {' '.join(resumed.get('command', []))}"))
-    for i, ex in enumerate(manifest.get("execution", []), 1):
-        cache = ex.get("cache")
-        rows.append((f"execution {i}", f"finished {ex.get('finished_at', '')}; " + (
+    rows.append(("platform", manifest.platform or ""))
+    for i, resumed in enumerate(manifest.resumes, 1):
+        rows.append((f"resumed ({i})", f"{resumed.at or ''}: {' '.join(resumed.command)}"))
+    for i, ex in enumerate(manifest.execution, 1):
+        cache = ex.cache
+        rows.append((f"execution {i}", f"finished {ex.finished_at or ''}; " + (
             f"response cache: {cache['hits']} answered from it, {cache['stored']} stored" if cache else "no cache")))
     return [(k, v) for k, v in rows if v]
 

@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from roadtest.report.formatting import count, num
+
+if TYPE_CHECKING:
+    from roadtest.archive.schema import ResolvedConfig
 
 CURRENCY_NOT_SET = "(currency not set: report.currency in roadtest.yaml)"
 
@@ -41,15 +44,15 @@ class Costing:
 NO_COSTING = Costing()
 
 
-def costing(config: dict[str, Any]) -> Costing:
-    """From manifest["config"]: report.currency and report.traffic are there only when set (older archives
+def costing(config: ResolvedConfig) -> Costing:
+    """From the run's configuration: report.currency and report.traffic are there only when set (older archives
     lack them)."""
-    report = config.get("workspace", {}).get("report", {})
+    report = config.workspace.report if config.workspace is not None else {}
     traffic = report.get("traffic") or None
     return Costing(currency=report.get("currency"),
                    items_per_month=(traffic or {}).get("items_per_month"),
                    scenarios=dict((traffic or {}).get("scenarios") or {}),
-                   run_scenarios=tuple(config.get("selection", {}).get("scenarios", [])),
+                   run_scenarios=tuple(config.selection.scenarios),
                    traffic=traffic is not None)
 
 

@@ -10,7 +10,7 @@ from markupsafe import Markup
 
 from roadtest.report.formatting import count, interval, num, pvalue, signed, signed_interval
 from roadtest.report.markdown import render_markdown
-from roadtest.spec.hypothesis import COMPARISONS, claim_text
+from roadtest.spec.hypothesis import COMPARISONS, claim_text, load_words
 
 BADGES = {
     "SUPPORTED": ("supported", "✓"), "REFUTED": ("refuted", "×"), "INCONCLUSIVE": ("inconclusive", "?"),
@@ -101,8 +101,7 @@ def claim(c: dict[str, Any], currency: str | None = None) -> str:
     metric = c["metric"] + (f" ({currency})" if currency else "")
     where = f"{c['scenario']} · {metric}" + (f" (slice {c['slice']})" if c.get("slice") else "")
     if c.get("load"):
-        level = c["load"]
-        where += f" under load ({level[1:]} in flight)" if level.startswith("c") else f" under load ({level[1:]} requests/s)"
+        where += f" under load ({load_words(c['load'])})"
     return f"{where} {claim_text(c['direction'], c['threshold'], c.get('versus'))}"
 
 

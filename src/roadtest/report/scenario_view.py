@@ -10,6 +10,7 @@ from markupsafe import Markup
 from roadtest.report import charts
 from roadtest.report.formatting import interval, num, signed, signed_interval
 from roadtest.scoring.rules import normalise
+from roadtest.spec.hypothesis import Load, load_words
 
 if TYPE_CHECKING:
     from roadtest.report.conversation_view import ConversationView
@@ -273,7 +274,7 @@ def _load_rows(load: dict[str, Any] | None, models: list[str]) -> list[LoadRow]:
             if not lv.get("calls"):
                 continue
             t = lv["target"]
-            level = f"{t['concurrency']} in flight" if "concurrency" in t and t.get("concurrency") else f"{t.get('rps')} requests/s"
+            level = Load.model_validate({k: t[k] for k in ("concurrency", "rps") if t.get(k) is not None}).words()
             level = ("normal: " if label == "base" else "") + level
             if lv.get("achieved_concurrency") is None:
                 got = "not measured: every call came from the response cache"
@@ -387,8 +388,7 @@ def _charts(per_model: dict[str, Any], models: list[str], sensitivity: dict[str,
     for m in models:
         for label, lv in (load or {}).get(m, {}).items():
             if lv.get("calls") and "latency_p50_s" in lv["metrics"]:
-                name = "normal" if label == "base" else label.replace("c", "", 1) + " in flight" if label.startswith("c") \
-                    else label[1:] + " req/s"
+                name = "normal" if label == "base" else load_words(label, short=True)
                 levels.append((m, name, lv["metrics"]["latency_p50_s"]["value"], lv["metrics"]["latency_p95_s"]["value"]))
     out.append(charts.load_chart(levels, style))
     if sensitivity:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 from markupsafe import Markup
 
@@ -20,6 +20,10 @@ from roadtest.report.sections import (
     variability_rows,
 )
 from roadtest.verdict.feasibility import warnings as design_warnings
+
+if TYPE_CHECKING:
+    from roadtest.archive.schema import Manifest
+    from roadtest.report.diff_view import DiffView
 
 
 @dataclass(frozen=True)
@@ -200,34 +204,40 @@ def _cost_lines(metrics: dict[str, Any], model_ids: list[str], scenario_ids: lis
                            costing, cost.monthly(metrics, m, costing))) for m in model_ids]
 
 
-def build_view(manifest: dict[str, Any], metrics: dict[str, Any], verdicts: dict[str, Any],
+def build_view(manifest: Manifest, metrics: dict[str, Any], verdicts: dict[str, Any],
                generated: str, requests: dict[tuple[str, str], dict[str, Any]] | None = None, *,
-               decisions: dict[str, Any] | None = None) -> ReportView:
+               decisions: dict[str, Any] | None = None, run_ids: Sequence[str] | None = None,
+               fingerprints: Sequence[str] | None = None, warnings: Sequence[str] = (),
+               diffs: Sequence[DiffView] = ()) -> ReportView:
     """The report's view model. `requests`: (scenario, model) -> the body of its first original request,
     shown in the appendix exactly as sent (the prompt assembled from system, few-shot and template).
     `decisions`: the workspace's decision record as of this run (decisions.json, see roadtest.decisions); with
-    it, page 1 shows each hypothesis's decision and the document gets a Decisions section."""
-    config = manifest["config"]
+    it, page 1 shows each hypothesis's decision and the document gets a Decisions section.
+    A document over several runs (`manifest` then holds their combined configuration) names them all
+    (`run_ids`, `fingerprints`), warns where their settings differ (`warnings`) and compares them in its
+    appendix (`diffs`)."""
+    config = manifest.config
     catalogue = metrics["metrics"]
     units = {m: i["unit"] for m, i in catalogue.items()}
-    model_ids = config["selection"]["models"]
-    scenario_ids = config["selection"]["scenarios"]
+    model_ids = list(config.selection.models)
+    scenario_ids = list(config.selection.scenarios)
     costing = cost.costing(config)
     currency = costing.currency
     style = charts.styles(model_ids)
-    warned = design_warnings(config)
+    warned = design_warnings(config.dump())
     scan = metrics.get("comparisons", [])
-    hyps = [hypothesis_view(h, config["hypotheses"][h["id"]]["spec"], model_ids, units, scan_index(scan, verdicts),
+    hyps = [hypothesis_view(h, config.hypotheses[h["id"]].spec, model_ids, units, scan_index(scan, verdicts),
                             warned, currency) for h in verdicts["hypotheses"]]
-    scenarios = [scenario_view(sid, config["scenarios"][sid]["spec"], metrics, model_ids, style, warned, currency)
+    scenarios = [scenario_view(sid, config.scenarios[sid].spec, metrics, model_ids, style, warned, currency)
                  for sid in scenario_ids]
-    scenarios = [replace(s, conversation=conversation_view(s.id, config["scenarios"][s.id]["spec"], metrics,
+    scenarios = [replace(s, conversation=conversation_view(s.id, config.scenarios[s.id].spec, metrics,
                                                            model_ids)) for s in scenarios]
     appendix = [replace(st, examples=[(m, request_text(requests[st.scenario, m]))
                                       for m in model_ids if (st.scenario, m) in (requests or {})])
-                for st in (settings(sid, config["scenarios"][sid]) for sid in scenario_ids)]
-    endpoints = manifest.get("endpoints", {})
-    run_ids = manifest.get("run_ids") or [manifest["run_id"]]
+                for st in (settings(sid, config.scenarios[sid]) for sid in scenario_ids)]
+    endpoints = manifest.endpoints
+    run_ids = list(run_ids or [manifest.run_id])
+    models = [m.dump() for m in config.models]
     ranks = metrics.get("ranks") or {"metric": "accuracy", "scenarios": {}}
     best = best_sets(ranks, catalogue)
     mixed = interactions(ranks, catalogue)
@@ -238,26 +248,26 @@ def build_view(manifest: dict[str, Any], metrics: dict[str, Any], verdicts: dict
     record = decisions_view(decisions) if decisions is not None else None
     priced = any((metrics.get("models", {}).get(m) or {}).get("cost_per_item") is not None for m in model_ids)
     return ReportView(
-        title=config["workspace"]["report"]["title"], generated=generated, run_ids=run_ids,
-        fingerprints=manifest.get("fingerprints") or [manifest["fingerprint"]],
-        models=[(m["id"], identity_line(m, endpoints.get(m["id"], {}))) for m in config["models"]],
-        run_record=run_record(manifest),
-        model_details=[(m["id"], endpoint_line(m, endpoints.get(m["id"], {}), currency)) for m in config["models"]],
+        title=config.workspace.report["title"], generated=generated, run_ids=run_ids,
+        fingerprints=list(fingerprints or [manifest.fingerprint]),
+        models=[(m["id"], identity_line(m, endpoints.get(m["id"], {}))) for m in models],
+        run_record=run_record(manifest, run_ids),
+        model_details=[(m["id"], endpoint_line(m, endpoints.get(m["id"], {}), currency)) for m in models],
         convention=verdicts["convention"], model_ids=model_ids,
         matrix=[matrix_row(h, model_ids, units, currency) for h in verdicts["hypotheses"]],
         not_decided=[nd for h in hyps for nd in h.not_decided], hypotheses=hyps, scenarios=scenarios,
-        settings=appendix, versions=[(k, str(v)) for k, v in sorted(manifest.get("versions", {}).items()) if v],
+        settings=appendix, versions=[(k, str(v)) for k, v in sorted(manifest.versions.items()) if v],
         commands=_commands(run_ids), best_sets=best, interactions=mixed, depends=depends, rank_metric=ranks["metric"],
         bootstrap=f"seed {metrics['bootstrap']['seed']}, B = {metrics['bootstrap']['B']:,}",
         toxicity_classifier=metrics.get("toxicity_classifier", ""),
         judges=[_judge_line(j) for j in metrics.get("judges", {}).values()],
         comparisons=scan_rows, variability=variability,
-        warnings=list(manifest.get("warnings", [])), design_warnings=warned,
+        warnings=list(warnings), design_warnings=warned,
         model_lines=_cost_lines(metrics, model_ids, scenario_ids, depends, costing),
         model_note=MODEL_NOTE if any("latency_n" in v for v in metrics.get("models", {}).values()) else "",
         toc=_toc(hyps, scenarios, best or scan, variability, record),
         tradeoff=scenarios[0].tradeoff if len(scenarios) == 1 else None,
-        tradeoff_note=scenarios[0].tradeoff_note if len(scenarios) == 1 else "", diffs=list(manifest.get("diffs", [])),
+        tradeoff_note=scenarios[0].tradeoff_note if len(scenarios) == 1 else "", diffs=list(diffs),
         cost_notes=cost.notes(costing, priced),
         recommendations=[recommendation(h, model_ids, units, metrics, costing, decisions)
                          for h in verdicts["hypotheses"]],

@@ -51,6 +51,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from roadtest.archive.schema import TurnRow
 from roadtest.conversation.dialogue import replay
 from roadtest.conversation.faults import simulator_faults
 from roadtest.conversation.tools import ToolBox
@@ -79,11 +80,12 @@ class ScoredConversation:
     texts: list[str]
 
 
-def slim(record: dict[str, Any]) -> dict[str, Any]:
-    """A turn record without what scoring never reads (its request holds the whole history so far), keeping a
-    digest of the request body: the replayed conversation must have sent exactly that request."""
-    out = {k: v for k, v in record.items() if k not in ("request", "tool_results", "reference")}
-    out["request_digest"] = body_digest((record.get("request") or {}).get("body"))
+def slim(record: TurnRow) -> dict[str, Any]:
+    """A turn row as the JSON the state machine replays, without what scoring never reads (its request holds the
+    whole history so far), keeping a digest of the request body: the replayed conversation must have sent
+    exactly that request."""
+    out = record.model_dump(exclude_unset=True, exclude={"request", "tool_results", "reference"})
+    out["request_digest"] = body_digest(record.request.body)
     return out
 
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from roadtest.archive.schema import CallRow
 
 
 @dataclass(frozen=True)
@@ -31,12 +34,23 @@ class Output:
 
 
 def read_output(record: dict[str, Any]) -> Output:
-    usage = record.get("usage") or {}
+    """What a trial record (as JSON) says the model answered."""
+    return _output(record.get("usage"), (record.get("error") or {}).get("kind"),
+                   (record.get("response") or {}).get("body"))
+
+
+def row_output(row: CallRow) -> Output:
+    """What a typed trials.jsonl row says the model answered (the same reading as `read_output`)."""
+    return _output(row.usage, row.error.kind if row.error is not None else None,
+                   row.response.body if row.response is not None else None)
+
+
+def _output(usage: Any, error: str | None, body: Any) -> Output:
+    usage = usage or {}
     tokens_in, tokens_out = _int(usage.get("prompt_tokens")), _int(usage.get("completion_tokens"))
-    error = (record.get("error") or {}).get("kind")
     if error:
         return Output(None, None, tokens_in, tokens_out, error)
-    body = (record.get("response") or {}).get("body") or {}
+    body = body or {}
     choice = (body.get("choices") or [{}])[0]
     if "message" in choice:
         message = choice.get("message") or {}

@@ -6,7 +6,7 @@ from typing import Literal, Optional
 
 from pydantic import Field, model_validator
 
-from roadtest.spec.base import Ident, Spec
+from roadtest.spec.base import Ident, Spec, rule_error
 
 
 class Versus(Spec):
@@ -43,12 +43,37 @@ class Load(Spec):
     @model_validator(mode="after")
     def _one_level(self) -> "Load":
         if (self.concurrency is None) == (self.rps is None):
-            raise ValueError("a load needs exactly one of `concurrency:` or `rps:`")
+            raise rule_error("load_one_level", "a load needs exactly one of `concurrency:` or `rps:`")
+        if self.rps is not None and float(f"{self.rps:g}") != self.rps:
+            raise rule_error("load_rps_digits", "a request rate is written with at most 6 significant digits "
+                             "(`rps: {rps}` would run at {rounded})", rps=self.rps, rounded=f"{self.rps:g}")
         return self
 
     @property
     def label(self) -> str:
+        """The level as trial ids, archives and the engine carry it: 'c6' (6 in flight) or 'r2.5' (2.5 requests/s)."""
         return f"c{self.concurrency}" if self.concurrency is not None else f"r{self.rps:g}"
+
+    @classmethod
+    def from_label(cls, label: str) -> "Load":
+        """The level a `label` names (the one reader of the string); ValueError for anything else."""
+        kind, value = label[:1], label[1:]
+        if kind == "c":
+            return cls(concurrency=int(value))
+        if kind == "r":
+            return cls(rps=float(value))
+        raise ValueError(f"not a load level: {label!r}")
+
+    def words(self, short: bool = False) -> str:
+        """'6 in flight' or '2.5 requests/s' ('2.5 req/s' when `short`), as every page and progress bar says it."""
+        if self.concurrency is not None:
+            return f"{self.concurrency} in flight"
+        return f"{self.rps:g} {'req/s' if short else 'requests/s'}"
+
+
+def load_words(label: str, short: bool = False) -> str:
+    """`Load.words` of a level label ('c6' -> '6 in flight')."""
+    return Load.from_label(label).words(short)
 
 
 class Criterion(Spec):
@@ -81,12 +106,14 @@ class Criterion(Spec):
     def _one_claim(self) -> "Criterion":
         given = [k for k in CLAIMS if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError(
+            raise rule_error(
+                "criterion_one_claim",
                 "a criterion needs exactly one of `at_least:`, `at_most:`, `versus:`, `no_worse_than:` or "
-                "`equivalent_to:`" + (f" (found {', '.join(given)})" if given else "")
+                "`equivalent_to:`" + (" (found {found})" if given else ""), found=", ".join(given),
             )
         if self.robust_to_settings and self.direction not in COMPARISONS:
-            raise ValueError("`robust_to_settings: true` applies to a comparison (`versus:`, `no_worse_than:` or "
+            raise rule_error("criterion_robust_threshold",
+                             "`robust_to_settings: true` applies to a comparison (`versus:`, `no_worse_than:` or "
                              "`equivalent_to:`), not to a threshold")
         return self
 

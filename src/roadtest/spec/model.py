@@ -6,7 +6,7 @@ from typing import Literal, Optional
 
 from pydantic import Field, model_validator
 
-from roadtest.spec.base import Ident, Spec
+from roadtest.spec.base import Ident, Spec, rule_error
 
 Mode = Literal["chat", "completion"]
 
@@ -67,11 +67,14 @@ class ModelSpec(Spec):
     def _provider_fields(self) -> "ModelSpec":
         if self.provider == "local":
             if not self.gguf:
-                raise ValueError("a local model needs `gguf:` (a bundled model name or a .gguf path)")
+                raise rule_error("model_needs_gguf",
+                                 "a local model needs `gguf:` (a bundled model name or a .gguf path)")
             if self.base_url:
-                raise ValueError("a local model has no `base_url:`; roadtest starts its server")
+                raise rule_error("model_local_base_url",
+                                 "a local model has no `base_url:`; roadtest starts its server")
         if self.provider == "openai" and not self.base_url:
-            raise ValueError("an openai model needs `base_url:` (e.g. https://api.openai.com/v1)")
+            raise rule_error("model_needs_base_url",
+                             "an openai model needs `base_url:` (e.g. https://api.openai.com/v1)")
         return self
 
     @property

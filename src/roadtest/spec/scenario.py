@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal, Optional
 from pydantic import AfterValidator, Field, model_validator
 
 from roadtest.patterns import pattern_problem
-from roadtest.spec.base import Ident, Spec
+from roadtest.spec.base import Ident, Spec, rule_error
 from roadtest.spec.model import Mode
 
 ScoringRule = Literal["exact", "choice", "regex", "numeric", "contains", "judge", "end_state"]
@@ -35,7 +35,8 @@ class DatasetRef(Spec):
     @model_validator(mode="after")
     def _one_strata_field(self) -> "DatasetRef":
         if self.group is not None and self.strata is not None and self.group != self.strata:
-            raise ValueError("`group:` is the older name of `strata:`; give one of them")
+            raise rule_error("dataset_group_and_strata",
+                             "`group:` is the older name of `strata:`; give one of them")
         return self
 
     @property
@@ -85,7 +86,7 @@ class Limits(Spec):
     """Most tokens the model may generate."""
     max_prompt_tokens: Optional[int] = Field(default=None, ge=1)
     """Longest prompt allowed; a longer one makes the trial an error row."""
-    stop: list[str] = Field(default_factory=list, max_length=4)
+    stop: list[str] = Field(default=[], max_length=4)
     """Stop sequences."""
 
 
@@ -128,26 +129,31 @@ class Scoring(Spec):
     @model_validator(mode="after")
     def _rule_fields(self) -> "Scoring":
         if self.rule == "choice" and not self.choices:
-            raise ValueError("the choice rule needs `choices:` (the allowed answers)")
+            raise rule_error("scoring_needs_choices", "the choice rule needs `choices:` (the allowed answers)")
         if self.rule != "choice" and self.choices:
-            raise ValueError(f"`choices:` only applies to the choice rule, not {self.rule}")
+            raise rule_error("scoring_choices_unused", "`choices:` only applies to the choice rule, not {rule}",
+                             rule=self.rule)
         if self.rule == "judge" and self.judge is None:
-            raise ValueError("the judge rule needs `judge: {model, rubric}`")
+            raise rule_error("scoring_needs_judge", "the judge rule needs `judge: {model, rubric}`")
         if self.rule == "end_state":
             if not (self.expect or self.forbid):
-                raise ValueError("the end_state rule needs `expect:` and/or `forbid:` (dataset fields listing actions)")
+                raise rule_error("scoring_needs_actions", "the end_state rule needs `expect:` and/or `forbid:` "
+                                 "(dataset fields listing actions)")
             return self
         if self.expect or self.forbid:
-            raise ValueError(f"`expect:` and `forbid:` only apply to the end_state rule, not {self.rule}")
+            raise rule_error("scoring_actions_unused",
+                             "`expect:` and `forbid:` only apply to the end_state rule, not {rule}", rule=self.rule)
         if self.rule != "judge" and self.answer is None:
-            raise ValueError(f"the {self.rule} rule needs `answer:` (the dataset field with the reference answer)")
+            raise rule_error("scoring_needs_answer",
+                             "the {rule} rule needs `answer:` (the dataset field with the reference answer)",
+                             rule=self.rule)
         return self
 
 
 def _compiles(pattern: str) -> str:
     problem = pattern_problem(pattern)
     if problem:
-        raise ValueError(f"invalid regular expression: {problem}")
+        raise rule_error("pattern_invalid", "invalid regular expression: {reason}", reason=problem)
     return pattern
 
 
@@ -158,9 +164,9 @@ Regex = Annotated[str, AfterValidator(_compiles)]
 class Policy(Spec):
     """Rules an output must keep; any broken rule is a policy violation."""
 
-    forbid: list[Regex] = Field(default_factory=list)
+    forbid: list[Regex] = Field(default=[])
     """Regular expressions no output may match."""
-    require: list[str] = Field(default_factory=list)
+    require: list[str] = Field(default=[])
     """Phrases every output must contain (case-insensitive)."""
     must_refuse: Optional[str] = None
     """Dataset field that is true for items the model must refuse; a refusal detector decides."""
@@ -170,7 +176,8 @@ class Policy(Spec):
     @model_validator(mode="after")
     def _some_rule(self) -> "Policy":
         if not (self.forbid or self.require or self.must_refuse or self.judge):
-            raise ValueError("a policy needs at least one of forbid, require, must_refuse or judge")
+            raise rule_error("policy_no_rule",
+                             "a policy needs at least one of forbid, require, must_refuse or judge")
         return self
 
 
@@ -241,15 +248,17 @@ class User(Spec):
     """A model that plays the customer instead of a script."""
     max_turns: int = Field(default=6, ge=1, le=50)
     """Most assistant turns (calls to the model under test) in one conversation."""
-    stop: list[str] = Field(default_factory=list, max_length=8)
+    stop: list[str] = Field(default=[], max_length=8)
     """A user message containing one of these phrases ends the conversation (it is not sent)."""
 
     @model_validator(mode="after")
     def _one_user(self) -> "User":
         if (self.script is None) == (self.simulator is None):
-            raise ValueError("the user is `script:` (a dataset field) or `simulator:` (a model), exactly one")
-        if any(not phrase.strip() for phrase in self.stop):
-            raise ValueError("a stop phrase cannot be empty")
+            raise rule_error("user_script_and_simulator" if self.script is not None else "user_no_script_or_simulator",
+                             "the user is `script:` (a dataset field) or `simulator:` (a model), exactly one")
+        blank = next((i for i, phrase in enumerate(self.stop) if not phrase.strip()), None)
+        if blank is not None:
+            raise rule_error("user_empty_stop", "a stop phrase cannot be empty", index=blank)
         return self
 
 
@@ -288,7 +297,9 @@ class Tool(Spec):
     @model_validator(mode="after")
     def _one_behaviour(self) -> "Tool":
         if (self.lookup is None) == (self.action is None):
-            raise ValueError(f"tool {self.name}: give it `lookup:` (a table) or `action:` (a recorded call), exactly one")
+            raise rule_error("tool_lookup_and_action" if self.lookup is not None else "tool_no_lookup_or_action",
+                             "tool {name}: give it `lookup:` (a table) or `action:` (a recorded call), exactly one",
+                             name=self.name)
         return self
 
 
@@ -317,7 +328,7 @@ class Scenario(Spec):
     """Scoring rule."""
     metrics: Optional[list[str]] = None
     """Metric ids or families to compute and show (default: every family that applies)."""
-    perturbations: list[Perturbation] = Field(default_factory=list)
+    perturbations: list[Perturbation] = Field(default=[])
     """Robustness: seeded input perturbations, each run as trials of its own."""
     perturbation_seed: int = 0
     """Seed of the perturbations."""
@@ -325,39 +336,49 @@ class Scenario(Spec):
     """Bias: demographic swaps in one field."""
     policy: Optional[Policy] = None
     """Policy rules every output must keep."""
-    variants: list[Variant] = Field(default_factory=list)
+    variants: list[Variant] = Field(default=[])
     """Settings sensitivity: named variants run on the same items."""
     user: Optional[User] = None
     """conversation only: who plays the customer, and when the conversation ends."""
-    tools: list[Tool] = Field(default_factory=list, max_length=64)
+    tools: list[Tool] = Field(default=[], max_length=64)
     """conversation only: the tools the assistant may call."""
 
     @model_validator(mode="after")
     def _kind_fields(self) -> "Scenario":
         if self.kind == "single":
             if self.user is not None or self.tools:
-                raise ValueError("`user:` and `tools:` make a conversation: add `kind: conversation`")
+                raise rule_error("scenario_single_with_turns",
+                                 "`user:` and `tools:` make a conversation: add `kind: conversation`")
             if self.prompt.template is None:
-                raise ValueError("a single scenario needs `prompt.template` (the user turn)")
+                raise rule_error("scenario_single_needs_template",
+                                 "a single scenario needs `prompt.template` (the user turn)")
             if self.scoring.rule == "end_state":
-                raise ValueError("the end_state rule scores a conversation: add `kind: conversation`")
+                raise rule_error("scenario_single_end_state",
+                                 "the end_state rule scores a conversation: add `kind: conversation`")
             return self
         if self.user is None:
-            raise ValueError("a conversation needs `user:` (`script:` a dataset field, or `simulator:` a model)")
+            raise rule_error("scenario_conversation_needs_user",
+                             "a conversation needs `user:` (`script:` a dataset field, or `simulator:` a model)")
         if self.scoring.rule not in ("end_state",):
-            raise ValueError(f"a conversation is scored by its end state (`rule: end_state`), not {self.scoring.rule}")
+            raise rule_error("scenario_conversation_rule",
+                             "a conversation is scored by its end state (`rule: end_state`), not {rule}",
+                             rule=self.scoring.rule)
         if self.perturbations or self.counterfactuals is not None:
-            raise ValueError("perturbations and counterfactuals apply to single-prompt scenarios, not conversations")
+            raise rule_error("scenario_conversation_variations",
+                             "perturbations and counterfactuals apply to single-prompt scenarios, not conversations")
         if self.prompt.fewshot is not None:
-            raise ValueError("few-shot examples apply to single-prompt scenarios, not conversations")
+            raise rule_error("scenario_conversation_fewshot",
+                             "few-shot examples apply to single-prompt scenarios, not conversations")
         names = [t.name for t in self.tools]
         if len(set(names)) != len(names):
-            raise ValueError("tool names must be unique")
+            raise rule_error("scenario_tool_names", "tool names must be unique")
         if self.policy is not None and self.policy.judge is not None:
-            raise ValueError("policy.judge applies to single-prompt scenarios; in a conversation the policy's "
+            raise rule_error("scenario_conversation_judge",
+                             "policy.judge applies to single-prompt scenarios; in a conversation the policy's "
                              "forbid and require rules are checked on every assistant turn")
         if self.policy is not None and self.policy.must_refuse:
-            raise ValueError("policy.must_refuse applies to single-prompt scenarios; in a conversation forbid the "
+            raise rule_error("scenario_conversation_must_refuse",
+                             "policy.must_refuse applies to single-prompt scenarios; in a conversation forbid the "
                              "action with `scoring.forbid`")
         return self
 
@@ -365,10 +386,10 @@ class Scenario(Spec):
     def _one_sentence(self) -> "Scenario":
         text = self.success.strip()
         if "\n" in text or re.search(r"[.!?]\s+[A-Z]", text):
-            raise ValueError("`success:` should be one sentence")
+            raise rule_error("scenario_success_sentences", "`success:` should be one sentence")
         names = [v.name for v in self.variants]
         if len(set(names)) != len(names) or "base" in names:
-            raise ValueError("variant names must be unique and not 'base'")
+            raise rule_error("scenario_variant_names", "variant names must be unique and not 'base'")
         return self
 
     def with_variant(self, variant: Variant) -> "Scenario":

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
-from roadtest.spec.base import Ident, Spec
+from roadtest.spec.base import Ident, Spec, rule_error
 from roadtest.spec.model import ModelSpec
 
 DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
@@ -29,13 +29,14 @@ class Traffic(Spec):
 
     items_per_month: int | None = Field(default=None, gt=0, le=10**12)
     """Items a month for every scenario that has no figure of its own in `scenarios`."""
-    scenarios: dict[Ident, Annotated[int, Field(gt=0, le=10**12)]] = Field(default_factory=dict)
+    scenarios: dict[Ident, Annotated[int, Field(gt=0, le=10**12)]] = Field(default={})
     """Items a month per scenario id (overrides items_per_month for that scenario)."""
 
     @model_validator(mode="after")
     def _some(self) -> "Traffic":
         if self.items_per_month is None and not self.scenarios:
-            raise ValueError("traffic needs items_per_month or scenarios: {scenario-id: items per month}")
+            raise rule_error("traffic_empty",
+                             "traffic needs items_per_month or scenarios: {scenario-id: items per month}")
         return self
 
 
@@ -61,7 +62,10 @@ class DecisionSettings(Spec):
     @field_validator("stale_after")
     @classmethod
     def _duration(cls, value: str) -> str:
-        duration_seconds(value)
+        try:
+            duration_seconds(value)
+        except ValueError as exc:
+            raise rule_error("duration_invalid", str(exc)) from None
         return value
 
     @property
@@ -91,7 +95,7 @@ class Workspace(Spec):
         seen: set[str] = set()
         for m in self.models:
             if m.id in seen:
-                raise ValueError(f"model id '{m.id}' appears twice")
+                raise rule_error("workspace_model_twice", "model id '{id}' appears twice", id=m.id)
             seen.add(m.id)
         return self
 

@@ -14,9 +14,10 @@ from typing import Any
 
 from roadtest.archive.config import hypothesis_specs
 from roadtest.spec import Criterion
+from roadtest.spec.hypothesis import COMPARISONS
 from roadtest.stats.rules import holm
 from roadtest.verdict.data import RunData
-from roadtest.verdict.judge import COMPARISONS, Judgement, alpha_of, judge
+from roadtest.verdict.judge import Judgement, alpha_of, judge
 
 SUPPORTED, REFUTED, INCONCLUSIVE = "SUPPORTED", "REFUTED", "INCONCLUSIVE"
 NOT_RUN, NOT_APPLICABLE, NOT_DECIDED = "NOT RUN", "NOT APPLICABLE", "NOT DECIDED"

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from roadtest import stats
 from roadtest.scoring.metrics import Sample
 from roadtest.spec.metrics import DESCRIBED_ONLY
+from roadtest.verdict.choice import SEED, TABLE_CONFIDENCE
 from roadtest.verdict.judge import interval
 
-BOOT_SEED = 20240611
 DESCRIPTIVE_B = 2_000
 """Bootstrap replicates for a described statistic (no verdict rests on it)."""
 
@@ -42,7 +42,7 @@ def _join(*notes: str) -> str:
     return "; ".join(n for n in notes if n)
 
 
-def estimate(sample: Sample, confidence: float = 0.90) -> Estimate:
+def estimate(sample: Sample, confidence: float = TABLE_CONFIDENCE) -> Estimate:
     """The table estimate of a sample."""
     if sample.n == 0:
         return Estimate(None, None, None, 0, "none", sample.note or "no data")
@@ -66,7 +66,7 @@ def _described(sample: Sample, confidence: float) -> Estimate:
         return Estimate(value if value is not None and math.isfinite(value) else None, None, None, sample.n,
                         "BCa bootstrap (descriptive)", _join(sample.note, "too few items for an interval"))
     try:
-        boot = stats.bootstrap(sample.statistic, sample.values, seed=BOOT_SEED, B=DESCRIPTIVE_B,
+        boot = stats.bootstrap(sample.statistic, sample.values, seed=SEED, B=DESCRIPTIVE_B,
                                strata=sample.strata)
     except stats.StatsInputError:
         return Estimate(value, None, None, sample.n, "BCa bootstrap (descriptive)",

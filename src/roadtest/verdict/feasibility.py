@@ -13,13 +13,11 @@ from typing import Any
 
 from roadtest.archive.config import hypothesis_specs
 from roadtest.spec import Criterion
-from roadtest.spec.metrics import METRICS
+from roadtest.spec.metrics import DESCRIBED_ONLY, METRICS, MetricInfo
 from roadtest.stats import rules as R
-from roadtest.spec.metrics import DESCRIBED_ONLY
+from roadtest.stats.rules import MIN_CLUSTERS, SKEWED_MIN_N, SKEWED_UPPER_TABLE
+from roadtest.verdict.choice import POWER, paired_rule, signed_margin
 from roadtest.verdict.judge import alpha_of
-
-POWER = 0.8
-MIN_CLUSTERS = 10
 
 
 def _planned_n(config: dict[str, Any], crit: Criterion) -> tuple[int, str]:
@@ -58,7 +56,7 @@ def assess(crit: Criterion, n: int, unit: str, alpha_support: float, alpha_refut
         return {"mde": None, "n_min": MIN_CLUSTERS, "decidable": "no",
                 "why": f"needs at least {MIN_CLUSTERS} clusters for any verdict (has {n})"}
     if crit.baseline is not None:
-        return _comparison(crit, info, n, alpha_support)
+        return _comparison(crit, info, n, unit, alpha_support)
     if info.kind == "percentile":
         lower, upper = R.min_units_for_percentile(info.quantile, alpha_support)
         need = upper if crit.at_most is not None else lower
@@ -75,16 +73,24 @@ def assess(crit: Criterion, n: int, unit: str, alpha_support: float, alpha_refut
             f" ({repeats} calls per item: the item is the unit)" if repeats > 1 else "")}
     if info.skewed:
         if crit.at_most is not None:
-            return {"mde": None, "n_min": 100, "decidable": "yes" if n >= 100 else "no",
-                    "why": ("an upper bound on a mean of skewed data needs ≥ 100 items (SD of log values ≤ 0.5) or "
-                            "≥ 200 (≤ 0.75); a percentile claim is distribution-free")}
-        return {"mde": None, "n_min": 10, "decidable": "yes" if n >= 10 else "no",
-                "why": "a lower bound on a mean of skewed data needs ≥ 10 items"}
+            need = SKEWED_UPPER_TABLE[0][1]
+            return {"mde": None, "n_min": need, "decidable": "yes" if n >= need else "no",
+                    "why": f"an upper bound on a mean of skewed data needs {_skewed_upper_needs()}; "
+                           "a percentile claim is distribution-free"}
+        return {"mde": None, "n_min": SKEWED_MIN_N, "decidable": "yes" if n >= SKEWED_MIN_N else "no",
+                "why": f"a lower bound on a mean of skewed data needs ≥ {SKEWED_MIN_N} items"}
     if info.kind == "proportion" and 0 < crit.threshold < 1 and unit == "items":
         return _proportion(crit, n, alpha_support, alpha_refute, repeats)
     sd_mde = R.mde_mean_t(max(n, 2), 1.0, POWER, alpha_support) if n >= 2 else None
     return {"mde": sd_mde, "n_min": 2, "decidable": "yes" if n >= 2 else "no",
             "why": f"if the true value is ≥ {sd_mde:.3g} SD from the threshold" if sd_mde else "needs 2 items"}
+
+
+def _skewed_upper_needs() -> str:
+    """'≥ 100 items (SD of log values ≤ 0.5) or ≥ 200 (≤ 0.75)', from the rule's own table."""
+    (first_sd, first_n), *rest = SKEWED_UPPER_TABLE
+    return " or ".join([f"≥ {first_n} items (SD of log values ≤ {first_sd:g})",
+                        *(f"≥ {items} (≤ {sd:g})" for sd, items in rest)])
 
 
 def _proportion(crit: Criterion, n: int, alpha: float, alpha_refute: float, repeats: int) -> dict[str, Any]:
@@ -109,24 +115,36 @@ def _proportion(crit: Criterion, n: int, alpha: float, alpha_refute: float, repe
     return {**out, "decidable": "yes", "why": text}
 
 
-def _comparison(crit: Criterion, info, n: int, alpha: float) -> dict[str, Any]:
-    margin = {"versus": crit.threshold, "no_worse_than": -crit.threshold}.get(crit.direction, crit.threshold)
-    if info.kind == "proportion":
+def _comparison(crit: Criterion, info: MetricInfo, n: int, unit: str, alpha: float) -> dict[str, Any]:
+    """A comparison with a baseline model, under the paired rule that will decide it (its fewest units and its
+    alpha per side: a skewed metric's means are compared at alpha / 2 per side, from 40 items)."""
+    rule = paired_rule(info, clustered=unit == "clusters")
+    if rule is None:
+        return {"mde": None, "n_min": None, "decidable": "no",
+                "why": f"{crit.metric} has no value per item: it cannot be compared item by item"}
+    if n < rule.min_units:
+        return {"mde": None, "n_min": rule.min_units, "decidable": "no",
+                "why": f"needs ≥ {rule.min_units} {rule.unit}: {rule.floor()}"}
+    margin = signed_margin(crit.direction, crit.threshold)
+    a = rule.alpha(alpha)
+    if rule.exact_binary:
         psi = 0.4  # a typical share of items on which two models disagree
         try:
-            mde = R.mde_paired_binary(n, psi, margin, POWER, alpha) if crit.direction != "equivalent_to" else None
+            mde = R.mde_paired_binary(n, psi, margin, POWER, a) if margin is not None else None
         except R.StatsInputError:
             mde = None
         if mde is not None and math.isnan(mde):
             mde = None
         why = (f"if the true gap beyond the margin is ≥ {mde:.3g} (when the models disagree on 40% of items)"
                if mde is not None else "only if the models disagree rarely or the gap is large")
-        if crit.direction == "equivalent_to":
+        if margin is None:
             why = "if the gap's 90% interval fits within ± the margin (needs a margin well above 2 SE of the gap)"
-        return {"mde": mde, "n_min": 5, "decidable": "yes" if n >= 5 else "no", "why": why}
-    mde = R.mde_mean_t(max(n, 2), 1.0, POWER, alpha) if n >= 2 else None
-    return {"mde": mde, "n_min": 5, "decidable": "yes" if n >= 5 else "no",
-            "why": f"if the true gap beyond the margin is ≥ {mde:.3g} SD of the item differences" if mde else "no"}
+        return {"mde": mde, "n_min": rule.min_units, "decidable": "yes", "why": why}
+    mde = R.mde_mean_t(n, 1.0, POWER, a)
+    per_side = f" (at {a:g} per side: a skewed metric)" if rule.alpha_share < 1 else ""
+    unit = "cluster" if rule.clustered else "item"
+    return {"mde": mde, "n_min": rule.min_units, "decidable": "yes",
+            "why": f"if the true gap beyond the margin is ≥ {mde:.3g} SD of the {unit} differences{per_side}"}
 
 
 def prompt_modes(config: dict[str, Any], scenario: str) -> dict[str, str]:

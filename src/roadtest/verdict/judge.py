@@ -29,16 +29,15 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from roadtest.spec.hypothesis import CLAIMS, COMPARISONS
 from roadtest.spec.metrics import METRICS, MetricInfo
 from roadtest.stats import rules as R
+from roadtest.verdict.choice import (
+    FRESH_CAP, POWER, SEED, TABLE_CONFIDENCE, PairedRule, paired_rule, rule_of, signed_margin,
+)
 
 SUPPORTED, REFUTED, INCONCLUSIVE = "SUPPORTED", "REFUTED", "INCONCLUSIVE"
-COMPARISONS = ("versus", "no_worse_than", "equivalent_to")
-THRESHOLDS = ("at_least", "at_most")
-SEED = 20240611
-POWER = 0.8
-FRESH_CAP = 5_000
-"""Fresh samples beyond this many items are not searched for (the answer would be 'more items than you have')."""
+THRESHOLDS = tuple(c for c in CLAIMS if c not in COMPARISONS)
 
 
 def alpha_of(confidence: float) -> float:
@@ -59,9 +58,9 @@ class Judgement:
     and `upper` are one-sided bounds at `confidence` (together a 2 * confidence - 1 interval): the interval
     that decided the verdict. `p_supported` is the p-value of the claim, `p_refuted` of its negation; each is
     below alpha exactly when the verdict says so. `n` counts the independent units (`unit`).
-    `n_fresh` (INCONCLUSIVE verdicts only) is the size of a fresh sample that gives an 80% chance of a decision at
-    alpha `power_alpha` if the true value is the one observed (None when no such n exists); `mde` is the smallest distance
-    from the threshold that the current n detects with 80% power.
+    `n_fresh` (INCONCLUSIVE verdicts only) is the size of a fresh sample, in `unit`, that gives an 80% chance of a
+    decision at alpha `power_alpha` if the true value is the one observed, under the rule that decides (None when
+    no such n exists); `mde` is the smallest distance from the threshold that the current n detects with 80% power.
     """
 
     verdict: str
@@ -103,19 +102,6 @@ def metric_info(metric: str | MetricInfo) -> MetricInfo:
     if metric not in METRICS:
         raise JudgeInputError(f"unknown metric {metric!r}; see `roadtest check --metrics`")
     return METRICS.get(metric)
-
-
-def kind_of(info: MetricInfo, values: np.ndarray) -> str:
-    """Which rule a metric's values take: binary, bounded, skewed, percentile, symmetric or a statistic."""
-    if info.kind == "percentile":
-        return "percentile"
-    if info.kind == "statistic":
-        return "fairness" if info.id == "fairness_gap" else "described"
-    if info.skewed:
-        return "skewed"
-    if info.unit == "proportion" or info.kind == "proportion":
-        return "binary" if values.size and np.all((values == 0) | (values == 1)) else "bounded"
-    return "symmetric"
 
 
 def parse_claim(claim: Mapping[str, Any]) -> tuple[str, float, str | None]:
@@ -185,7 +171,7 @@ def judge(metric: str | MetricInfo, values: Sequence[float], claim: Mapping[str,
                         baseline_items, clusters, confidence, power_alpha)
     if x.size == 0:
         return _undecided(kind, threshold, confidence, "no values")
-    rule = kind_of(info, x)
+    rule = rule_of(info, x)
     if rule == "described":
         return _undecided(kind, threshold, confidence,
                           f"{info.id} is described, not decided: no decision rule for it was shown by simulation "
@@ -240,12 +226,12 @@ def _from_bounds(b: R.Bounds, kind: str, threshold: float, confidence: float, ru
 
 def _compare(info: MetricInfo, kind: str, margin: float, a: np.ndarray, items, b: np.ndarray, items_b, clusters,
              confidence: float, power_alpha: float) -> Judgement:
-    if not info.per_item or info.kind in ("percentile", "statistic"):
+    rule = paired_rule(info, np.concatenate([a, b]), clustered=clusters is not None)
+    if rule is None:
         return _undecided(kind, margin, confidence, f"{info.id} has no value per item: it cannot be compared "
                                                     "item by item")
     if a.size == 0 or b.size == 0:
         return _undecided(kind, margin, confidence, "no shared items")
-    rule = kind_of(info, np.concatenate([a, b]))
     higher = info.direction == "higher"
     ia = np.arange(a.size) if items is None else np.asarray(list(items), dtype=object)
     ib = ia if items_b is None else np.asarray(list(items_b), dtype=object)
@@ -265,18 +251,15 @@ def _compare(info: MetricInfo, kind: str, margin: float, a: np.ndarray, items, b
         cl_b = np.array([of_item[str(i)] for i in ib], dtype=object)
     alpha = alpha_of(confidence)
     try:
-        pb = R.paired(rule if rule in ("binary", "bounded", "skewed") else "symmetric", better, worse,
-                      [str(i) for i in ibt], None if cl_b is None else list(cl_b), 0.0, alpha,
-                      items_b=[str(i) for i in iwt], seed=SEED)
+        pb = R.paired(rule.kind, better, worse, [str(i) for i in ibt], None if cl_b is None else list(cl_b), 0.0,
+                      alpha, items_b=[str(i) for i in iwt], seed=SEED)
     except R.StatsInputError as exc:
         return _undecided(kind, margin, confidence, str(exc), n=len(shared))
     d = pb.difference
-    if kind == "versus":
-        p_sup, p_ref = d.p_at_least(margin), d.p_at_most(margin)
-        threshold = margin
-    elif kind == "no_worse_than":
-        p_sup, p_ref = d.p_at_least(-margin), d.p_at_most(-margin)
-        threshold = -margin
+    target = signed_margin(kind, margin)
+    if target is not None:
+        p_sup, p_ref = d.p_at_least(target), d.p_at_most(target)
+        threshold = target
     else:  # two one-sided tests for 'within the margin'; 'outside' needs one side at alpha / 2
         p_sup = max(d.p_at_least(-margin), d.p_at_most(margin))
         p_ref = min(1.0, 2 * min(d.p_at_most(-margin), d.p_at_least(margin)))
@@ -285,11 +268,10 @@ def _compare(info: MetricInfo, kind: str, margin: float, a: np.ndarray, items, b
     reason = pb.reason
     if kind == "equivalent_to":
         reason = "; ".join(r for r in (reason, "shown outside the margin needs one side at alpha / 2") if r)
-    fresh = _fresh_paired(rule, better, worse, ibt, iwt, kind, margin, d, power_alpha) \
-        if verdict == INCONCLUSIVE else None
+    fresh = _fresh_paired(rule, better, worse, ibt, iwt, target, pb, power_alpha) if verdict == INCONCLUSIVE else None
     return Judgement(verdict, kind, threshold, _finite_or_none(d.estimate), _finite_or_none(d.lower),
                      _finite_or_none(d.upper), float(p_sup), float(p_ref), int(d.n), pb.method, confidence,
-                     "clusters" if cl is not None else "items", reason, None, fresh, power_alpha,
+                     rule.unit, reason, None, fresh, power_alpha,
                      pb.correlation, _finite_or_none(pb.se_paired), _finite_or_none(pb.se_unpaired))
 
 
@@ -350,22 +332,31 @@ def _mde_one(rule: str, b: R.Bounds, kind: str, t: float, info: MetricInfo, alph
     return None
 
 
-def _fresh_paired(rule: str, better: np.ndarray, worse: np.ndarray, ib, iw, kind: str, margin: float,
-                  d: R.Bounds, alpha: float) -> int | None:
-    """Items of a fresh paired sample for an 80% chance of supporting the claim at the observed effect."""
-    est = d.estimate
-    target = {"versus": margin, "no_worse_than": -margin}.get(kind)
+def _fresh_paired(rule: PairedRule, better: np.ndarray, worse: np.ndarray, ib, iw, target: float | None,
+                  pb: R.PairedBounds, alpha: float) -> int | None:
+    """Units (items, or clusters when clusters decide) of a fresh paired sample for an 80% chance of supporting
+    the claim at the observed effect, under the rule that decides it: at its share of alpha and never below
+    the fewest units it decides from."""
+    est = pb.difference.estimate
     if target is None or est is None or not math.isfinite(est) or est <= target:
         return None   # equivalence: no exact power computed; or the evidence points the other way
-    ya, yb = _item_means(better, ib), _item_means(worse, iw)
-    keys = sorted(set(ya) & set(yb))
-    a, b = np.array([ya[k] for k in keys]), np.array([yb[k] for k in keys])
+    alpha = rule.alpha(alpha)
     try:
-        if rule == "binary":
-            p10, p01 = float(np.mean((a == 1) & (b == 0))), float(np.mean((a == 0) & (b == 1)))
+        if rule.clustered:   # the continuous rule on cluster-mean pseudo-values: SD = SE x sqrt(C)
+            sd = float(pb.se_paired) * math.sqrt(pb.n)
+            return _stable(R.required_n_mean_t(est - target, sd, POWER, alpha, min_n=rule.min_units)) \
+                if math.isfinite(sd) and sd > 0 else None
+        ya, yb = _item_means(better, ib), _item_means(worse, iw)
+        keys = sorted(set(ya) & set(yb))
+        a, b = np.array([ya[k] for k in keys]), np.array([yb[k] for k in keys])
+        if rule.exact_binary:
+            # one random call per item and model decides: an item right a share a_i of A's calls is a 1 of A
+            # with probability a_i, so the table's cells are expected at mean(a (1 - b)) and mean((1 - a) b)
+            # (with one call per item, the discordant counts themselves)
+            p10, p01 = float(np.mean(a * (1 - b))), float(np.mean((1 - a) * b))
             return _stable(R.required_n_paired_binary(p10, p01, target, POWER, alpha))
         sd = float(np.std(a - b, ddof=1)) if len(keys) > 1 else 0.0
-        return _stable(R.required_n_mean_t(est - target, sd, POWER, alpha)) if sd > 0 else None
+        return _stable(R.required_n_mean_t(est - target, sd, POWER, alpha, min_n=rule.min_units)) if sd > 0 else None
     except (R.StatsInputError, ValueError, ZeroDivisionError, OverflowError):
         return None
 
@@ -394,7 +385,7 @@ class Interval:
 
 
 def interval(metric: str | MetricInfo, values: Sequence[float], *, items=None, strata=None, clusters=None,
-             confidence: float = 0.90) -> Interval:
+             confidence: float = TABLE_CONFIDENCE) -> Interval:
     """The table interval of a metric from raw per-call values (None ends where no bound exists). The default
     90% interval is the one-sided 95% lower and upper bounds that decide claims: one quantity, one interval."""
     info = metric_info(metric)
@@ -402,7 +393,7 @@ def interval(metric: str | MetricInfo, values: Sequence[float], *, items=None, s
     if x.size == 0:
         return Interval(None, None, None, 0, "none", "no data")
     alpha = round(alpha_of(confidence) / 2, 12)
-    rule = kind_of(info, x)
+    rule = rule_of(info, x)
     try:
         if rule == "fairness":
             b = R.fairness_gap(x, list(map(str, strata)), items, alpha).gap

@@ -21,9 +21,9 @@ from roadtest.spec.metrics import METRICS
 from roadtest.stats import rules as R
 from roadtest.verdict.data import RunData
 from roadtest.verdict.decide import failing
-from roadtest.verdict.judge import SUPPORTED, judge
+from roadtest.verdict.choice import SEED
+from roadtest.verdict.judge import INCONCLUSIVE, SUPPORTED, judge
 
-RANK_SEED = 20240611
 RANK_B = 4_000
 RANK_METRIC = "accuracy"
 ALPHA = 0.05
@@ -65,7 +65,7 @@ def _best(data: RunData, sid: str, matrix: pd.DataFrame, higher: bool, metric: s
     loser is out when 'the leader is better' is shown, and is at most the gap's upper bound behind). Three or
     more: Hsu's multiple comparisons with the best, simultaneous over the models."""
     models = list(matrix.index)
-    r = R.best_set(matrix.to_numpy(float), names=models, alpha=ALPHA, seed=RANK_SEED, B=RANK_B,
+    r = R.best_set(matrix.to_numpy(float), names=models, alpha=ALPHA, seed=SEED, B=RANK_B,
                    higher_is_better=higher)
     in_set, behind, method = list(r.in_set), [float(v) for v in r.behind], r.method
     if len(models) == 2:
@@ -158,7 +158,7 @@ def pairwise_scan(data: RunData, metric: str = RANK_METRIC) -> list[dict[str, An
             rows.append({"scenario": sid, "metric": metric, "a": a, "b": b, "difference": j.estimate,
                          "lo": j.lower, "hi": j.upper, "confidence": 2 * j.confidence - 1, "n": j.n,
                          "test": j.method, "p": j.p_supported if towards_a else j.p_refuted,
-                         "leader": a if towards_a else b, "shown": j.verdict != "INCONCLUSIVE",
+                         "leader": a if towards_a else b, "shown": j.verdict != INCONCLUSIVE,
                          "correlation": j.correlation, "se": j.se_paired, "se_unpaired": j.se_unpaired,
                          "criteria": crits.get((sid, metric, b), []) + crits.get((sid, metric, a), [])})
     if rows:

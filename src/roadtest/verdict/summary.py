@@ -25,9 +25,10 @@ from roadtest.scoring.toxicity import classifier_name
 from roadtest.spec.metrics import METRICS, expand
 from roadtest.verdict.data import RunData
 from roadtest.scoring.metrics.efficiency import live
-from roadtest.verdict.estimates import BOOT_SEED, DESCRIPTIVE_B, estimate
+from roadtest.verdict.choice import SEED, TABLE_CONFIDENCE
+from roadtest.verdict.estimates import DESCRIPTIVE_B, estimate
 from roadtest.verdict.judge import interval
-from roadtest.verdict.load import load_summary
+from roadtest.verdict.traffic import load_summary
 from roadtest.verdict.ranking import pairwise_scan, rank_summary, sensitivity, variability_summary
 
 EXAMPLES = 5
@@ -50,7 +51,7 @@ def summarise(data: RunData) -> dict[str, Any]:
                 "failures": _failures(trials),
             }
         scenarios[sid] = per_model
-    out = {"confidence": 0.90, "bootstrap": {"seed": BOOT_SEED, "B": DESCRIPTIVE_B},
+    out = {"confidence": TABLE_CONFIDENCE, "bootstrap": {"seed": SEED, "B": DESCRIPTIVE_B},
            "metrics": {m: {"family": i.family, "direction": i.direction, "unit": i.unit, "kind": i.kind,
                            "description": i.description} for m, i in METRICS.items()},
            "toxicity_classifier": classifier_name(),

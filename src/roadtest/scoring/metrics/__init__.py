@@ -10,11 +10,13 @@ latency is not computed over conversations, nor a resolution rate over single pr
 
 from __future__ import annotations
 
-from roadtest.scoring.metrics.base import VALUES, MetricContext, Sample, metric_sample, unavailable
+import pandas as pd
+
+from roadtest.scoring.metrics.base import VALUES, Compute, MetricContext, Sample, metric_sample, unavailable
 from roadtest.scoring.metrics import (  # noqa: F401  (registration)
     accuracy, calibration, conversation, efficiency, failures, fairness, robustness, safety, variability,
 )
-from roadtest.spec.metrics import METRICS, unmet_need
+from roadtest.spec.metrics import METRICS, MetricInfo, unmet_need
 
 assert set(VALUES.names()) == set(METRICS.names()), "every catalogued metric needs one computation"
 
@@ -22,8 +24,10 @@ KIND_NEEDS = ("conversation", "simulator", "single")
 """Needs about the kind of scenario: checked before the computation runs."""
 
 
-def _guarded(compute, needs):
-    def guarded(frame, ctx, info):
+def _guarded(compute: Compute, needs: tuple[str, ...]) -> Compute:
+    """`compute`, unavailable (with the catalogue's reason) on a scenario of the wrong kind."""
+
+    def guarded(frame: pd.DataFrame, ctx: MetricContext, info: MetricInfo) -> Sample:
         for need in needs:
             why = unmet_need(need, ctx.scenario)
             if why:

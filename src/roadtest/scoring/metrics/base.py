@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Callable, Iterable, Optional
 
 import numpy as np
 import pandas as pd
@@ -47,10 +47,6 @@ class Sample:
     @property
     def n(self) -> int:
         return int(self.values.size)
-
-    @property
-    def binary(self) -> bool:
-        return self.statistic is None and bool(self.n) and bool(np.all((self.values == 0) | (self.values == 1)))
 
     def by_item(self) -> pd.Series:
         return pd.Series(self.values, index=list(self.items or ()))
@@ -138,7 +134,7 @@ def per_call(info: MetricInfo, column: pd.Series, frame: pd.DataFrame | None = N
 
 
 def statistic_sample(info: MetricInfo, items: list[str], fn: Callable[[np.ndarray], float],
-                     strata=None, note: str = "", raw: Sample | None = None) -> Sample:
+                     strata: Iterable | None = None, note: str = "", raw: Sample | None = None) -> Sample:
     """A statistic over item positions; `raw` carries the per-call values a verdict rule takes (fairness_gap:
     the scores with their strata)."""
     extra = {} if raw is None else {"calls": raw.calls, "call_items": raw.call_items,
@@ -147,7 +143,8 @@ def statistic_sample(info: MetricInfo, items: list[str], fn: Callable[[np.ndarra
                   strata=None if strata is None else tuple(strata), note=note, **extra)
 
 
-def register(metric_id: str):
+def register(metric_id: str) -> Callable[[Compute], Compute]:
+    """Register the decorated function as the computation of `metric_id` (one per catalogued metric)."""
     return VALUES.register(metric_id)
 
 

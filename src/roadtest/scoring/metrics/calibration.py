@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from roadtest import stats
-from roadtest.scoring.metrics.base import base, ok, per_item, register, statistic_sample, unavailable
+from roadtest.scoring.metrics.base import (
+    Compute, MetricContext, Sample, base, ok, per_item, register, statistic_sample, unavailable,
+)
+from roadtest.spec.metrics import MetricInfo
 
 SMALL = 300
 
 
-def _with_confidence(frame, ctx, info):
+def _with_confidence(frame: pd.DataFrame, ctx: MetricContext,
+                     info: MetricInfo) -> tuple[pd.DataFrame | None, Sample | None]:
+    """(the answered base calls that carry a confidence, None), or (None, the unavailable sample saying why)."""
     b = ok(base(frame))
     if not ctx.logprobs_requested:
         return None, unavailable(info, "not requested: add 'calibration' to the scenario's metrics")
@@ -35,8 +41,9 @@ def _note(has, b) -> str:
     return note
 
 
-def _ece(scheme):
-    def compute(frame, ctx, info):
+def _ece(scheme: str) -> Compute:
+    def compute(frame: pd.DataFrame, ctx: MetricContext, info: MetricInfo) -> Sample:
+        """Expected calibration error over the items (a statistic: resampled by item), binned by `scheme`."""
         has, missing = _with_confidence(frame, ctx, info)
         if missing is not None:
             return missing
@@ -62,7 +69,8 @@ register("ece_mass")(_ece("mass"))
 
 
 @register("brier")
-def brier(frame, ctx, info):
+def brier(frame: pd.DataFrame, ctx: MetricContext, info: MetricInfo) -> Sample:
+    """brier: mean squared gap between answer confidence and correctness."""
     has, missing = _with_confidence(frame, ctx, info)
     if missing is not None:
         return missing

@@ -11,14 +11,17 @@ from dataclasses import replace
 
 import pandas as pd
 
-from roadtest.scoring.metrics.base import base, item_series, ok, per_call, per_item, register, unavailable
+from roadtest.scoring.metrics.base import (
+    MetricContext, Sample, base, item_series, ok, per_call, per_item, register, unavailable,
+)
+from roadtest.spec.metrics import MetricInfo
 
 
-def _conversations(frame):
+def _conversations(frame: pd.DataFrame) -> bool:
     return "turns" in frame and bool(frame["turns"].notna().any())
 
 
-def _none(info):
+def _none(info: MetricInfo) -> Sample:
     return unavailable(info, "no conversation was scored")
 
 
@@ -27,13 +30,17 @@ def _num(column: pd.Series) -> pd.Series:
 
 
 @register("resolution_rate")
-def resolution_rate(frame, ctx, info):
+def resolution_rate(frame: pd.DataFrame, ctx: MetricContext, info: MetricInfo) -> Sample:
+    """resolution_rate: share of conversations resolved: the end state holds (every expected action taken with matching
+    arguments, no forbidden action) and no assistant turn broke the policy."""
     b = base(frame)
     return per_item(info, _num(b["score"]), b)
 
 
 @register("end_state_accuracy")
-def end_state_accuracy(frame, ctx, info):
+def end_state_accuracy(frame: pd.DataFrame, ctx: MetricContext, info: MetricInfo) -> Sample:
+    """end_state_accuracy: share of conversations whose end state holds (expected actions taken, no forbidden one),
+    policy aside."""
     if not _conversations(frame):
         return _none(info)
     b = ok(base(frame))
@@ -41,7 +48,8 @@ def end_state_accuracy(frame, ctx, info):
 
 
 @register("turns_mean")
-def turns_mean(frame, ctx, info):
+def turns_mean(frame: pd.DataFrame, ctx: MetricContext, info: MetricInfo) -> Sample:
+    """turns_mean: mean assistant turns (calls to the model) per answered conversation."""
     if not _conversations(frame):
         return _none(info)
     b = ok(base(frame))
@@ -49,7 +57,8 @@ def turns_mean(frame, ctx, info):
 
 
 @register("tool_calls_mean")
-def tool_calls_mean(frame, ctx, info):
+def tool_calls_mean(frame: pd.DataFrame, ctx: MetricContext, info: MetricInfo) -> Sample:
+    """tool_calls_mean: mean tool calls per answered conversation, refused ones included."""
     if not _conversations(frame):
         return _none(info)
     b = ok(base(frame))
@@ -57,7 +66,9 @@ def tool_calls_mean(frame, ctx, info):
 
 
 @register("invalid_tool_call_rate")
-def invalid_tool_call_rate(frame, ctx, info):
+def invalid_tool_call_rate(frame: pd.DataFrame, ctx: MetricContext, info: MetricInfo) -> Sample:
+    """invalid_tool_call_rate: share of a conversation's tool calls that were refused (unknown tool, arguments not JSON
+    or not fitting the schema), averaged over conversations that called a tool."""
     if not _conversations(frame):
         return _none(info)
     b = ok(base(frame))
@@ -69,7 +80,8 @@ def invalid_tool_call_rate(frame, ctx, info):
 
 
 @register("abandon_rate")
-def abandon_rate(frame, ctx, info):
+def abandon_rate(frame: pd.DataFrame, ctx: MetricContext, info: MetricInfo) -> Sample:
+    """abandon_rate: share of answered conversations the turn limit ended before the end state held."""
     if not _conversations(frame):
         return _none(info)
     b = ok(base(frame))
@@ -91,7 +103,9 @@ def timed_conversations(calls: pd.DataFrame) -> tuple[pd.DataFrame, str]:
 
 
 @register("conversation_latency_p95_s")
-def conversation_latency_p95_s(frame, ctx, info):
+def conversation_latency_p95_s(frame: pd.DataFrame, ctx: MetricContext, info: MetricInfo) -> Sample:
+    """conversation_latency_p95_s: 95th percentile of a conversation's time: its assistant turns' latencies summed, in
+    seconds."""
     if not _conversations(frame):
         return _none(info)
     timed, note = timed_conversations(ok(base(frame)))
@@ -111,7 +125,9 @@ def pass_all(frame: pd.DataFrame, k: int) -> tuple[pd.Series, int]:
 
 
 @register("pass_all_k")
-def pass_all_k(frame, ctx, info):
+def pass_all_k(frame: pd.DataFrame, ctx: MetricContext, info: MetricInfo) -> Sample:
+    """pass_all_k: share of cases resolved in every one of their k repeats (pass^k); cases with a failed repeat are left
+    out."""
     k = ctx.scenario.repeats
     if k < 2:
         return unavailable(info, "needs repeats >= 2")
@@ -123,7 +139,9 @@ def pass_all_k(frame, ctx, info):
 
 
 @register("simulator_fault_rate")
-def simulator_fault_rate(frame, ctx, info):
+def simulator_fault_rate(frame: pd.DataFrame, ctx: MetricContext, info: MetricInfo) -> Sample:
+    """simulator_fault_rate: share of the simulated customer's turns that broke its role (empty, spoke as the assistant,
+    wrote tool-call syntax, stopped before the goal), per conversation then averaged."""
     if "sim_turns" not in frame:
         return _none(info)
     b = base(frame)

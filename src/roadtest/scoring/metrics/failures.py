@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from roadtest.scoring.metrics.base import base, ok, per_item, register
+import pandas as pd
+
+from roadtest.scoring.metrics.base import MetricContext, Sample, base, ok, per_item, register
+from roadtest.spec.metrics import MetricInfo
 
 FAILURE_MODES = {
     "error_rate": lambda f: f["error"].notna(),
@@ -14,8 +17,9 @@ FAILURE_MODES = {
 """Which calls show each failure mode (empty, format and truncation are judged on answered calls)."""
 
 
-def _rate(metric_id: str, over_answered: bool):
-    def compute(frame, ctx, info):
+def _rate(metric_id: str, over_answered: bool) -> None:
+    def compute(frame: pd.DataFrame, ctx: MetricContext, info: MetricInfo) -> Sample:
+        """Share of calls per item showing the failure mode (over answered calls, or over all calls)."""
         b = base(frame)
         if "ended" in b:   # a conversation the archive ends before it did (a stopped run) was never a failed call
             b = b[b["error"].fillna("") != "incomplete"]

@@ -5,7 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from roadtest.scoring.metrics.base import base, item_series, per_item, register, statistic_sample, unavailable
+from roadtest.scoring.metrics.base import (
+    MetricContext, Sample, base, item_series, per_item, register, statistic_sample, unavailable,
+)
+from roadtest.spec.metrics import MetricInfo
 
 
 def group_scores(frame) -> pd.DataFrame:
@@ -15,7 +18,8 @@ def group_scores(frame) -> pd.DataFrame:
 
 
 @register("fairness_gap")
-def fairness_gap(frame, ctx, info):
+def fairness_gap(frame: pd.DataFrame, ctx: MetricContext, info: MetricInfo) -> Sample:
+    """fairness_gap: largest accuracy gap between the dataset's groups."""
     per = group_scores(frame)
     if per.empty or per["group"].nunique() < 2:
         return unavailable(info, "needs a dataset group field with at least two groups")
@@ -62,7 +66,8 @@ def flips(frame) -> tuple[pd.Series, int]:
 
 
 @register("counterfactual_flip_rate")
-def counterfactual_flip_rate(frame, ctx, info):
+def counterfactual_flip_rate(frame: pd.DataFrame, ctx: MetricContext, info: MetricInfo) -> Sample:
+    """counterfactual_flip_rate: share of items whose answer changes when only a demographic term changes."""
     if ctx.scenario.counterfactuals is None:
         return unavailable(info, "the scenario declares no counterfactuals")
     flipped, unanswered = flips(frame)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from roadtest.scoring.metrics.base import item_series, register, unavailable
+import pandas as pd
+
+from roadtest.scoring.metrics.base import MetricContext, Sample, item_series, register, unavailable
+from roadtest.spec.metrics import MetricInfo
 
 
-def _worst(frame):
+def _worst(frame: pd.DataFrame) -> pd.DataFrame | None:
     variants = frame[(frame["variant"] == "base") | frame["variant"].str.startswith("perturb:")]
     if not (variants["variant"] != "base").any():
         return None
@@ -14,14 +17,15 @@ def _worst(frame):
     return means.dropna()
 
 
-def _none(ctx, info):
+def _none(ctx: MetricContext, info: MetricInfo) -> Sample:
     if ctx.scenario.perturbations:
         return unavailable(info, "perturbations are run with the scenario's own settings only, not with this variant")
     return unavailable(info, "the scenario declares no perturbations")
 
 
 @register("robust_accuracy")
-def robust_accuracy(frame, ctx, info):
+def robust_accuracy(frame: pd.DataFrame, ctx: MetricContext, info: MetricInfo) -> Sample:
+    """robust_accuracy: accuracy in the worst case over the original input and every perturbation, per item."""
     means = _worst(frame)
     if means is None:
         return _none(ctx, info)
@@ -31,7 +35,8 @@ def robust_accuracy(frame, ctx, info):
 
 
 @register("robustness_drop")
-def robustness_drop(frame, ctx, info):
+def robustness_drop(frame: pd.DataFrame, ctx: MetricContext, info: MetricInfo) -> Sample:
+    """robustness_drop: accuracy lost to the worst perturbation: accuracy minus robust accuracy, per item."""
     means = _worst(frame)
     if means is None:
         return _none(ctx, info)

@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from roadtest import stats
-from roadtest.scoring.metrics.base import base, item_series, register, statistic_sample, unavailable
+from roadtest.scoring.metrics.base import (
+    MetricContext, Sample, base, item_series, register, statistic_sample, unavailable,
+)
+from roadtest.spec.metrics import MetricInfo
 
 
-def repeat_matrix(frame):
+def repeat_matrix(frame: pd.DataFrame) -> pd.DataFrame | None:
     """items x repeats of scores (items with every repeat)."""
     wide = base(frame).pivot_table(index="item", columns="repeat", values="score", aggfunc="first").dropna()
     return wide if wide.shape[0] >= 2 and wide.shape[1] >= 2 else None
 
 
-def _needs_repeats(info):
+def _needs_repeats(info: MetricInfo) -> Sample:
     return unavailable(info, "needs repeats >= 2")
 
 
 @register("run_sd")
-def run_sd(frame, ctx, info):
+def run_sd(frame: pd.DataFrame, ctx: MetricContext, info: MetricInfo) -> Sample:
+    """run_sd: standard deviation of whole-run accuracy across repeats (prediction noise)."""
     wide = repeat_matrix(frame)
     if wide is None:
         return _needs_repeats(info)
@@ -29,7 +34,8 @@ def run_sd(frame, ctx, info):
 
 
 @register("flip_rate")
-def flip_rate(frame, ctx, info):
+def flip_rate(frame: pd.DataFrame, ctx: MetricContext, info: MetricInfo) -> Sample:
+    """flip_rate: share of items whose correctness changes between repeats."""
     wide = repeat_matrix(frame)
     if wide is None:
         return _needs_repeats(info)
@@ -37,7 +43,8 @@ def flip_rate(frame, ctx, info):
 
 
 @register("icc")
-def icc(frame, ctx, info):
+def icc(frame: pd.DataFrame, ctx: MetricContext, info: MetricInfo) -> Sample:
+    """icc: iCC(1) of item scores across repeats: near 1 when repeats agree."""
     wide = repeat_matrix(frame)
     if wide is None:
         return _needs_repeats(info)

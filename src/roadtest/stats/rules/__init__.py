@@ -9,8 +9,8 @@ every resampling uses numpy.random.default_rng(seed) with a recorded seed and B.
 from roadtest.stats.rules._result import Bounds, Claim, Verdict
 from roadtest.stats.rules._validate import StatsInputError
 from roadtest.stats.rules.bounds import (
-    bounded_mean, clustered_bounded_mean, clustered_mean_t, mean_t, min_units_for_percentile, one_sample,
-    percentile, proportion, skewed_mean,
+    MIN_CLUSTERS, SKEWED_MIN_N, SKEWED_UPPER_TABLE, bounded_mean, clustered_bounded_mean, clustered_mean_t, mean_t,
+    min_units_for_percentile, one_sample, percentile, proportion, skewed_mean,
 )
 from roadtest.stats.rules.family import (
     FamilyVerdict, benjamini_hochberg, family_verdict, holm, intersection_union, robust_to_settings,
@@ -20,8 +20,8 @@ from roadtest.stats.rules.groups import (
     setting_interaction,
 )
 from roadtest.stats.rules.paired import (
-    ClaimResult, PairedBounds, equivalence, hall_t_bounds, mcnemar_exact, non_inferiority, paired, paired_binary,
-    paired_continuous, paired_t_bounds, sign_flip_bounds, superiority,
+    MIN_PAIRED_N, SKEWED_PAIRED_MIN_N, ClaimResult, PairedBounds, equivalence, hall_t_bounds, mcnemar_exact,
+    non_inferiority, paired, paired_binary, paired_continuous, paired_t_bounds, sign_flip_bounds, superiority,
 )
 from roadtest.stats.rules.power import (
     RequiredN, mde_exact_binomial, mde_mcnemar, mde_mean_t, mde_paired_binary, power_bounded_mean,
@@ -31,6 +31,7 @@ from roadtest.stats.rules.power import (
 )
 
 __all__ = [
+    "MIN_CLUSTERS", "MIN_PAIRED_N", "SKEWED_MIN_N", "SKEWED_PAIRED_MIN_N", "SKEWED_UPPER_TABLE",
     "BestSet", "Bounds", "Claim", "ClaimResult", "FairnessGap", "FamilyVerdict", "Heterogeneity", "PairGap",
     "PairedBounds", "RequiredN", "StatsInputError", "Verdict", "benjamini_hochberg", "best_set", "bounded_mean",
     "clustered_bounded_mean", "clustered_mean_t", "equivalence", "fairness_gap", "family_verdict", "hall_t_bounds",

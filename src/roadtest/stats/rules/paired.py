@@ -34,12 +34,13 @@ from roadtest.stats.rules._result import (
 from roadtest.stats.rules._validate import (
     StatsInputError, as_labels, as_vector, check_alpha, check_binary, check_threshold, parent_codes, unit_means,
 )
+from roadtest.stats.rules.bounds import MIN_CLUSTERS
 
 SIGN_FLIP_MAX_N = 20
 """Exact sign-flip (2^n subsets) up to 20 items (spec); paired t above."""
 MIN_PAIRED_N = 5
-"""Below 5 units no paired interval: the exact sign-flip test cannot reach p < 0.05 (1/16 > 0.05)."""
-MIN_CLUSTERS = 10
+"""Below 5 units no paired interval: the exact sign-flip test cannot reach p < 0.05 (1/16 > 0.05); nor can the
+exact 0/1 test with every item on one side (4 items: p = 0.0625)."""
 
 
 # ---------------------------------------------------------------------------------------------------------

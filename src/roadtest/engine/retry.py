@@ -1,4 +1,5 @@
-"""What to do with an outcome: accept it, retry it (with backoff, honouring Retry-After), or record a failure."""
+"""Retrying: what to do with an attempt's outcome (accept it, retry it with backoff honouring Retry-After, or
+record a failure), and how long to wait before the next attempt."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import random
 import time
 from dataclasses import dataclass
 
+import aiohttp
 import httpx
 
 from roadtest.providers import Reply, ResponseTooLarge
@@ -101,12 +103,17 @@ def classify_exception(exc: BaseException) -> Outcome:
     return Outcome(False, False, "exception", f"{type(exc).__name__}: {exc}"[:300])
 
 
+DROPPED_CONNECTION = (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, ConnectionResetError)
+"""What a dropped connection is raised as under the httpx exception the transport reports (aiohttp's
+ClientConnectorError, a failed connect, is a ClientOSError)."""
+
+
 def _connection_cause(exc: BaseException) -> bool:
-    """Some transports report a dropped connection as a timeout; look at what really happened."""
+    """httpx's aiohttp transport reports a dropped connection as a ConnectTimeout (it maps every aiohttp
+    ClientConnectionError to one); the aiohttp exception it came from, its __cause__, says what really happened."""
     cause = exc.__cause__
     while cause is not None:
-        name = type(cause).__name__
-        if name in ("ServerDisconnectedError", "ClientOSError", "ConnectionResetError", "ClientConnectorError"):
+        if isinstance(cause, DROPPED_CONNECTION):
             return True
         cause = cause.__cause__
     return False

@@ -1,4 +1,4 @@
-"""Load levels: the level each block of calls achieved, and latency at each level ('if traffic triples')."""
+"""Traffic levels: the level each block of calls achieved, and latency at each level ("if traffic triples")."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 import pytest
 
 from roadtest.engine.limits import Bucket
-from roadtest.engine.policy import RETRYABLE_STATUS, RetryPolicy, classify_reply, parse_retry_after
+from roadtest.engine.retry import RETRYABLE_STATUS, RetryPolicy, classify_reply, parse_retry_after
 from roadtest.providers import Reply
 
 
@@ -67,3 +67,52 @@ def test_only_rate_limits_and_server_errors_are_retried():
     assert RETRYABLE_STATUS == {429, 500, 502, 503, 504}
     limited = classify_reply(Reply(429, {}, None, {"retry-after": "2"}), lambda r: "slow down")
     assert limited.retry and limited.retry_after == 2.0
+
+
+def _as_transport_raises(exc: BaseException) -> BaseException:
+    """`exc` as httpx's aiohttp transport hands it on (mapped to an httpx exception, the original its __cause__)."""
+    from httpx_aiohttp.transport import map_aiohttp_exceptions
+
+    try:
+        with map_aiohttp_exceptions():
+            raise exc
+    except BaseException as mapped:  # noqa: BLE001 - whatever the transport raises is what the engine sees
+        return mapped
+
+
+def _connection_key():
+    from aiohttp.client_reqrep import ConnectionKey
+
+    return ConnectionKey("127.0.0.1", 1, False, True, None, None, None)
+
+
+@pytest.mark.parametrize("make,kind", [
+    (lambda a: a.ServerDisconnectedError(), "connection"),            # reported as a ConnectTimeout: not a timeout
+    (lambda a: a.ClientOSError(104, "Connection reset by peer"), "connection"),
+    (lambda a: a.ClientConnectionResetError("Cannot write to closing transport"), "connection"),
+    (lambda a: a.ClientConnectorError(_connection_key(), OSError(111, "Connection refused")), "connection"),
+    (lambda a: a.ClientPayloadError("Response payload is not completed"), "connection"),
+    (lambda a: a.SocketTimeoutError("Timeout on reading data from socket"), "timeout"),
+    (lambda a: a.ServerTimeoutError("Timeout"), "timeout"),
+    (lambda a: ValueError("not an HTTP failure"), "exception"),      # not mapped: a bug, never retried
+])
+def test_transport_failures_are_classified_by_what_really_happened(make, kind):
+    import aiohttp
+
+    from roadtest.engine.retry import classify_exception
+
+    outcome = classify_exception(_as_transport_raises(make(aiohttp)))
+    assert outcome.kind == kind and not outcome.ok
+    assert outcome.retry == (kind != "exception")
+
+
+def test_a_timeout_of_the_whole_call_and_a_too_large_body():
+    import asyncio
+
+    from roadtest.engine.retry import classify_exception
+    from roadtest.providers import ResponseTooLarge
+
+    assert classify_exception(asyncio.TimeoutError()).kind == "timeout"
+    assert classify_exception(ConnectionResetError(104, "reset")).kind == "connection"
+    too_large = classify_exception(ResponseTooLarge(200, 10, 11))
+    assert too_large.kind == "too_large" and not too_large.retry
