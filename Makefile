@@ -29,13 +29,15 @@ demo: install
 	$(RT) run
 	$(RT) report latest
 
-# Everything but the simulation study: the unit lane across the cores, then the lane with a model server,
+# Everything but the simulation study: the type check (mypy over src/), the unit lane across the cores, then the lane with a model server,
 # PDFs or a browser (one server for the session, so one process).
 test: install
+	$(PY) -m mypy
 	$(PY) -m pytest -m "$(FAST)" -q -n auto
 	$(PY) -m pytest -m "(model or pdf or browser) and not slow"
 
 test-fast: install
+	$(PY) -m mypy
 	$(PY) -m pytest -m "$(FAST)" -q -n auto
 
 test-slow: install

@@ -171,7 +171,7 @@ def metric_changes(metrics_a: dict[str, Any], metrics_b: dict[str, Any]) -> list
             if sa is not None and sb is not None:
                 half = Z * math.sqrt(sa * sa + sb * sb)
                 lo, hi = diff - half, diff + half
-            moved = lo is not None and (lo > 0 or hi < 0)
+            moved = lo is not None and hi is not None and (lo > 0 or hi < 0)
             out.append(MetricChange(sid, model, variant, metric, a["value"], b["value"], diff, lo, hi, moved))
     return out
 
@@ -234,7 +234,7 @@ def transcripts(archive: RunArchive) -> dict[str, list[tuple]]:
 
 
 def _calls(record: dict[str, Any]) -> Any:
-    body = (record.get("response") or {}).get("body")
+    body: Any = (record.get("response") or {}).get("body")  # None or not a chat answer: the except below
     try:
         message = body["choices"][0].get("message") or {}
         return [(c.get("function") or {}) for c in message.get("tool_calls") or []]

@@ -4,9 +4,11 @@ naming the file and line) for `verify` to print; the commands that read an archi
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from roadtest.archive.files import entry_problems, open_regular
 from roadtest.archive.integrity import (SHOWN, TrialsCheck, decode_line, jsonl_lines, record_problem,
                                         request_digest, trial_problem)
@@ -45,7 +47,7 @@ class PlanScan:
     trials: int = 0
     bytes: int = 0
     sha256: str = ""
-    digests: dict[str, bytes] = field(default_factory=dict)
+    digests: dict[str, builtins.bytes] = field(default_factory=dict)    # `bytes` above is a field
     conversations: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     """conversation id -> (model, simulated customer's model)."""
     problems: list[str] = field(default_factory=list)
@@ -57,6 +59,7 @@ def scan_plan(folder: Path, manifest: Manifest) -> PlanScan | None:
     models = {m.id for m in manifest.config.models}
     scenarios = set(manifest.config.scenarios)
     scan, h, invalid = PlanScan(), hashlib.sha256(), 0
+    data: Any                               # a JSON value, a dict once no problem is found
     try:
         f = open_regular(folder / PLAN)
     except FileNotFoundError:
@@ -179,5 +182,6 @@ def resume_problems(folder: Path, manifest: Manifest) -> list[str]:
         return [f"{TRIALS}: the records written before the run last ended no longer match the sha256 recorded then"]
     plan = scan_plan(folder, manifest)
     if plan is None:
+        assert manifest.plan is not None    # unrecorded_plan refused first otherwise
         return [f"{PLAN}: missing, yet the manifest recorded its {manifest.plan.trials:,} trials"]
     return plan.problems + trial_problems(folder, manifest, plan)

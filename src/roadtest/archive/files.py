@@ -166,7 +166,8 @@ REMEDIES = {errno.ENOSPC: "free some space", errno.EDQUOT: "free some space (the
 
 
 def remedy(exc: OSError) -> str:
-    return REMEDIES.get(exc.errno, "fix the cause above")
+    fallback = "fix the cause above"
+    return REMEDIES.get(exc.errno, fallback) if exc.errno is not None else fallback
 
 
 def reason(exc: OSError) -> str:

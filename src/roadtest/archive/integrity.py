@@ -12,7 +12,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import IO, TYPE_CHECKING, Any, Iterator, NamedTuple
+from typing import IO, TYPE_CHECKING, Any, Callable, Iterator, NamedTuple, TypeVar
 
 from roadtest.archive.records import record_kind
 from roadtest.errors import AlteredArchive, RoadtestError
@@ -124,7 +124,8 @@ def _config_problem(config: dict[str, Any]) -> str | None:
 
 
 def _type_problem(key: str, value: Any, kind: type, present: bool) -> str:
-    wanted = {dict: "an object", list: "a list", str: "a string"}[kind]
+    words: dict[type, str] = {dict: "an object", list: "a list", str: "a string"}
+    wanted = words[kind]
     return f"{key} is missing" if not present else f"{key} is {json_kind(value)}, not {wanted}"
 
 
@@ -172,26 +173,33 @@ def typed_manifest(data: dict[str, Any], path: Path) -> "Manifest":
 def build_specs(config: "ResolvedConfig", path: Path, written_by: Any) -> Specs:
     """The archived scenarios, models and hypotheses as specs; they must still be valid (RoadtestError naming the
     first that is not): every command builds them from the manifest."""
+    return Specs(
+        _build_spec("scenarios", lambda: {sid: Scenario.model_validate(e.spec) for sid, e in config.scenarios.items()},
+                    path, written_by),
+        _build_spec("models", lambda: {m.id: ModelSpec.model_validate(m.dump()) for m in config.all_models()},
+                    path, written_by),
+        _build_spec("hypotheses", lambda: [Hypothesis.model_validate(config.hypotheses[h].spec)
+                                           for h in config.selection.hypotheses], path, written_by))
+
+
+_Built = TypeVar("_Built")
+
+
+def _build_spec(what: str, build: Callable[[], _Built], path: Path, written_by: Any) -> _Built:
+    """One part of build_specs, its failure a RoadtestError naming config.<what>."""
     from pydantic import ValidationError
 
-    builds = (("scenarios", lambda: {sid: Scenario.model_validate(e.spec) for sid, e in config.scenarios.items()}),
-              ("models", lambda: {m.id: ModelSpec.model_validate(m.dump()) for m in config.all_models()}),
-              ("hypotheses", lambda: [Hypothesis.model_validate(config.hypotheses[h].spec)
-                                      for h in config.selection.hypotheses]))
-    built = []
-    for what, build in builds:
-        try:
-            built.append(build())
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first.get("loc", ()))
-            raise RoadtestError(
-                f"{path}: config.{what}: {exc.title} {where}: {first.get('msg')}",
-                f"the archive was written by roadtest {written_by or '(unknown version)'}, which may describe it "
-                "differently from this roadtest; or it was edited (`roadtest verify` says so)") from None
-        except (KeyError, TypeError, AttributeError) as exc:
-            raise _bad(path, f"config.{what} cannot be read ({type(exc).__name__}: {exc})") from None
-    return Specs(*built)
+    try:
+        return build()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        raise RoadtestError(
+            f"{path}: config.{what}: {exc.title} {where}: {first.get('msg')}",
+            f"the archive was written by roadtest {written_by or '(unknown version)'}, which may describe it "
+            "differently from this roadtest; or it was edited (`roadtest verify` says so)") from None
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise _bad(path, f"config.{what} cannot be read ({type(exc).__name__}: {exc})") from None
 
 
 # -- plan.jsonl and trials.jsonl ----------------------------------------------------------------------------

@@ -14,7 +14,7 @@ MAX_VERDICTS_BYTES = 16 << 20
 
 
 def list_runs(runs_dir: Path) -> list[dict[str, Any]]:
-    rows = []
+    rows: list[dict[str, Any]] = []
     if not runs_dir.is_dir():
         return rows
     for archive in archives_in_run_order([p for p in runs_dir.iterdir() if p.is_dir() and (p / MANIFEST).is_file()]):

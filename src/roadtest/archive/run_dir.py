@@ -68,8 +68,8 @@ changing (file times tick coarsely): its bytes are compared again rather than tr
 class _Opened:
     """The manifest as read once: its bytes, the stat they were read under, and what they were turned into."""
 
-    key: tuple
-    """(inode, size, mtime, ctime) of manifest.json when `raw` was read or written."""
+    key: tuple | None
+    """(inode, size, mtime, ctime) of manifest.json when `raw` was read or written (None: it could not be stat'ed)."""
     checked_ns: int
     """When the file was last found to hold `raw`."""
     raw: bytes
@@ -80,7 +80,7 @@ class _Opened:
     """Its scenarios, models and hypotheses built as spec objects."""
 
     def trusted(self, key: tuple | None) -> bool:
-        return key == self.key and key[2] < self.checked_ns - RACY_NS
+        return key is not None and key == self.key and key[2] < self.checked_ns - RACY_NS
 
 
 class ArchiveWriteError(RunError, OSError):
@@ -221,6 +221,7 @@ class RunArchive:
         if manifest.plan:
             self._verify_plan(manifest)
         models, scenarios = {m.id for m in manifest.config.models}, set(manifest.config.scenarios)
+        data: Any                           # a JSON value, a dict once no problem is found
         with open_regular(self.path / PLAN) as f:
             for n, raw, complete in jsonl_lines(f):
                 data, why = decode_line(raw) if complete else (None, "a half-written last line")
@@ -299,10 +300,12 @@ class RunArchive:
     def write(self, record: dict[str, Any]) -> None:
         """Append one record, whole (see trials_file.py); a disk that refuses it is an ArchiveWriteError (exit 3),
         and every later write repeats it, so nothing is appended after a record that failed."""
-        if self._trials.broken and self._failure is not None:
+        trials = self._trials
+        assert trials is not None               # open_trials comes first
+        if trials.broken and self._failure is not None:
             raise self._failure
         with self._writing(TRIALS):
-            self._trials.write(jsonl(record))
+            trials.write(jsonl(record))
 
     def flush(self) -> None:
         """Records reach the kernel as they are written (no buffer to flush); kept for the Sink protocol."""
@@ -576,10 +579,12 @@ def in_run_order(folders: list[Path]) -> list[Path]:
 def archives_in_run_order(folders: list[Path]) -> list[RunArchive]:
     """`in_run_order`, as archives whose manifests are already read (the caller reads them again for free)."""
     def key(archive: RunArchive) -> tuple[datetime, str]:
+        earliest = datetime.min.replace(tzinfo=timezone.utc)
         try:
-            started = datetime.fromisoformat(archive.manifest_record().started_at).astimezone(timezone.utc)
+            recorded = archive.manifest_record().started_at
+            started = datetime.fromisoformat(recorded).astimezone(timezone.utc) if recorded is not None else earliest
         except Exception:  # noqa: BLE001 - a damaged archive still has a place in the list
-            started = datetime.min.replace(tzinfo=timezone.utc)
+            started = earliest
         return started, archive.path.name
 
     return sorted((RunArchive(path) for path in folders), key=key)

@@ -336,7 +336,8 @@ def _tool_calls(record: dict[str, Any], turn: int) -> list[tuple[str, Any, Any, 
         raw = raw[:MAX_CALLS] + [{"function": {"name": "", "arguments": "{}"}, "_over": len(raw) - MAX_CALLS}]
     for i, call in enumerate(raw):
         call = call if isinstance(call, dict) else {}
-        fn = call.get("function") if isinstance(call.get("function"), dict) else {}
+        fn = call.get("function")
+        fn = fn if isinstance(fn, dict) else {}
         # Our own call ids in the history, not the server's: llama.cpp's are random, and the next request must be
         # the same in every run (the cache, a rerun) when the answers are.
         out.append((f"call_{turn}_{i}", fn.get("name"), fn.get("arguments", "{}"), False))

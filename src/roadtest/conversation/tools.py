@@ -193,7 +193,7 @@ class ToolResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "ToolResult":
-        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__ if k in data})
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
 
 class ToolBox:
@@ -263,6 +263,7 @@ class ToolBox:
                                   json.dumps({"error": f"no {tool.lookup.key} {_key(key)!r} found"}), "not_found")
             return ToolResult(call_id, name, parsed, True, _cut(json.dumps(row, sort_keys=True, ensure_ascii=False)))
         action = tool.action
+        assert action is not None           # a tool has a lookup or an action (the spec checks: exactly one)
         try:
             text = render_text(action.result, {k: v for k, v in parsed.items() if isinstance(k, str)})
         except Exception:  # noqa: BLE001 - an argument the template lacks: the template's own text, unrendered

@@ -270,16 +270,18 @@ class ResponseCache:
         return True
 
     def _insert(self, rows: list[tuple]) -> None:
-        self.db.execute("BEGIN IMMEDIATE")
+        db = self.db
+        assert db is not None                       # _write only calls this with an open cache
+        db.execute("BEGIN IMMEDIATE")
         try:
-            self.db.executemany(
+            db.executemany(
                 "INSERT INTO responses (key, endpoint, path, status, body, latency_s, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET stores = stores + 1", rows)
-            self.db.execute("COMMIT")
+            db.execute("COMMIT")
         except BaseException:
-            if self.db.in_transaction:
+            if db.in_transaction:
                 with contextlib.suppress(sqlite3.Error):
-                    self.db.execute("ROLLBACK")
+                    db.execute("ROLLBACK")
             raise
 
     def stats(self) -> dict[str, int]:

@@ -278,6 +278,7 @@ async def _converse(endpoints: Endpoints, entry: Trial, conv: Conversations) -> 
     from roadtest.conversation.dialogue import Dialogue
 
     home = endpoints.home
+    assert entry.dialogue is not None       # a conversation entry has its dialogue
     tools = entry.dialogue.get("protocol") == "tools" and bool(entry.body.get("tools"))
     assistant = await endpoints.get(entry.model, conv.chat_formats.get(entry.scenario) if tools else None)
     dialogue = Dialogue(entry, conv.toolboxes[entry.scenario])
@@ -367,11 +368,11 @@ async def call(ctx: Context, trial: Trial) -> dict[str, Any] | None:
     cache = ctx.options.cache if trial.cacheable else None
     key = request_key(ctx.identity, trial.endpoint, trial.body) if cache is not None else None
     redactor = ctx.redactor
-    if cache is not None:
+    if cache is not None and key is not None:
         hit = cache.get(key)
         if hit is not None:   # redacted again: a cache written by an older roadtest may hold the key
-            reply = Reply(hit["status"], hit["body"], None, {})
-            record = trial_record(trial, reply, hit["latency_s"], _now(), attempts=0, redactor=redactor)
+            cached = Reply(hit["status"], hit["body"], None, {})
+            record = trial_record(trial, cached, hit["latency_s"], _now(), attempts=0, redactor=redactor)
             record["cache"] = {"hit": True, "key": key, "stored_at": hit["created_at"]}
             return record
     attempts, waited = 0, 0.0
@@ -384,7 +385,7 @@ async def call(ctx: Context, trial: Trial) -> dict[str, Any] | None:
                 ctx.options.stopped = "deadline"   # the rate limit held it past the deadline: resume sends it
                 return None
         started_at, t0 = _now(), time.perf_counter()
-        reply = None
+        reply: Reply | None = None
         try:
             async with asyncio.timeout(ctx.spec.timeout_s):   # the whole call, not one read
                 reply = await ctx.provider.send(trial.endpoint, trial.body)
@@ -394,12 +395,14 @@ async def call(ctx: Context, trial: Trial) -> dict[str, Any] | None:
         latency = time.perf_counter() - t0
         attempts += 1
         if outcome.ok:
+            assert reply is not None            # only a reply can be ok
             record = trial_record(trial, reply, latency, started_at, attempts=attempts, waited_s=waited,
                                   redactor=redactor)
-            if cache is not None:   # what is cached is what is archived: redacted
+            if cache is not None and key is not None:   # what is cached is what is archived: redacted
                 cache.put(key, ctx.identity, trial.endpoint, reply.status, record["response"]["body"], latency)
             return _mark_warmup(record, warm)
         if not outcome.retry or attempts > ctx.spec.max_retries:
+            assert outcome.kind is not None and outcome.message is not None     # a failure names both
             return _mark_warmup(trial_record(trial, reply, latency, started_at, (outcome.kind, outcome.message),
                                              attempts, waited, redactor), warm)
         if ctx.options.stopped:   # the run stopped sending: no retry now, resume sends the trial again

@@ -95,7 +95,9 @@ def read_lines(path: Path, display: str) -> tuple[list[str | None], list[Problem
                 text = None
             if text is None:
                 lines.append(None)
-                problems.append(binary_problem(raw, display, number))
+                problem = binary_problem(raw, display, number)
+                assert problem is not None          # text is None only for a NUL byte or bytes that are not UTF-8
+                problems.append(problem)
                 continue
             lines.append(text.removeprefix(BOM) if number == 1 else text)
     return lines, problems
@@ -224,9 +226,9 @@ def _shown(text: str, width: int = 40) -> str:
     return text if len(text) <= width else text[:width - 3] + "..."
 
 
-def _read_csv(lines: list[str | None], display: str) -> tuple[list[Row], list[Problem]]:
+def _read_csv(read: list[str | None], display: str) -> tuple[list[Row], list[Problem]]:
     """Rows keyed by the header; each row's line is the line it starts on (a quoted value may span lines)."""
-    lines = [line if line is not None else "\n" for line in lines]     # an unreadable line (reported) reads as empty
+    lines = [line if line is not None else "\n" for line in read]      # an unreadable line (reported) reads as empty
     reader = csv.reader(iter(lines))
     rows, problems, header = [], [], None
     while True:

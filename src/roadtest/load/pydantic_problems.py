@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from roadtest.errors import Problem
 from roadtest.load.expected import MODEL_EXAMPLES, Slot, describe, field_example, is_model, resolve, shown, unwrap
@@ -148,7 +149,8 @@ def _example_value(slot: Slot) -> Any:
         return None
 
 
-def _problem(model: type[BaseModel], err: dict, loc: tuple, src: Located, path: str, prefix: tuple) -> Problem:
+def _problem(model: type[BaseModel], err: ErrorDetails, loc: tuple, src: Located, path: str,
+             prefix: tuple) -> Problem:
     full = prefix + loc
     name = dotted(full) or model.__name__
     kind = err["type"]
@@ -163,8 +165,8 @@ def _problem(model: type[BaseModel], err: dict, loc: tuple, src: Located, path: 
         return Problem(path, src.line(full[:-1]), f"missing required key '{name}'",
                        _example_hint("add", slot) or "add it", field=name)
     if kind == "literal_error":
-        expected = _literal_options(slot)
-        hint = did_you_mean(str(err.get("input")), expected) if expected else ""
+        options = _literal_options(slot)
+        hint = did_you_mean(str(err.get("input")), options) if options else ""
         return Problem(path, line, f"{name}: expected {describe(slot)}, got {shown(err.get('input'))}",
                        hint or _example_hint("write", slot), field=name)
     if is_rule(kind):
@@ -180,7 +182,7 @@ def _problem(model: type[BaseModel], err: dict, loc: tuple, src: Located, path: 
     return Problem(path, line, f"{name}: {msg}" if loc else msg, _example_hint("write", slot), field=name)
 
 
-def _rule_problem(err: dict, msg: str, src: Located, path: str, full: tuple) -> Problem:
+def _rule_problem(err: ErrorDetails, msg: str, src: Located, path: str, full: tuple) -> Problem:
     """A rule across fields (model validator) or of one value (field validator): a located problem, hinted by the
     rule's code (the error's type), whatever its wording."""
     sub, hint = rule_hint(err["type"], err.get("input"), err.get("ctx"), lambda sub_loc: src.line(full + sub_loc))

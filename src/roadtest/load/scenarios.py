@@ -313,10 +313,11 @@ def _check_judges(spec: Scenario, dataset: Table | None, src: Located, display: 
 def _sample_context(spec: Scenario, dataset: Table | None) -> dict[str, str]:
     """A judge's context as a run would give it, from the first row: its prompt, its answer as the output."""
     row = dataset.rows[0].data if dataset is not None and dataset.rows else {}
+    template, fallback = spec.prompt.template, "What is 2 plus 2?"
     try:
-        shown = render(spec.prompt.template, row).strip()
+        shown = render(template, row).strip() if template is not None else fallback
     except Exception:       # reported by the prompt's own check
-        shown = "What is 2 plus 2?"
+        shown = fallback
     answer = row.get(spec.scoring.answer) if spec.scoring.answer else None
     answer = answer[0] if isinstance(answer, list) and answer else answer
     text = "" if answer is None else str(answer)
@@ -331,8 +332,10 @@ def _judge_hint(unknown: str) -> str:
 
 def _judge_template_problem(judge: Judge, sample: dict[str, str], name: str, line: int,
                             display: str) -> Problem | None:
+    template = judge.template
+    assert template is not None             # _check_judges passes only judges with a template
     try:
-        names = template_variables(judge.template)
+        names = template_variables(template)
     except TemplateSyntaxError as exc:
         return Problem(display, line, f"{name}: Jinja syntax error: {exc.message}", "check {{ }} and {% %} pairs",
                        field=name)
@@ -345,7 +348,7 @@ def _judge_template_problem(judge: Judge, sample: dict[str, str], name: str, lin
                        _judge_hint(unknown[0]), field=name)
     for reference in (sample["reference"], ""):        # with the reference answer, and without (policy judges)
         try:
-            render(judge.template, {**sample, "rubric": judge.rubric, "reference": reference})
+            render(template, {**sample, "rubric": judge.rubric, "reference": reference})
         except Exception as exc:
             return Problem(display, line, f"{name} fails on a trial render: {_reason(exc)}", _failure_hint(exc),
                            field=name)
@@ -394,7 +397,7 @@ def _check_ids(spec: Scenario, table: Table, src: Located, display: str) -> list
 
 def _check_answers(spec: Scenario, table: Table, src: Located, display: str) -> list[Problem]:
     sc = spec.scoring
-    problems = []
+    problems: list[Problem] = []
     choices = {c if sc.case_sensitive else c.casefold() for c in sc.choices or []}
     if sc.answer is None:
         return problems
@@ -468,16 +471,17 @@ def _check_conversation(spec: Scenario, dataset: Table | None, tables: dict[str,
     for i, tool in enumerate(spec.tools):
         problems += _check_tool(i, tool, tables.get(tool.name), src, display)
     sim = spec.simulator()
-    rows = dataset is not None and bool(dataset.rows)
     if sim is not None:
         loc = ("user", "simulator", "system")
-        if rows:
+        if dataset is not None and dataset.rows:
             problems += _check_row_template(sim.system, loc, dataset, src, display)
         else:
             problems += [p for p in [_syntax_problem(sim.system, dotted(loc), src.line(loc), display)] if p]
-    if not rows:
+    if dataset is None or not dataset.rows:
         return problems
-    listed = [(("user", "script"), spec.user.script)] if spec.user.script else []
+    user = spec.user
+    assert user is not None                 # a conversation has a user (the spec checks)
+    listed = [(("user", "script"), user.script)] if user.script else []
     listed += [(("scoring", key), getattr(spec.scoring, key)) for key in ("expect", "forbid")
                if getattr(spec.scoring, key)]
     if dataset.path.suffix.lower() == ".csv":
@@ -485,8 +489,8 @@ def _check_conversation(spec: Scenario, dataset: Table | None, tables: dict[str,
     absent = [p for p in (_absent_everywhere(dataset, f, loc, src, display) for loc, f in listed) if p]
     problems += absent
     gone = {p.field for p in absent}
-    if spec.user.script and "user.script" not in gone:
-        problems += _check_scripts(spec.user.script, dataset)
+    if user.script and "user.script" not in gone:
+        problems += _check_scripts(user.script, dataset)
     tools = {t.name: t for t in spec.tools}
     for key in ("expect", "forbid"):
         name = getattr(spec.scoring, key)
@@ -680,6 +684,7 @@ def _schema_pattern_problem(schema: Any) -> str | None:
 
 def _check_lookup(i: int, tool: Tool, props: list[str], valid_schema: bool, table: Table | None, src: Located,
                   display: str) -> list[Problem]:
+    assert tool.lookup is not None          # _check_tool calls this only for a lookup tool
     key = tool.lookup.key
     loc = ("tools", i, "lookup", "key")
     line, name = src.line(loc), dotted(loc)
@@ -726,10 +731,12 @@ def _check_result(i: int, tool: Tool, props: list[str], valid_schema: bool, src:
                   display: str) -> list[Problem]:
     loc = ("tools", i, "action", "result")
     line, name = src.line(loc), dotted(loc)
-    problem = _syntax_problem(tool.action.result, name, line, display)
+    assert tool.action is not None          # _check_tool calls this only for an action tool
+    result = tool.action.result
+    problem = _syntax_problem(result, name, line, display)
     if problem is not None:
         return [problem]
-    unknown = sorted(template_variables(tool.action.result) - set(props)) if valid_schema else []
+    unknown = sorted(template_variables(result) - set(props)) if valid_schema else []
     if unknown:
         close = did_you_mean(unknown[0], props) if props else ""
         usable = (f"its variables are the call's arguments: {', '.join(props)}" if props

@@ -54,6 +54,7 @@ def load_workspace(root: Path, *, allow_outside: bool = False) -> LoadedWorkspac
     scenarios = [f.obj for f in scenario_files if f.obj is not None]
     hypotheses = [f.obj for f in hypothesis_files if f.obj is not None]
     if checked_config is not None:
+        assert ws_src is not None           # a checked config was read from a source
         found = _check_models(checked_config, ws_src, access) + _check_runs_dir(checked_config, ws_src, root)
         problems += [p for p in found if config_salvage is None or config_salvage.keeps(p)]
     if not hypothesis_files and not any(p.path.startswith("hypotheses") for p in problems):
@@ -65,6 +66,7 @@ def load_workspace(root: Path, *, allow_outside: bool = False) -> LoadedWorkspac
     failed = {f.declared_id for f in scenario_files if f.obj is None and f.declared_id}
     unnamed = tuple(f.source for f in scenario_files if f.obj is None and not f.declared_id)
     if checked_config is not None:
+        assert ws_src is not None
         problems += [p for p in _check_traffic(checked_config, ws_src, list(scenario_map), failed, unnamed)
                      if config_salvage is None or config_salvage.keeps(p)]
     if model_ids is not None:

@@ -29,7 +29,7 @@ from roadtest.errors import Problem
 try:
     from yaml._yaml import CParser
 except ImportError:           # PyYAML built without libyaml: every document is read the reference way
-    CParser = None
+    CParser = None  # type: ignore[assignment,misc]  # mypy has no spelling for an optional class import
 
 Loc = tuple  # a path into the data: ("criteria", 0, "metric")
 

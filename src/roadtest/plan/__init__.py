@@ -202,21 +202,28 @@ def _answer_text(spec: Scenario, row: Row) -> str:
     return str(answer[0] if isinstance(answer, list) else answer)
 
 
+def _template(spec: Scenario) -> str:
+    """The user turn's template: every single scenario has one (the spec checks)."""
+    template = spec.prompt.template
+    assert template is not None
+    return template
+
+
 def chat_body(spec: Scenario, row: Row, shots: list[Row]) -> dict[str, Any]:
     messages = []
     if spec.prompt.system:
         messages.append({"role": "system", "content": spec.prompt.system})
     for shot in shots:
-        messages.append({"role": "user", "content": render(spec.prompt.template, shot.data)})
+        messages.append({"role": "user", "content": render(_template(spec), shot.data)})
         messages.append({"role": "assistant", "content": _answer_text(spec, shot)})
-    messages.append({"role": "user", "content": render(spec.prompt.template, row.data)})
+    messages.append({"role": "user", "content": render(_template(spec), row.data)})
     return {"messages": messages}
 
 
 def completion_body(spec: Scenario, row: Row, shots: list[Row]) -> dict[str, Any]:
     parts = [spec.prompt.system.strip()] if spec.prompt.system else []
-    parts += [f"{render(spec.prompt.template, s.data)} {_answer_text(spec, s)}" for s in shots]
-    parts.append(render(spec.prompt.template, row.data))
+    parts += [f"{render(_template(spec), s.data)} {_answer_text(spec, s)}" for s in shots]
+    parts.append(render(_template(spec), row.data))
     return {"prompt": "\n\n".join(parts)}
 
 

@@ -58,6 +58,7 @@ def conversation_entry(model: ModelSpec, spec: Scenario, item: str, data: dict[s
         body = {"model": model.request_model, **sampling,
                 "stop": (STOP + [s for s in spec.limits.stop if s not in STOP])[:4]}
     user = spec.user
+    assert user is not None                 # a conversation has a user (the spec checks)
     script = None
     if user.script is not None:
         raw = data.get(user.script)

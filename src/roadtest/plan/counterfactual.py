@@ -61,7 +61,7 @@ def swap_to(text: str, kind: str, group: str) -> str:
     return _pattern(t).sub(replace, text)
 
 
-def counterfactuals(text: str, kind: str) -> dict[str, str]:
+def counterfactuals(text: object, kind: str) -> dict[str, str]:
     """group -> swapped text, for every group whose version differs from the original."""
     if not isinstance(text, str) or not _pattern(table(kind)).search(text):
         return {}
@@ -73,5 +73,5 @@ def counterfactuals(text: str, kind: str) -> dict[str, str]:
     return out
 
 
-def has_terms(text: str, kind: str) -> bool:
+def has_terms(text: object, kind: str) -> bool:
     return isinstance(text, str) and bool(_pattern(table(kind)).search(text))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any, AsyncIterator, Protocol
 
 from roadtest.providers.base import Provider, Reply, ResponseTooLarge
 from roadtest.providers.secrets import MIN_KEY_CHARS, Redactor, check_keys, redact, redactor
@@ -19,7 +19,14 @@ if TYPE_CHECKING:
     from roadtest.providers.local import LocalServer
     from roadtest.providers.openai import OpenAIProvider
 
-Opener = Callable[[ModelSpec, Path], "contextlib.AbstractAsyncContextManager[Provider]"]
+
+class Opener(Protocol):
+    """What a provider registers: opens a ready provider for a model (`chat_format`: local servers only)."""
+
+    def __call__(self, spec: ModelSpec, root: Path,
+                 chat_format: str | None = None) -> contextlib.AbstractAsyncContextManager[Provider]: ...
+
+
 PROVIDERS: Registry[Opener] = Registry("provider")
 
 

@@ -13,7 +13,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 
@@ -77,7 +77,7 @@ class LocalServer:
         self.startup_timeout_s = startup_timeout_s
         self.port = 0
         self.process: subprocess.Popen | None = None
-        self._log = None
+        self._log: IO[bytes] | None = None
         self._identity: dict[str, Any] | None = None
 
     @property
@@ -106,10 +106,12 @@ class LocalServer:
         return self.base_url
 
     def _wait_ready(self) -> None:
+        process = self.process
+        assert process is not None              # start() starts it first
         deadline = time.monotonic() + self.startup_timeout_s
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RunError(f"model {self.spec.id}: llama.cpp server exited with code {self.process.returncode}",
+            if process.poll() is not None:
+                raise RunError(f"model {self.spec.id}: llama.cpp server exited with code {process.returncode}",
                                "its output:\n" + self.log_tail())
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(f"{self.base_url}/models", timeout=2.0).status_code == 200:

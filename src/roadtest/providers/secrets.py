@@ -92,8 +92,9 @@ def _token(form: str) -> str:
 
 def redactor(spec: ModelSpec) -> Redactor | None:
     """The redactor for the model's key, or None when the model has no key set."""
-    key = os.environ.get(spec.api_key_env) if spec.api_key_env else None
-    return Redactor(key, spec.api_key_env) if key else None
+    env = spec.api_key_env
+    key = os.environ.get(env) if env else None
+    return Redactor(key, env) if key and env else None
 
 
 def redact(text: str, spec: ModelSpec) -> str:

@@ -23,6 +23,7 @@ def settings(sid: str, entry: ScenarioEntry) -> Settings:
     """Every setting of one scenario as the run archived it, in the order the appendix lists them."""
     s = entry.spec
     fs = s["prompt"].get("fewshot")
+    assert entry.dataset_sha256 is not None  # the run archive always records the dataset's hash
     items = [
         ("dataset", f"{s['dataset']['path']} ({entry.items} items, sha256 {entry.dataset_sha256[:12]}…)"),
         ("mode", s["mode"]),
@@ -60,11 +61,14 @@ def settings(sid: str, entry: ScenarioEntry) -> Settings:
 
 def conversation_settings(s: dict[str, Any], entry: ScenarioEntry) -> list[tuple[str, str]]:
     """Who plays the customer, when a conversation ends, the tools (with their tables' hashes), the protocols."""
-    user = s.get("user") or {}
-    sim = user.get("simulator")
-    who = (f"scripted: dataset field {user['script']}" if user.get("script") else
-           f"simulated by {sim['model']}, temperature {sim['temperature']}, seed {sim['seed']}, "
-           f"at most {sim['max_new_tokens']} tokens a message; persona: {sim['system']}")
+    user: dict[str, Any] = s.get("user") or {}
+    if user.get("script"):
+        who = f"scripted: dataset field {user['script']}"
+    else:
+        sim = user.get("simulator")
+        assert sim is not None  # spec validation: a conversation's user is a script or a simulator, exactly one
+        who = (f"simulated by {sim['model']}, temperature {sim['temperature']}, seed {sim['seed']}, "
+               f"at most {sim['max_new_tokens']} tokens a message; persona: {sim['system']}")
     stops = ", ".join(repr(x) for x in user.get("stop") or []) or "none"
     out = [("customer", who),
            ("ends", f"at {user.get('max_turns')} assistant turns, a stop phrase ({stops}), an ending tool, or the end "

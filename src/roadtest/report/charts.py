@@ -105,19 +105,19 @@ def _open_ends(ax, open_: Sequence[tuple[float, float, str]], vertical: bool, po
 def interval_chart(title: str, rows: Sequence[tuple[str, float | None, float | None, float | None]],
                    unit_label: str, style: Styles, threshold: float | None = None) -> Markup | None:
     """One horizontal bar per model with its 90% interval; an optional threshold line."""
-    rows = [r for r in rows if r[1] is not None]
-    if not rows:
+    shown = [(model, value, lo, hi) for model, value, lo, hi in rows if value is not None]
+    if not shown:
         return None
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(6.2, 0.5 + 0.42 * len(rows)))
-    for i, (model, value, _, _) in enumerate(rows):
+    fig, ax = plt.subplots(figsize=(6.2, 0.5 + 0.42 * len(shown)))
+    for i, (model, value, _, _) in enumerate(shown):
         ax.barh(i, value, color=style.colour(model), hatch=style.hatch(model), alpha=0.85, edgecolor=INK,
                 linewidth=0.5, height=0.6)
-    open_ = _spans(ax, [(i, value, lo, hi) for i, (_, value, lo, hi) in enumerate(rows)], False, False)
+    open_ = _spans(ax, [(i, value, lo, hi) for i, (_, value, lo, hi) in enumerate(shown)], False, False)
     _open_ends(ax, open_, False, False)
     if threshold is not None:
         ax.axvline(threshold, color=INK, linestyle="--", linewidth=1)
-    ax.set_yticks(range(len(rows)), [r[0] for r in rows])
+    ax.set_yticks(range(len(shown)), [r[0] for r in shown])
     ax.invert_yaxis()
     ax.set_xlabel(unit_label)
     ax.set_title(title, loc="left", fontsize=10, color=INK)
@@ -131,17 +131,18 @@ Point = tuple[str, float | None, float | None, float | None, float | None, float
 def tradeoff_chart(points: Sequence[Point], x_label: str, y_label: str, style: Styles) -> Markup | None:
     """Quality against p95 latency (or cost), each point with its interval on both axes. No front is drawn:
     which model is better on either axis is for the tests, not for the points."""
-    points = [p for p in points if p[1] is not None and p[4] is not None]
-    if len(points) < 2:
+    shown = [(name, q, q_lo, q_hi, c, c_lo, c_hi) for name, q, q_lo, q_hi, c, c_lo, c_hi in points
+             if q is not None and c is not None]
+    if len(shown) < 2:
         return None
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.2, 2.8))
-    for name, quality, _, _, cost, _, _ in points:
+    for name, quality, _, _, cost, _, _ in shown:
         ax.scatter(cost, quality, s=70, marker=style.marker(name), color=style.colour(name), edgecolor=INK,
                    linewidth=0.6, zorder=3)
         ax.annotate(name, (cost, quality), textcoords="offset points", xytext=(7, 5), fontsize=8.5, color=INK)
-    across = _spans(ax, [(q, c, c_lo, c_hi) for _, q, _, _, c, c_lo, c_hi in points], False, True)
-    up = _spans(ax, [(c, q, q_lo, q_hi) for _, q, q_lo, q_hi, c, _, _ in points], True, False)
+    across = _spans(ax, [(q, c, c_lo, c_hi) for _, q, _, _, c, c_lo, c_hi in shown], False, True)
+    up = _spans(ax, [(c, q, q_lo, q_hi) for _, q, q_lo, q_hi, c, _, _ in shown], True, False)
     ax.margins(x=0.3, y=0.2)
     _open_ends(ax, across, False, True)
     _open_ends(ax, up, True, False)
@@ -235,6 +236,7 @@ def verdict_timeline(rows: Sequence[TimelineRow], runs: Sequence[datetime],
     stands on a shaded band."""
     import bisect
 
+    from matplotlib.artist import Artist
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
@@ -277,9 +279,10 @@ def verdict_timeline(rows: Sequence[TimelineRow], runs: Sequence[datetime],
     ax.set_xlabel("runs in time order (UTC)")
     ax.set_yticks(range(len(rows)), [r.label for r in rows])
     ax.set_ylim(len(rows) - 0.5, -0.5)
-    handles = [Line2D([], [], linestyle="", marker=marker, markersize=6.5, markerfacecolor=colour if filled else "white",
-                      markeredgecolor=colour, markeredgewidth=1.4, label=verdict)
-               for verdict, (marker, colour, filled) in list(VERDICT_MARKS.items())[:4]]
+    handles: list[Artist] = [
+        Line2D([], [], linestyle="", marker=marker, markersize=6.5, markerfacecolor=colour if filled else "white",
+               markeredgecolor=colour, markeredgewidth=1.4, label=verdict)
+        for verdict, (marker, colour, filled) in list(VERDICT_MARKS.items())[:4]]
     handles += [Line2D([], [], linestyle="", marker="o", markersize=11, markerfacecolor="none", markeredgecolor=INK,
                        label="flip"),
                 Line2D([], [], linestyle="", marker="v", markersize=5, color=INK, label="endpoint drift"),

@@ -22,11 +22,11 @@ METRICS = {"resolution_rate": "resolved without a policy violation",
            "simulator_fault_rate": "share of a conversation's simulated turns out of role, averaged over conversations"}
 """The conversation metrics in the order the table shows them, each with a few words on what it counts; any other
 metric in_conversation_table follows, by name."""
-ENDINGS = {"stop": "stop phrase", "script_end": "script ran out", "tool_end": "ending tool",
-           "max_turns": "turn limit", "error": "failed call", "incomplete": "incomplete"}
+ENDINGS: dict[str | None, str] = {"stop": "stop phrase", "script_end": "script ran out", "tool_end": "ending tool",
+                                    "max_turns": "turn limit", "error": "failed call", "incomplete": "incomplete"}
 ROLES = {"user": "Customer", "assistant": "Assistant", "tool_call": "Tool call", "tool_result": "Tool result"}
-REFUSALS = {"unknown_tool": "no such tool", "bad_json": "arguments not JSON",
-            "invalid_arguments": "arguments against its schema"}
+REFUSALS: dict[str | None, str] = {"unknown_tool": "no such tool", "bad_json": "arguments not JSON",
+                                     "invalid_arguments": "arguments against its schema"}
 FAULTS = {"empty": "empty", "as_assistant": "written as the assistant", "tool_syntax": "tool-call syntax",
           "early_stop": "stopped early"}
 TURN_CHARS = 600

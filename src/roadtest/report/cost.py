@@ -82,9 +82,10 @@ def monthly(metrics: dict[str, Any], model: str, c: Costing) -> float | None:
     if not c.traffic or not included:
         return None
     costs = [(scenario_cost(metrics, sid, model), n) for sid, n in included]
-    if any(cost is None for cost, _ in costs):
+    known = [(cost, n) for cost, n in costs if cost is not None]
+    if len(known) < len(costs):
         return None
-    return sum(cost * n for cost, n in costs)
+    return sum(cost * n for cost, n in known)
 
 
 def traffic_phrase(c: Costing) -> str:

@@ -40,6 +40,11 @@ def _records(value: Any) -> list[dict[str, Any]]:
     return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    """A mapping from the snapshot, or an empty one when it is anything else."""
+    return value if isinstance(value, dict) else {}
+
+
 def status(label: str) -> Status:
     css, symbol, _ = STATUSES.get(label, ("notrun", "–", ""))
     return Status(label, css, symbol)
@@ -156,7 +161,7 @@ def timeline_rows(timeline: dict[str, Any]) -> list[charts.TimelineRow]:
         at = parse_time(d.get("at"))
         if at is not None:
             decided.setdefault((str(d.get("hypothesis", "")), str(d.get("model", ""))), []).append(at)
-    cells = {}
+    cells: dict[tuple[str, str], list[charts.TimelinePoint]] = {}
     for cell in _records(timeline.get("cells")):
         points = [charts.TimelinePoint(at, str(p.get("verdict", "NOT RUN")), bool(p.get("flip")), bool(p.get("drift")))
                   for p in _records(cell.get("points")) if (at := parse_time(p.get("at"))) is not None]
@@ -167,15 +172,16 @@ def timeline_rows(timeline: dict[str, Any]) -> list[charts.TimelineRow]:
 
 
 def decisions_view(snapshot: dict[str, Any]) -> DecisionsView:
-    timeline = snapshot.get("timeline") if isinstance(snapshot.get("timeline"), dict) else {}
-    runs = [r for r in _records(timeline.get("runs")) if parse_time(r.get("at")) is not None]
+    timeline = _mapping(snapshot.get("timeline"))
+    timed = [(r, at) for r in _records(timeline.get("runs")) if (at := parse_time(r.get("at"))) is not None]
+    runs = [r for r, _ in timed]
     rows = timeline_rows(timeline)
-    this = [parse_time(r["at"]) for r in runs if r.get("this")]
-    log = snapshot.get("log") if isinstance(snapshot.get("log"), dict) else {}
+    this = [at for r, at in timed if r.get("this")]
+    log = _mapping(snapshot.get("log"))
     entries = log.get("entries")
     return DecisionsView(
         entries=[decision_entry(d) for d in _records(snapshot.get("decisions"))],
         log_entries=f"{entries:,}" if isinstance(entries, int) else "—", log_head=str(log.get("head") or "—"),
-        chart=charts.verdict_timeline(rows, [parse_time(r["at"]) for r in runs], this),
+        chart=charts.verdict_timeline(rows, [at for _, at in timed], this),
         rows=[r.label for r in rows], runs=[str(r.get("run_id", "")) for r in runs],
         this_run=[str(r.get("run_id", "")) for r in runs if r.get("this")])

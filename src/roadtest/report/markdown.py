@@ -17,7 +17,7 @@ def _validate_link(url: str) -> bool:
 
 def _renderer() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
-    md.validateLink = _validate_link
+    md.validateLink = _validate_link  # type: ignore[method-assign]  # overriding it is how markdown-it-py is configured
     md.enable("table")
     return md
 

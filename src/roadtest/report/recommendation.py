@@ -58,7 +58,7 @@ def _supported(models: list[str], metrics: dict[str, Any], c: cost.Costing) -> t
     unpriced = [m for m in models if m not in priced]
     listing = basis + ", ".join(f"{m} {costs[m][1]}" for m in priced)
     listing += f"; not priced: {', '.join(unpriced)}" if unpriced else ""
-    low = min(costs[m][0] for m in priced)
+    low = min(price for m in priced if (price := costs[m][0]) is not None)
     cheapest = [m for m in priced if costs[m][0] == low]
     if len(cheapest) > 1:
         return (f"{names(models)} meet it; {names(cheapest)} cost the same, so cost cannot pick between them "

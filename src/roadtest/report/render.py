@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from jinja2 import ChoiceLoader, FileSystemLoader, TemplateError, TemplateNotFound
+from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader, TemplateError, TemplateNotFound
 
 from roadtest.errors import RoadtestError
 from roadtest.report.formatting import with_ids
@@ -67,7 +67,7 @@ def _unsafe(path: Path, folder: Path) -> str | None:
 
 def environment(workspace_templates: Path | None = None):
     """Workspace templates override the defaults file by file; every template renders in roadtest's sandbox."""
-    loaders = []
+    loaders: list[BaseLoader] = []
     if workspace_templates is not None and workspace_templates.is_dir() and not workspace_templates.is_symlink():
         loaders.append(WorkspaceTemplates(workspace_templates))
     loaders.append(FileSystemLoader(str(default_templates())))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 from markupsafe import Markup
 
@@ -177,7 +177,7 @@ def _notes(per_model: dict[str, Any], models: list[str], catalogue: dict[str, An
     return lines
 
 
-def _reading(gap: dict[str, Any], a: str, b: str) -> str:
+def _reading(gap: dict[str, Any], a: str | None, b: str | None) -> str:
     """What the gap's test says, in the words the scan uses."""
     if gap["verdict"] == "SUPPORTED":
         return f"{a} is better than {b}"
@@ -296,7 +296,7 @@ def metric_label(metric: str, unit: str, currency: str | None) -> str:
 
 
 def scenario_view(sid: str, spec: dict[str, Any], metrics: dict[str, Any], model_ids: list[str],
-                  style: charts.Styles | None = None, warnings: list[str] = (),
+                  style: charts.Styles | None = None, warnings: Sequence[str] = (),
                   currency: str | None = None) -> ScenarioView:
     """One scenario from metrics.json; `warnings`: the design warnings about it (roadtest.verdict.feasibility);
     `currency`: named beside every cost (report.currency)."""

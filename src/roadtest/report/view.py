@@ -232,8 +232,9 @@ def build_view(manifest: Manifest, metrics: dict[str, Any], verdicts: dict[str, 
                  for sid in scenario_ids]
     scenarios = [replace(s, conversation=conversation_view(s.id, config.scenarios[s.id].spec, metrics,
                                                            model_ids)) for s in scenarios]
-    appendix = [replace(st, examples=[(m, request_text(requests[st.scenario, m]))
-                                      for m in model_ids if (st.scenario, m) in (requests or {})])
+    first_requests = requests or {}
+    appendix = [replace(st, examples=[(m, request_text(first_requests[st.scenario, m]))
+                                      for m in model_ids if (st.scenario, m) in first_requests])
                 for st in (settings(sid, config.scenarios[sid]) for sid in scenario_ids)]
     endpoints = manifest.endpoints
     run_ids = list(run_ids or [manifest.run_id])
@@ -247,6 +248,7 @@ def build_view(manifest: Manifest, metrics: dict[str, Any], verdicts: dict[str, 
     scenarios = _pair_warnings(scenarios, scan_rows)
     record = decisions_view(decisions) if decisions is not None else None
     priced = any((metrics.get("models", {}).get(m) or {}).get("cost_per_item") is not None for m in model_ids)
+    assert config.workspace is not None  # every run archives roadtest.yaml's settings (roadtest.archive.config)
     return ReportView(
         title=config.workspace.report["title"], generated=generated, run_ids=run_ids,
         fingerprints=list(fingerprints or [manifest.fingerprint]),

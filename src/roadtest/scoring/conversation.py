@@ -104,7 +104,8 @@ def turn_of(record: dict[str, Any]) -> int | None:
 
 
 def _sum(values: list[int | None]) -> int | None:
-    return None if not values or any(v is None for v in values) else int(sum(values))
+    known = [v for v in values if v is not None]
+    return None if not values or len(known) < len(values) else int(sum(known))
 
 
 def _json(value: Any) -> str:
@@ -128,9 +129,9 @@ def score_conversation(entry: Trial, records: dict[str, dict[str, Any]], scenari
     flags: dict[int, list[str]] = {}
     if scenario.policy is not None:
         for i, ev in said:
-            reasons = violations(ev.text, scenario.policy, False, None)
-            if reasons:
-                flags[i] = reasons
+            broken = violations(ev.text, scenario.policy, False, None)
+            if broken:
+                flags[i] = broken
     violation = bool(flags) if scenario.policy is not None else None
     reasons = "; ".join(f"turn {o.events[i].turn}: {r}" for i, found in flags.items() for r in found) or None
 

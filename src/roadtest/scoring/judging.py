@@ -81,7 +81,9 @@ def judge_trials(records: Iterable[dict[str, Any]], scenarios: dict[str, Scenari
         if record_kind(record) != "model" or record.get("error"):
             continue
         spec = scenarios.get(record["scenario"])
-        for purpose, judge in judges_of(spec) if spec else []:
+        if not spec:
+            continue
+        for purpose, judge in judges_of(spec):
             # A policy rubric is about the response alone; a regex reference is a pattern, not an answer.
             show = purpose == "score" and spec.scoring.rule != "regex"
             pending.setdefault(judge.model, []).append(

@@ -70,6 +70,7 @@ def score_record(record: ModelRow, scenario: Scenario, model: ModelSpec | None =
     if error is None and limit is not None and out.tokens_in is not None and out.tokens_in > limit:
         error = "prompt_too_long"
     reference = record.reference or {}
+    assert record.repeat is not None  # a model trial always records its repeat (roadtest.engine.records)
     row = {
         "trial_id": record.trial_id, "model": record.model, "scenario": record.scenario,
         "variant": "base" if record.variant is None else record.variant, "item": str(record.item),

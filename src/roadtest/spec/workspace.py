@@ -40,12 +40,16 @@ class Traffic(Spec):
         return self
 
 
+def _every_format() -> list[Literal["html", "pdf"]]:
+    return ["html", "pdf"]
+
+
 class ReportSettings(Spec):
     """How the decision document is written."""
 
     title: str = "Model selection: decision document"
     """Title on the first page."""
-    formats: list[Literal["html", "pdf"]] = Field(default_factory=lambda: ["html", "pdf"])
+    formats: list[Literal["html", "pdf"]] = Field(default_factory=_every_format)
     """Formats `roadtest report` writes by default."""
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Za-z$€£¥₹]{1,8}$")] | None = None
     """The currency the models' prices are in (e.g. USD, EUR), named beside every cost."""

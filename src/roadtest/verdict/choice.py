@@ -105,7 +105,7 @@ def paired_rule(info: MetricInfo, values: np.ndarray | None = None, clustered: b
     if not info.per_item or info.kind in ("percentile", "statistic"):
         return None
     rule = rule_of(info, values)
-    kind: PairedKind = rule if rule in ("binary", "bounded", "skewed") else "symmetric"  # type: ignore[assignment]
+    kind: PairedKind = rule if rule in ("binary", "bounded", "skewed") else "symmetric"
     if clustered:
         return PairedRule(kind, True, MIN_CLUSTERS, 1.0)
     if kind == "skewed":

@@ -122,6 +122,7 @@ def judge_one(crit: Criterion, model: str, data: RunData, variant: str | None,
     sample, values, items, strata, clusters = _values(data, crit, model, variant)
     baseline = baseline_items = None
     if crit.direction in COMPARISONS:
+        assert crit.baseline is not None  # a comparison always names the model it is made against
         other, b_values, b_items, _, _ = _values(data, crit, crit.baseline, variant)
         baseline, baseline_items = b_values, b_items
         note = "; ".join(x for x in (sample.note, other.note) if x)
@@ -196,6 +197,7 @@ def apply_family(decision: str, rows: list[CriterionVerdict]) -> list[CriterionV
     out = list(rows)
     for i, p_adj in zip(live, adjusted):
         r = rows[i]
+        assert r.p_supported is not None and r.p_refuted is not None  # live; a judgement sets both together
         alpha = alpha_of(r.confidence)
         p_sup = float(p_adj) if adjusted_side == "p_supported" else r.p_supported
         p_ref = float(p_adj) if adjusted_side == "p_refuted" else r.p_refuted
@@ -220,6 +222,7 @@ def _resize(rows: list[CriterionVerdict], hyp_crits: list[Criterion], decision: 
         if r.verdict != INCONCLUSIVE or r.p_supported is None or m <= 1 or r.variants:
             out.append(r)
             continue
+        assert r.p_refuted is not None  # a judgement sets it together with p_supported
         towards_support = r.p_supported <= r.p_refuted
         adjusted = (decision == "all") != towards_support
         if not adjusted:

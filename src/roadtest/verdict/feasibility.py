@@ -16,6 +16,7 @@ from roadtest.spec import Criterion
 from roadtest.spec.metrics import DESCRIBED_ONLY, METRICS, MetricInfo
 from roadtest.stats import rules as R
 from roadtest.stats.rules import MIN_CLUSTERS, SKEWED_MIN_N, SKEWED_UPPER_TABLE
+from roadtest.stats.rules.power import Side
 from roadtest.verdict.choice import POWER, paired_rule, signed_margin
 from roadtest.verdict.judge import alpha_of
 
@@ -58,13 +59,15 @@ def assess(crit: Criterion, n: int, unit: str, alpha_support: float, alpha_refut
     if crit.baseline is not None:
         return _comparison(crit, info, n, unit, alpha_support)
     if info.kind == "percentile":
-        lower, upper = R.min_units_for_percentile(info.quantile, alpha_support)
+        q = info.quantile
+        assert q is not None  # every percentile metric of the catalogue names its quantile
+        lower, upper = R.min_units_for_percentile(q, alpha_support)
         need = upper if crit.at_most is not None else lower
         if n < need:
             return {"mde": None, "n_min": need, "decidable": "no",
                     "why": f"needs ≥ {need} items even if every call is on the claimed side (the item is the unit)"}
         side = "at_least" if crit.at_most is not None else "at_most"   # p_q <= t  <=>  share at or below t >= q
-        k = _smallest_k(n, info.quantile, alpha_support, side)
+        k = _smallest_k(n, q, alpha_support, side)
         if crit.at_most is not None and k is not None:
             why = f"SUPPORTED if at most {n - k} of {n} items are slower than {crit.threshold:g}"
         else:
@@ -95,7 +98,7 @@ def _skewed_upper_needs() -> str:
 
 def _proportion(crit: Criterion, n: int, alpha: float, alpha_refute: float, repeats: int) -> dict[str, Any]:
     t = crit.threshold
-    side = "at_least" if crit.at_least is not None else "at_most"
+    side: Side = "at_least" if crit.at_least is not None else "at_most"
     edge = t if side == "at_least" else 1 - t
     n_min = math.floor(math.log(alpha) / math.log(edge)) + 1
     mde = R.mde_exact_binomial(n, t, POWER, alpha, side)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence, cast
 
 import numpy as np
 import pandas as pd
@@ -32,6 +32,7 @@ import pandas as pd
 from roadtest.spec.hypothesis import CLAIMS, COMPARISONS
 from roadtest.spec.metrics import METRICS, MetricInfo
 from roadtest.stats import rules as R
+from roadtest.stats.rules.power import Side
 from roadtest.verdict.choice import (
     FRESH_CAP, POWER, SEED, TABLE_CONFIDENCE, PairedRule, paired_rule, rule_of, signed_margin,
 )
@@ -139,8 +140,8 @@ def _finite(value: Any, name: str) -> float:
     return out
 
 
-def judge(metric: str | MetricInfo, values: Sequence[float], claim: Mapping[str, Any], *,
-          items: Sequence[Any] | None = None, baseline: Sequence[float] | None = None,
+def judge(metric: str | MetricInfo, values: Sequence[float] | np.ndarray, claim: Mapping[str, Any], *,
+          items: Sequence[Any] | None = None, baseline: Sequence[float] | np.ndarray | None = None,
           baseline_items: Sequence[Any] | None = None, strata: Sequence[Any] | None = None,
           clusters: Sequence[Any] | None = None, confidence: float = 0.95,
           power_alpha: float | None = None) -> Judgement:
@@ -296,10 +297,12 @@ def _fresh_one(rule: str, b: R.Bounds, kind: str, t: float, x: np.ndarray, info:
                 return _stable(R.required_clusters(t, est, per_unit, POWER, alpha))
             return _stable(R.required_n_bounded_mean(t, est, per_unit, POWER, alpha))
         if rule == "percentile":
+            q = info.quantile
+            assert q is not None  # every percentile metric of the catalogue names its quantile
             share = float(np.mean(x <= t))
-            if share in (0.0, 1.0) or share == info.quantile:
+            if share in (0.0, 1.0) or share == q:
                 return None
-            return _stable(R.required_n_percentile(info.quantile, share, POWER, alpha))
+            return _stable(R.required_n_percentile(q, share, POWER, alpha))
         if rule in ("skewed", "symmetric"):
             sd = float(np.std(x, ddof=1)) if x.size > 1 else 0.0
             if sd <= 0 or est == t:
@@ -325,7 +328,7 @@ def _mde_one(rule: str, b: R.Bounds, kind: str, t: float, info: MetricInfo, alph
     """Smallest distance from the threshold the current n detects with 80% power (one call per item)."""
     try:
         if rule == "binary" and 0 < t < 1 and "clusters" not in b.details:
-            v = R.mde_exact_binomial(int(b.n), t, POWER, alpha, kind)
+            v = R.mde_exact_binomial(int(b.n), t, POWER, alpha, cast(Side, kind))  # a one-sample claim's kind
             return None if math.isnan(v) else float(v)
     except (R.StatsInputError, ValueError):
         return None
@@ -363,7 +366,7 @@ def _fresh_paired(rule: PairedRule, better: np.ndarray, worse: np.ndarray, ib, i
 
 def _item_means(x: np.ndarray, items) -> dict[str, float]:
     """Each item's mean over its calls (repeats averaged: the item is the unit)."""
-    return pd.Series(x).groupby(np.asarray([str(i) for i in items])).mean().to_dict()
+    return cast(dict[str, float], pd.Series(x).groupby(np.asarray([str(i) for i in items])).mean().to_dict())
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -384,7 +387,7 @@ class Interval:
     note: str = ""
 
 
-def interval(metric: str | MetricInfo, values: Sequence[float], *, items=None, strata=None, clusters=None,
+def interval(metric: str | MetricInfo, values: Sequence[float] | np.ndarray, *, items=None, strata=None, clusters=None,
              confidence: float = TABLE_CONFIDENCE) -> Interval:
     """The table interval of a metric from raw per-call values (None ends where no bound exists). The default
     90% interval is the one-sided 95% lower and upper bounds that decide claims: one quantity, one interval."""

@@ -9,7 +9,7 @@ hypothesis on the same pair. Nothing here decides a hypothesis.
 from __future__ import annotations
 
 from itertools import combinations
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -131,9 +131,9 @@ def rank_summary(data: RunData, metric: str = RANK_METRIC) -> dict[str, Any]:
     return out
 
 
-def _criteria_index(data: RunData) -> dict[tuple[str, str, str, str], list[dict[str, Any]]]:
+def _criteria_index(data: RunData) -> dict[tuple[str, str, str], list[dict[str, Any]]]:
     """(scenario, metric, baseline) -> the hypothesis criteria that compare that pair."""
-    index: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {}
+    index: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     for hyp in hypothesis_specs(data.config):
         for i, crit in enumerate(hyp.criteria):
             if crit.baseline is not None and crit.load is None and crit.slice is None:
@@ -204,7 +204,7 @@ def _paired_gap(data: RunData, sid: str, metric: str, a: str, b: str, variant: s
     matrix = _item_matrix(data, sid, metric, variant=variant, models=[a, b])
     if matrix is None:
         return None
-    return matrix.loc[a] - matrix.loc[b]
+    return cast(pd.Series, matrix.loc[a] - matrix.loc[b])  # one row label each: a Series over the items
 
 
 def sensitivity(data: RunData, metric: str = RANK_METRIC) -> dict[str, Any]:

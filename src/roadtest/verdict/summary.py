@@ -248,8 +248,8 @@ def _latency(ok: pd.DataFrame) -> dict[str, Any]:
 def _accuracy(calls: pd.DataFrame, scenario_ids: list[str]) -> dict[str, Any]:
     """The plain mean of scenario accuracies (each the mean of its item means), with a 90% interval from the
     stratified SE: scenarios are independent strata, so SE = sqrt(sum_s var_s / n_s) / S."""
-    per = [calls[calls["scenario"] == sid].groupby("item")["score"].mean().dropna() for sid in scenario_ids]
-    per = [p.to_numpy(float) for p in per if not p.empty]
+    means = [calls[calls["scenario"] == sid].groupby("item")["score"].mean().dropna() for sid in scenario_ids]
+    per = [p.to_numpy(float) for p in means if not p.empty]
     out: dict[str, Any] = {"accuracy": float(np.mean([p.mean() for p in per])) if per else None,
                            "accuracy_lo": None, "accuracy_hi": None,
                            "accuracy_items": int(sum(p.size for p in per)), "accuracy_scenarios": len(per)}
@@ -321,7 +321,7 @@ def _transcripts(convs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Up to TRANSCRIPTS_FAILED failed conversations (unresolved or breaking the policy; one per case before a
     case repeats), then one resolved conversation if there is one. Errors are not failures: none is shown."""
     failed = [c for c in convs if c["resolved"] is False]
-    firsts = {}
+    firsts: dict[Any, dict[str, Any]] = {}
     for c in failed:
         firsts.setdefault(c["item"], c)
     chosen = list(firsts.values())[:TRANSCRIPTS_FAILED]

@@ -37,6 +37,7 @@ def plan(root: Path, hypotheses: list[str] | None, models: list[str] | None,
         if trial.kind == "conversation":   # up to max_turns calls; the prompt grows with the conversation
             calls = conversation_calls(trial)
             entry["conversations"] = entry.get("conversations", 0) + 1
+            assert trial.dialogue is not None  # a conversation entry always carries its dialogue
             sim = trial.dialogue.get("simulator")
             if sim is not None:
                 helper = counts.setdefault((sim["model"], f"{trial.scenario} (customer)"),

@@ -99,7 +99,9 @@ def report_many(archives: list[RunArchive], formats: list[str], out: Path,
     for archive in archives:
         derive_if_missing(archive)
     decisions = _fresh_snapshot(record, archives)
-    view = build_view(combined.manifest, metrics, verdicts, _to_the_second(combined.manifest.finished_at),
+    generated = _to_the_second(combined.manifest.finished_at)
+    assert generated is not None  # combine_runs sets finished_at to a string: the latest of the runs' ("" if none)
+    view = build_view(combined.manifest, metrics, verdicts, generated,
                       decisions=decisions, run_ids=combined.run_ids, fingerprints=combined.fingerprints,
                       warnings=combined.warnings, diffs=combined.diffs)
     html = render_html(view, workspace_templates)
@@ -121,7 +123,8 @@ def combine_runs(archives: list[RunArchive]) -> CombinedRuns:
     config["selection"]["models"] = []
     for archive, manifest in zip(archives, manifests):
         cfg = manifest.config
-        rename = {m.id: (m.id if m.id not in seen else f"{m.id}.{archive.run_id}"[:64]) for m in cfg.models}
+        rename: dict[str | None, str] = {m.id: (m.id if m.id not in seen else f"{m.id}.{archive.run_id}"[:64])
+                                         for m in cfg.models}
         seen.update(rename.values())
         scored = score_archive(archive)
         frames.append(scored.frame.assign(model=scored.frame["model"].map(lambda m: rename.get(m, m))))

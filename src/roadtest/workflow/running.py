@@ -256,7 +256,7 @@ def _stop_message(stopped: str, archive: RunArchive) -> tuple[str, str]:
     from roadtest.engine import stop_kind
     resume = f"roadtest run --resume {archive.run_id}"
     where = f"finished trials are kept in {archive.path}"
-    messages = {
+    messages: dict[str | None, tuple[str, str]] = {
         "deadline": (f"stopped before the end: the deadline passed; {where}",
                      f"finish it with: {resume} (with a later deadline)"),
         "budget": (f"stopped before the end: the next calls would exceed --max-cost; {where}",

@@ -85,9 +85,10 @@ def check_warnings(ws: LoadedWorkspace) -> list[str]:
                            f"{len(scenario.items)} cases expect no action and forbid none "
                            f"(e.g. {', '.join(empty[:3])}): their end state always holds, so only the policy can "
                            f"fail them. Give each case its expected or forbidden actions")
-        if spec.kind == "conversation" and spec.user.script and spec.user.stop:
-            early = [scenario.item_id(r) for r in scenario.items if isinstance(r.data.get(spec.user.script), list)
-                     and any(p in str(m) for m in r.data[spec.user.script][:-1] for p in spec.user.stop)]
+        user = spec.user
+        if spec.kind == "conversation" and user is not None and user.script and user.stop:
+            early = [scenario.item_id(r) for r in scenario.items if isinstance(r.data.get(user.script), list)
+                     and any(p in str(m) for m in r.data[user.script][:-1] for p in user.stop)]
             if early:
                 out.append(f"{scenario.display}:{scenario.src.line(('user', 'stop'))}: in {len(early)} cases a "
                            f"customer message before the last holds a stop phrase (e.g. {', '.join(early[:3])}): "

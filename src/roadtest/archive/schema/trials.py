@@ -138,7 +138,7 @@ class TurnRow(CallRow):
 
 
 TrialRow = Union[ModelRow, JudgeRow, TurnRow]
-ROWS: dict[str, type[CallRow]] = {"model": ModelRow, "judge": JudgeRow, "turn": TurnRow}
+ROWS: dict[str, type[TrialRow]] = {"model": ModelRow, "judge": JudgeRow, "turn": TurnRow}
 
 
 class PlannedTrial(Record):

@@ -34,7 +34,7 @@ def _guarded(compute: Compute, needs: tuple[str, ...]) -> Compute:
                 return unavailable(info, why)
         return compute(frame, ctx, info)
 
-    guarded.__wrapped__ = compute
+    guarded.__wrapped__ = compute  # type: ignore[attr-defined]  # mypy: a def takes attributes; inspect.unwrap reads it
     return guarded
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 import numpy as np
 import pandas as pd
@@ -113,8 +113,10 @@ def item_series(info: MetricInfo, series: pd.Series, note: str = "", frame: pd.D
     series = pd.to_numeric(series, errors="coerce").dropna().sort_index()
     strata = clusters = None
     if frame is not None:
-        by_item = lambda column: None if _labels(frame, column) is None else tuple(  # noqa: E731
-            _labels(frame, column).groupby(frame["item"]).first().reindex(series.index).tolist())
+        def by_item(column: str) -> tuple | None:
+            labels = _labels(frame, column)
+            return None if labels is None else tuple(
+                labels.groupby(frame["item"]).first().reindex(series.index).tolist())
         strata, clusters = by_item("group"), by_item("cluster")
     return Sample(info, series.to_numpy(dtype=float), tuple(series.index.astype(str)), strata, note=note,
                   clusters=clusters)
@@ -137,8 +139,8 @@ def statistic_sample(info: MetricInfo, items: list[str], fn: Callable[[np.ndarra
                      strata: Iterable | None = None, note: str = "", raw: Sample | None = None) -> Sample:
     """A statistic over item positions; `raw` carries the per-call values a verdict rule takes (fairness_gap:
     the scores with their strata)."""
-    extra = {} if raw is None else {"calls": raw.calls, "call_items": raw.call_items,
-                                    "call_strata": raw.call_strata, "call_clusters": raw.call_clusters}
+    extra: dict[str, Any] = {} if raw is None else {"calls": raw.calls, "call_items": raw.call_items,
+                                                    "call_strata": raw.call_strata, "call_clusters": raw.call_clusters}
     return Sample(info, np.arange(len(items), dtype=float), tuple(items), statistic=fn,
                   strata=None if strata is None else tuple(strata), note=note, **extra)
 

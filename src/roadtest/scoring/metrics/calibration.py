@@ -15,20 +15,20 @@ SMALL = 300
 
 
 def _with_confidence(frame: pd.DataFrame, ctx: MetricContext,
-                     info: MetricInfo) -> tuple[pd.DataFrame | None, Sample | None]:
-    """(the answered base calls that carry a confidence, None), or (None, the unavailable sample saying why)."""
+                     info: MetricInfo) -> pd.DataFrame | Sample:
+    """The answered base calls that carry a confidence, or the unavailable sample saying why."""
     b = ok(base(frame))
     if not ctx.logprobs_requested:
-        return None, unavailable(info, "not requested: add 'calibration' to the scenario's metrics")
+        return unavailable(info, "not requested: add 'calibration' to the scenario's metrics")
     if not ctx.model_logprobs:
-        return None, unavailable(info, "not available: log-probabilities are switched off for this model "
+        return unavailable(info, "not available: log-probabilities are switched off for this model "
                                        "(logprobs: false in roadtest.yaml)")
     has = b[b["confidence"].notna()]
     if has.empty:
         kind = "the endpoint returned no log-probabilities" if b["confidence_kind"].isna().all() else \
             "no answer's option could be found among the returned log-probabilities"
-        return None, unavailable(info, f"not available: {kind}")
-    return has, None
+        return unavailable(info, f"not available: {kind}")
+    return has
 
 
 def _note(has, b) -> str:
@@ -44,9 +44,9 @@ def _note(has, b) -> str:
 def _ece(scheme: str) -> Compute:
     def compute(frame: pd.DataFrame, ctx: MetricContext, info: MetricInfo) -> Sample:
         """Expected calibration error over the items (a statistic: resampled by item), binned by `scheme`."""
-        has, missing = _with_confidence(frame, ctx, info)
-        if missing is not None:
-            return missing
+        has = _with_confidence(frame, ctx, info)
+        if isinstance(has, Sample):
+            return has
         conf = has.pivot_table(index="item", columns="repeat", values="confidence", aggfunc="first")
         correct = has.assign(ok=(has["score"].astype(float) >= 0.5).astype(float)).pivot_table(
             index="item", columns="repeat", values="ok", aggfunc="first").reindex_like(conf)
@@ -71,8 +71,8 @@ register("ece_mass")(_ece("mass"))
 @register("brier")
 def brier(frame: pd.DataFrame, ctx: MetricContext, info: MetricInfo) -> Sample:
     """brier: mean squared gap between answer confidence and correctness."""
-    has, missing = _with_confidence(frame, ctx, info)
-    if missing is not None:
-        return missing
+    has = _with_confidence(frame, ctx, info)
+    if isinstance(has, Sample):
+        return has
     squared = (has["confidence"].astype(float) - (has["score"].astype(float) >= 0.5)) ** 2
     return per_item(info, squared, has, note=_note(has, ok(base(frame))))

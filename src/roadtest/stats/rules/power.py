@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 from scipy import optimize
@@ -50,10 +50,10 @@ def _check_power(power: float) -> float:
     return float(power)
 
 
-def _side(side: str) -> str:
+def _side(side: str) -> Side:
     if side not in ("at_least", "at_most"):
         raise StatsInputError(f"side must be 'at_least' or 'at_most', got {side!r}")
-    return side
+    return cast(Side, side)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -162,6 +162,7 @@ def required_n_bounded_mean(t: float, p: float, n_eff_per_unit: float = 1.0, pow
     r = required_n_exact_binomial(t, p, power, alpha)
     if r.first is None:
         return RequiredN(None, None, None, unit)
+    assert r.stable is not None             # first and stable are None together
     first = max(min_units, math.ceil(r.first / n_eff_per_unit))
     stable = max(min_units, math.ceil(r.stable / n_eff_per_unit))
     return RequiredN(first, stable, power_bounded_mean(stable, t, p, n_eff_per_unit, alpha,
@@ -243,6 +244,7 @@ def required_n_percentile(q: float, share_below: float, power: float = 0.8, alph
     r = required_n_exact_binomial(q, share_below, power, alpha)
     if r.first is None:
         return r
+    assert r.stable is not None             # first and stable are None together
     floor = min_units_for_percentile(q, alpha)[1 if share_below > q else 0]
     return RequiredN(max(r.first, floor), max(r.stable, floor), r.power)
 
