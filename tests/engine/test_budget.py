@@ -38,3 +38,13 @@ def test_whole_token_counts_are_billed_at_the_price():
     budget = Budget(1.0)
     budget.settle(0.0, _trial(), record, _spec())
     assert budget.scale["m"] > 1.0 and budget.spent == pytest.approx(0.002)
+
+
+def test_the_bill_the_measured_cost_and_the_price_formula_agree():
+    """One formula (Price.cost): the budget's bill and scoring's measured cost of a call are the same number."""
+    from roadtest.scoring.scores import _cost
+
+    spec = _spec()
+    record = {"usage": {"prompt_tokens": 1234, "completion_tokens": 567}, "cache": None}
+    assert Budget.billed(record, spec) == _cost(spec, 1234, 567) == spec.price.cost(1234, 567)
+    assert _cost(spec, None, 567) is None   # scoring says "not measured"; the bill counts what was reported

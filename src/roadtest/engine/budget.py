@@ -37,7 +37,7 @@ class Budget:
             tokens_in = self.prompt_bound(trial) * self.scale[spec.id]
         else:   # nothing measured yet: a byte-level tokenizer never makes more tokens than UTF-8 bytes
             tokens_in = len(prompt_text(trial).encode("utf-8")) + 10 * len(trial.body.get("messages") or []) + 10
-        return (tokens_in * spec.price.input_per_mtok + trial.body.get("max_tokens", 0) * spec.price.output_per_mtok) / 1e6
+        return spec.price.cost(tokens_in, trial.body.get("max_tokens", 0))
 
     def reserve(self, cost: float) -> bool:
         if self.spent + self.reserved + cost > self.limit:
@@ -58,8 +58,7 @@ class Budget:
         """What one archived call cost (nothing when unpriced or answered from the cache)."""
         if spec is None or spec.price is None or record.get("cache") is not None:
             return 0.0
-        return (usage_tokens(record, "prompt_tokens") * spec.price.input_per_mtok
-                + usage_tokens(record, "completion_tokens") * spec.price.output_per_mtok) / 1e6
+        return spec.price.cost(usage_tokens(record, "prompt_tokens"), usage_tokens(record, "completion_tokens"))
 
 
 def usage_tokens(record: dict[str, Any], key: str) -> int:

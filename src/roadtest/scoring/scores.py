@@ -45,7 +45,7 @@ class Scored:
 def _cost(model: ModelSpec | None, tokens_in: int | None, tokens_out: int | None) -> float | None:
     if model is None or model.price is None or tokens_in is None or tokens_out is None:
         return None
-    return (tokens_in * model.price.input_per_mtok + tokens_out * model.price.output_per_mtok) / 1e6
+    return model.price.cost(tokens_in, tokens_out)
 
 
 def _confidence(out: Output, scenario: Scenario, scored: Score) -> tuple[float | None, str | None]:

@@ -19,6 +19,11 @@ class Price(Spec):
     output_per_mtok: float = Field(ge=0)
     """Price of one million generated tokens."""
 
+    def cost(self, tokens_in: float, tokens_out: float) -> float:
+        """What a call of `tokens_in` prompt and `tokens_out` generated tokens costs: the one price formula that
+        scoring (measured cost), the budget (estimate and bill) and `plan` (the most a run can cost) all use."""
+        return (tokens_in * self.input_per_mtok + tokens_out * self.output_per_mtok) / 1e6
+
 
 class ModelSpec(Spec):
     """A model to road-test: a bundled local GGUF or any OpenAI-compatible endpoint."""

@@ -63,7 +63,7 @@ def plan(root: Path, hypotheses: list[str] | None, models: list[str] | None,
         tokens_in = c.get("prompt_tokens", round(c["prompt_chars"] / CHARS_PER_TOKEN))
         cost, price = None, model_spec.price
         if price is not None:
-            cost = (tokens_in * price.input_per_mtok + c["max_out"] * price.output_per_mtok) / 1e6
+            cost = price.cost(tokens_in, c["max_out"])
         latency, source = history.get(model, (DEFAULT_LATENCY_S[model_spec.provider], "a rough default"))
         rows.append({"model": model, "scenario": scenario, "trials": c["trials"], "tokens_in_est": tokens_in,
                      "tokens_out_max": c["max_out"], "cost_max": cost,
