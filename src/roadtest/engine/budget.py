@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from roadtest.plan.tokens import prompt_text, tokens_bound, tokens_ceiling, tokens_estimate
 from roadtest.plan.trial import Trial
 from roadtest.spec import ModelSpec
-
-CHARS_PER_TOKEN = 4
-
 
 class Budget:
     """--max-cost: refuses a trial whose estimated cost would take the run's spending past the limit.
@@ -28,7 +26,7 @@ class Budget:
 
     @staticmethod
     def prompt_bound(trial: Trial) -> int:
-        return len(prompt_text(trial)) // 3 + 10 * len(trial.body.get("messages") or []) + 10
+        return tokens_bound(trial)
 
     def estimate(self, trial: Trial, spec: ModelSpec) -> float:
         if spec.price is None:
@@ -36,7 +34,7 @@ class Budget:
         if spec.id in self.scale:
             tokens_in = self.prompt_bound(trial) * self.scale[spec.id]
         else:   # nothing measured yet: a byte-level tokenizer never makes more tokens than UTF-8 bytes
-            tokens_in = len(prompt_text(trial).encode("utf-8")) + 10 * len(trial.body.get("messages") or []) + 10
+            tokens_in = tokens_ceiling(trial)
         return spec.price.cost(tokens_in, trial.body.get("max_tokens", 0))
 
     def reserve(self, cost: float) -> bool:
@@ -72,11 +70,6 @@ def usage_tokens(record: dict[str, Any], key: str) -> int:
     return int(value) if value == value and 0 <= value < 1e15 and value == int(value) else 0
 
 
-def prompt_text(trial: Trial) -> str:
-    """All the text a trial sends: the completion prompt, or every chat message's content."""
-    return trial.body.get("prompt") or "".join(str(m.get("content") or "") for m in trial.body.get("messages") or [])
-
-
 def estimated_tokens_in(trial: Trial) -> int:
     """A rough count of the tokens a trial sends, for the tokens-per-minute limit."""
-    return max(1, len(prompt_text(trial)) // CHARS_PER_TOKEN)
+    return tokens_estimate(prompt_text(trial))

@@ -301,9 +301,8 @@ def _check_judges(spec: Scenario, dataset: Table | None, src: Located, display: 
     """Each judge template compiles, uses only the judge's variables and renders, before any model call is paid."""
     sample = _sample_context(spec, dataset)
     problems = []
-    for loc, judge in ((("scoring", "judge"), spec.scoring.judge),
-                       (("policy", "judge"), spec.policy.judge if spec.policy else None)):
-        if judge is not None and judge.template is not None:
+    for _, loc, judge in spec.judges_by_purpose():
+        if judge.template is not None:
             problem = _judge_template_problem(judge, sample, ".".join(loc + ("template",)),
                                               src.line(loc + ("template",)), display)
             problems += [problem] if problem else []

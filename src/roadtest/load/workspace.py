@@ -19,6 +19,7 @@ from roadtest.registry import did_you_mean
 from roadtest.spec import Workspace
 from roadtest.spec.metrics import METRICS, unmet_need
 from roadtest.spec.model import BUNDLED_MODELS
+from roadtest.spec.scenario import Judge, Simulator
 
 CONFIG = "roadtest.yaml"
 
@@ -223,9 +224,8 @@ def _check_judges(scenario: LoadedScenario, model_ids: list[str]) -> list[Proble
     """Every model a scenario calls besides the models under test (judges, a simulated customer) is in
     roadtest.yaml."""
     spec = scenario.spec
-    places = [(("scoring", "judge", "model"), spec.scoring.judge),
-              (("policy", "judge", "model"), spec.policy.judge if spec.policy else None),
-              (("user", "simulator", "model"), spec.simulator())]
+    places: list[tuple[tuple[str, ...], Judge | Simulator | None]] = [(loc + ("model",), judge) for _, loc, judge in spec.judges_by_purpose()]
+    places.append((("user", "simulator", "model"), spec.simulator()))
     src = scenario.src
     return [Problem(scenario.display, src.line(loc), f"{'.'.join(loc)}: unknown model '{judge.model}'",
                     did_you_mean(judge.model, model_ids) + f" (models are listed in {CONFIG})", field=".".join(loc))

@@ -42,8 +42,8 @@ _VERDICT = re.compile(r"\b(PASS|FAIL)\b", re.IGNORECASE)
 
 
 def judges_of(spec: Scenario) -> list[tuple[str, Judge]]:
-    out = [("score", spec.scoring.judge)] if spec.scoring.judge else []
-    return out + ([("policy", spec.policy.judge)] if spec.policy and spec.policy.judge else [])
+    """(purpose, judge) for every judge the scenario calls (Scenario.judges_by_purpose is the list)."""
+    return [(purpose, judge) for purpose, _, judge in spec.judges_by_purpose()]
 
 
 def shown_input(record: dict[str, Any]) -> str:

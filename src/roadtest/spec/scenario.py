@@ -13,6 +13,8 @@ from roadtest.spec.model import Mode
 
 ScoringRule = Literal["exact", "choice", "regex", "numeric", "contains", "judge", "end_state"]
 ScenarioKind = Literal["single", "conversation"]
+JudgePurpose = Literal["score", "policy"]
+"""Why a judge is called: 'score' (the judge scoring rule) or 'policy' (the policy rubric)."""
 Perturbation = Literal["typos", "lowercase", "uppercase", "whitespace", "punctuation", "synonym"]
 
 
@@ -407,10 +409,20 @@ class Scenario(Spec):
         data["variants"] = []
         return Scenario.model_validate(data)
 
+    def judges_by_purpose(self) -> list[tuple[JudgePurpose, tuple[str, str], Judge]]:
+        """Every LLM judge this scenario calls, in calling order: its purpose ('score' for the scoring rule,
+        'policy' for the policy rubric), where it is written in the YAML, and the judge. The one list of judges
+        that planning, scoring, `check` and `plan` read."""
+        found: list[tuple[JudgePurpose, tuple[str, str], Judge]] = []
+        if self.scoring.judge:
+            found.append(("score", ("scoring", "judge"), self.scoring.judge))
+        if self.policy and self.policy.judge:
+            found.append(("policy", ("policy", "judge"), self.policy.judge))
+        return found
+
     def judges(self) -> list[Judge]:
         """Every LLM judge this scenario calls (scoring and policy)."""
-        found = [self.scoring.judge] if self.scoring.judge else []
-        return found + ([self.policy.judge] if self.policy and self.policy.judge else [])
+        return [judge for _, _, judge in self.judges_by_purpose()]
 
     def simulator(self) -> Optional[Simulator]:
         """The simulated customer, if a model plays one."""

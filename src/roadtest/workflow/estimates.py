@@ -9,12 +9,12 @@ from roadtest.archive import RunArchive, resolve_config
 from roadtest.archive.config import model_specs
 from roadtest.errors import RoadtestError
 from roadtest.load import load_workspace
+from roadtest.plan.tokens import CHARS_PER_TOKEN, tokens_bound
 from roadtest.workflow.workspace import budget_warnings, check_max_cost, check_warnings
 
 if TYPE_CHECKING:
     from roadtest.plan.trial import Trial
 
-CHARS_PER_TOKEN = 4  # a rough, tokenizer-free estimate for planning only
 
 DEFAULT_LATENCY_S = {"local": 0.35, "openai": 1.0}
 """Seconds per call when no earlier run of the model says better (measured: the bundled models on 2 cores)."""
@@ -23,7 +23,6 @@ DEFAULT_LATENCY_S = {"local": 0.35, "openai": 1.0}
 def plan(root: Path, hypotheses: list[str] | None, models: list[str] | None,
          max_cost: float | None = None, allow_outside: bool = False) -> dict[str, Any]:
     """What a run would do, before any model call: trials, token estimates, which criteria n can decide."""
-    from roadtest.engine import Budget
     from roadtest.plan import build_trials, select
     from roadtest.verdict.feasibility import feasibility
     check_max_cost(max_cost)
@@ -46,7 +45,7 @@ def plan(root: Path, hypotheses: list[str] | None, models: list[str] | None,
                 helper["prompt_chars"] += calls * (len(str(sim["body"])) + 400 * calls)
                 helper["max_out"] += calls * sim["body"].get("max_tokens", 0)
         entry["trials"] += calls
-        entry["prompt_tokens"] = entry.get("prompt_tokens", 0) + Budget.prompt_bound(trial) * calls + (
+        entry["prompt_tokens"] = entry.get("prompt_tokens", 0) + tokens_bound(trial) * calls + (
             calls * (calls - 1) // 2 * trial.body["max_tokens"] if calls > 1 else 0)
         entry["max_out"] += trial.body["max_tokens"] * calls
     for spec in (ws.scenarios[sid].spec for sid in sel.scenarios):   # judges: one call per judged trial
