@@ -48,3 +48,14 @@ def test_the_bill_the_measured_cost_and_the_price_formula_agree():
     record = {"usage": {"prompt_tokens": 1234, "completion_tokens": 567}, "cache": None}
     assert Budget.billed(record, spec) == _cost(spec, 1234, 567) == spec.price.cost(1234, 567)
     assert _cost(spec, None, 567) is None   # scoring says "not measured"; the bill counts what was reported
+
+
+@pytest.mark.parametrize("usage", ["lots", {"prompt_tokens": float("nan"), "completion_tokens": float("inf")},
+                                   {"prompt_tokens": -3, "completion_tokens": 2.5}])
+def test_scoring_reads_nonsense_usage_as_not_reported(usage):
+    """The same reader (plan.tokens.token_count) serves scoring: nonsense is 'not reported', never a crash."""
+    from roadtest.scoring.outputs import read_output
+
+    body = {"choices": [{"message": {"content": "ok"}, "finish_reason": "stop"}]}
+    out = read_output({"usage": usage, "error": None, "response": {"body": body}})
+    assert (out.text, out.tokens_in, out.tokens_out) == ("ok", None, None)

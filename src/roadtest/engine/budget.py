@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from roadtest.plan.tokens import prompt_text, tokens_bound, tokens_ceiling, tokens_estimate
+from roadtest.plan.tokens import prompt_text, token_count, tokens_bound, tokens_ceiling, tokens_estimate
 from roadtest.plan.trial import Trial
 from roadtest.spec import ModelSpec
 
@@ -64,10 +64,7 @@ def usage_tokens(record: dict[str, Any], key: str) -> int:
     non-negative number (a server may send null, a string, a float or no usage object at all; none of
     those may stop a run or a resume)."""
     usage = record.get("usage")
-    value = usage.get(key) if isinstance(usage, dict) else None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return 0
-    return int(value) if value == value and 0 <= value < 1e15 and value == int(value) else 0
+    return token_count(usage.get(key) if isinstance(usage, dict) else None) or 0
 
 
 def estimated_tokens_in(trial: Trial) -> int:

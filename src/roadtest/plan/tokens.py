@@ -1,4 +1,5 @@
-"""Token counts before a call is made: the one home of every tokenizer-free estimate and bound.
+"""Token counts: every tokenizer-free estimate and bound made before a call, and the one reader of the count a
+server reports after it (`token_count`).
 
 Three figures, each for its own use, all from a trial's prompt text:
 - `tokens_estimate`: a rough count (4 characters a token) for the tokens-per-minute limiter and `plan`'s
@@ -10,6 +11,8 @@ Three figures, each for its own use, all from a trial's prompt text:
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from roadtest.plan.trial import Trial
 
@@ -43,3 +46,11 @@ def tokens_bound(trial: Trial) -> int:
 def tokens_ceiling(trial: Trial) -> int:
     """The prompt tokens a trial can send at most with any byte-level tokenizer."""
     return len(prompt_text(trial).encode("utf-8")) + _overhead(trial)
+
+
+def token_count(value: Any) -> int | None:
+    """A token count as a server reported it (`usage.prompt_tokens`, say): None unless it is a whole,
+    non-negative, finite number — a server may send null, a string, a float, NaN or a negative."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return int(value) if value == value and 0 <= value < 1e15 and value == int(value) else None

@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from roadtest.plan.tokens import token_count
+
 if TYPE_CHECKING:
     from roadtest.archive.schema import CallRow
 
@@ -46,8 +48,8 @@ def row_output(row: CallRow) -> Output:
 
 
 def _output(usage: Any, error: str | None, body: Any) -> Output:
-    usage = usage or {}
-    tokens_in, tokens_out = _int(usage.get("prompt_tokens")), _int(usage.get("completion_tokens"))
+    usage = usage if isinstance(usage, dict) else {}   # a server may send usage as anything at all
+    tokens_in, tokens_out = token_count(usage.get("prompt_tokens")), token_count(usage.get("completion_tokens"))
     if error:
         return Output(None, None, tokens_in, tokens_out, error)
     body = body or {}
@@ -81,10 +83,6 @@ def _tokens(logprobs: Any) -> tuple[Token, ...] | None:
     except (KeyError, TypeError, ValueError):
         return None
     return None
-
-
-def _int(value: Any) -> int | None:
-    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def probability(logprob: float) -> float:
