@@ -7,9 +7,11 @@ RT := $(VENV)/bin/roadtest
 # llama-cpp-python is built from source here; a native build crashes on AMX-capable CPUs
 # (SIGSEGV in ggml_backend_amx_mul_mat), so pin the instruction sets explicitly.
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
-# The unit lane: no model server, no browser, no PDF rendering, no simulation study (tests/conftest.py keeps
-# the markers true: an unmarked test that starts a server or renders a PDF fails).
-FAST := not model and not pdf and not browser and not slow
+# The unit lane: no model server, no browser, no PDF rendering, no Ray cluster, no simulation study
+# (tests/conftest.py keeps the markers true: an unmarked test that starts a server or renders a PDF fails).
+FAST := not model and not pdf and not browser and not ray and not slow
+# The serial lane: one model server for the session, and the Ray tests (a local cluster takes every core a while).
+SERIAL := (model or pdf or browser or ray) and not slow
 
 .PHONY: install system-packages demo test test-fast test-slow bench clean-runs
 
@@ -19,7 +21,7 @@ system-packages:
 $(VENV)/.installed: pyproject.toml | system-packages
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip install --quiet -e '.[local,dev]'
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip install --quiet -e '.[local,dev,ray]'
 	touch $@
 
 install: system-packages $(VENV)/.installed
@@ -30,11 +32,11 @@ demo: install
 	$(RT) report latest
 
 # Everything but the simulation study: the type check (mypy over src/), the unit lane across the cores, then the lane with a model server,
-# PDFs or a browser (one server for the session, so one process).
+# PDFs, a browser or a Ray cluster (one server for the session, so one process).
 test: install
 	$(PY) -m mypy
 	$(PY) -m pytest -m "$(FAST)" -q -n auto
-	$(PY) -m pytest -m "(model or pdf or browser) and not slow"
+	$(PY) -m pytest -m "$(SERIAL)"
 
 test-fast: install
 	$(PY) -m mypy

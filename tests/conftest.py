@@ -17,9 +17,10 @@ import httpx
 import pytest
 
 
-LANE_MARKERS = {"model": "starts a llama.cpp server", "pdf": "renders a PDF with weasyprint"}
+LANE_MARKERS = {"model": "starts a llama.cpp server", "pdf": "renders a PDF with weasyprint",
+                "ray": "starts a Ray cluster"}
 """A test that does one of these must carry the marker, so `make test-fast` (-m "not model and not pdf and not
-browser and not slow") never does it. Tests that use the llama_server fixture are marked `model` automatically."""
+browser and not ray and not slow") never does it. Tests that use the llama_server fixture are marked `model` automatically."""
 
 
 MODEL_FIXTURES = {"llama_server", "llama_tools_server", "local_run"}
@@ -42,7 +43,7 @@ def _refuse(what: str, marker: str):
 
 @pytest.fixture(autouse=True)
 def _lane_guard(request, monkeypatch):
-    """Unmarked tests cannot start a model server or render a PDF: the markers stay true."""
+    """Unmarked tests cannot start a model server, render a PDF or start Ray: the markers stay true."""
     marks = {m.name for m in request.node.iter_markers()}
     if "model" not in marks:
         from roadtest.providers.local import LocalServer
@@ -52,6 +53,10 @@ def _lane_guard(request, monkeypatch):
         import weasyprint
 
         monkeypatch.setattr(weasyprint.HTML, "write_pdf", _refuse(LANE_MARKERS["pdf"], "pdf"))
+    if "ray" not in marks:
+        from roadtest.workflow import on_ray   # imports no ray: `connect` is where a cluster is started or joined
+
+        monkeypatch.setattr(on_ray, "connect", _refuse(LANE_MARKERS["ray"], "ray"))
     yield
 
 

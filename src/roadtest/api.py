@@ -79,10 +79,33 @@ def check_run_options(resume: str | None, retry_errors: bool, retry_base_s: floa
 
 def run(root: Path, hypotheses: list[str] | None, models: list[str] | None, events: Events, command: list[str],
         options: RunOptions | None = None, warn: Callable[[str], None] = lambda _: None,
-        resume: str | None = None) -> RunResult:
-    """A new run of the selection, or (`resume`: id, folder or 'latest') that run finished as it was planned."""
+        resume: str | None = None, shard: str | None = None, runs_dir: Path | None = None) -> RunResult:
+    """A new run of the selection (`shard` 'K/N': only that slice of its plan, into a shard's run folder; under
+    `runs_dir` instead of the workspace's runs folder when given), or (`resume`: id, folder or 'latest') that run
+    finished as it was planned."""
+    from roadtest.plan.shards import Shard
     from roadtest.workflow import running
-    return running.start(root, hypotheses, models, events, command, options or running.RunOptions(), warn, resume)
+    return running.start(root, hypotheses, models, events, command, options or running.RunOptions(), warn, resume,
+                         shard=Shard.parse(shard) if shard is not None else None, runs_dir=runs_dir)
+
+
+def run_on_ray(root: Path, hypotheses: list[str] | None, models: list[str] | None, events: Events,
+               command: list[str], options: RunOptions | None, warn: Callable[[str], None], address: str | None,
+               shards: int) -> tuple[RunResult, list[Path]]:
+    """The run as `shards` Ray tasks (a local cluster when `address` is None), merged: the merged run's result and
+    the shards' folders (needs the ray extra)."""
+    from roadtest.workflow import on_ray, running
+    return on_ray.run_on_ray(root, hypotheses, models, events, command, options or running.RunOptions(), warn,
+                             address, shards)
+
+
+def merge(root: Path, refs: list[str], into: Path | None = None) -> tuple[RunResult, list[str]]:
+    """The shards named by `refs` (ids or folders) checked and merged into one run (at `into`, default beside the
+    first shard); its result and the merge's warnings."""
+    from roadtest.workflow import merging, running
+    from roadtest.workflow.archives import find_run
+    merged, warnings = merging.merge([find_run(root, ref) for ref in refs], into)
+    return running.result_of(merged), warnings
 
 
 def rerun(root: Path, original: RunArchive, into: Path | None, events: Events,

@@ -12,6 +12,8 @@ from typing import Any
 from roadtest.archive import RunArchive
 from roadtest.scoring.outputs import read_output
 from roadtest.archive.records import record_kind
+from roadtest.engine import served
+from roadtest.engine.served import served_entry as _served_entry
 
 Z = 1.959963984540054
 """The 95% normal quantile of a run-to-run change's interval."""
@@ -67,6 +69,9 @@ def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
 
 SCENARIO_CATEGORIES = [("prompt.fewshot", "few-shot"), ("prompt", "prompt"), ("sampling", "sampling"),
                        ("limits", "limits"), ("scoring", "scoring"), ("dataset", "dataset"), ("", "scenario")]
+MODEL_ENTRY_KEYS = served.MODEL_ENTRY_KEYS
+"""The parts of a /v1/models entry that name what is served (roadtest.engine.served; the decision record reads
+them here)."""
 IDENTITY_KEYS = ("gguf_sha256", "gguf_file", "llama_cpp_version", "base_url", "model", "models_entry", "served")
 
 
@@ -100,10 +105,7 @@ def setting_changes(ma: dict[str, Any], mb: dict[str, Any]) -> list[SettingChang
     for mid in sorted(set(models_a) | set(models_b)):
         out += _changes(lambda p: "model", flatten(models_a.get(mid, {})), flatten(models_b.get(mid, {})), f"models.{mid}.")
     for mid in sorted(set(ma.get("endpoints", {})) & set(mb.get("endpoints", {}))):
-        ia = {k: _served_entry(v) if k == "models_entry" else v
-              for k, v in ma["endpoints"][mid].items() if k in IDENTITY_KEYS}
-        ib = {k: _served_entry(v) if k == "models_entry" else v
-              for k, v in mb["endpoints"][mid].items() if k in IDENTITY_KEYS}
+        ia, ib = _identity(ma["endpoints"][mid]), _identity(mb["endpoints"][mid])
         out += _changes(lambda p: "endpoint", flatten(ia), flatten(ib), f"endpoints.{mid}.")
     for hid in sorted(set(ca["hypotheses"]) | set(cb["hypotheses"])):
         ha = flatten(ca["hypotheses"].get(hid, {}).get("spec", {}))
@@ -112,12 +114,12 @@ def setting_changes(ma: dict[str, Any], mb: dict[str, Any]) -> list[SettingChang
     return out
 
 
-MODEL_ENTRY_KEYS = ("id", "root", "owned_by", "max_model_len", "parent")
-"""The parts of a /v1/models entry that name what is served (servers fill `created` with the current time)."""
-
-
-def _served_entry(entry: Any) -> Any:
-    return {k: v for k, v in entry.items() if k in MODEL_ENTRY_KEYS} if isinstance(entry, dict) else entry
+def _identity(entry: dict[str, Any]) -> dict[str, Any]:
+    """An endpoint entry's identity keys, without what a server changes from call to call (each replica's too)."""
+    out = {k: _served_entry(v) if k == "models_entry" else v for k, v in entry.items() if k in IDENTITY_KEYS}
+    if entry.get("replicas"):
+        out["replicas"] = [_identity(r) for r in entry["replicas"] if isinstance(r, dict)]
+    return out
 
 
 def drift(ma: dict[str, Any], mb: dict[str, Any]) -> list[str]:
@@ -134,7 +136,19 @@ def drift(ma: dict[str, Any], mb: dict[str, Any]) -> list[str]:
             sa, sb = set((a.get("served") or {}).get(key, [])), set((b.get("served") or {}).get(key, []))
             if sa and sb and sa != sb:
                 out.append(f"{mid}: the {what} changed: {', '.join(sorted(sa))} -> {', '.join(sorted(sb))}")
+        out += _replica_drift(mid, ma, a, mb, b)
     return out
+
+
+def _replica_drift(mid: str, ma: dict[str, Any], a: dict[str, Any], mb: dict[str, Any],
+                   b: dict[str, Any]) -> list[str]:
+    """A replica serving another model under the name, in a run where the other run had no such replica (the same
+    finding in both runs is not a change between them)."""
+    da, db = a.get("replica_drift") or [], b.get("replica_drift") or []
+    if da == db:
+        return []
+    return [f"{mid}: in {m.get('run_id', 'one run')}, {sentence}" for m, found in ((ma, da), (mb, db))
+            for sentence in found]
 
 
 def table_confidence(metrics: dict[str, Any]) -> float:

@@ -111,6 +111,9 @@ CASES = {
     "model_needs_gguf": (Workspace, "models:\n  - {id: a, provider: local}\n"),
     "model_local_base_url": (Workspace, "models:\n  - {id: a, provider: local, gguf: g, base_url: http://x}\n"),
     "model_needs_base_url": (Workspace, "models:\n  - {id: a, provider: openai}\n"),
+    "model_openai_replicas": (Workspace, "models:\n  - {id: a, provider: openai, base_url: http://x/v1, replicas: 2}\n"),
+    "model_base_url_twice": (Workspace, "models:\n  - {id: a, provider: openai, base_url: [http://x/v1, http://y/v1, "
+                                        "http://x/v1]}\n"),
     "traffic_empty": (Workspace, MODEL + "report: {traffic: {}}\n"),
     "duration_invalid": (Workspace, MODEL + "decisions: {stale_after: soon}\n"),
 }

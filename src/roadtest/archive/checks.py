@@ -50,6 +50,8 @@ class PlanScan:
     digests: dict[str, builtins.bytes] = field(default_factory=dict)    # `bytes` above is a field
     conversations: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     """conversation id -> (model, simulated customer's model)."""
+    owned: set[str] | None = None
+    """A shard's run: the planned ids (trials and conversations) in its slice (None: the run sends the whole plan)."""
     problems: list[str] = field(default_factory=list)
 
 
@@ -59,6 +61,11 @@ def scan_plan(folder: Path, manifest: Manifest) -> PlanScan | None:
     models = {m.id for m in manifest.config.models}
     scenarios = set(manifest.config.scenarios)
     scan, h, invalid = PlanScan(), hashlib.sha256(), 0
+    shard = None
+    if manifest.shard is not None:
+        from roadtest.plan.shards import Shard   # the plan's machinery only for a shard's archive
+
+        shard, scan.owned = Shard.from_record(manifest.shard), set()
     data: Any                               # a JSON value, a dict once no problem is found
     try:
         f = open_regular(folder / PLAN)
@@ -78,6 +85,8 @@ def scan_plan(folder: Path, manifest: Manifest) -> PlanScan | None:
                 if invalid <= SHOWN:
                     scan.problems.append(f"{PLAN}:{n}: not a valid trial of this run ({why})")
                 continue
+            if scan.owned is not None and shard is not None and shard.owns_line(data):
+                scan.owned.add(data["id"])
             if data.get("kind") == "conversation":
                 scan.conversations[data["id"]] = (data["model"], (data["dialogue"].get("simulator") or {}).get("model"))
             scan.digests[data["id"]] = request_digest(data["model"], data["scenario"], data["item"], data["repeat"],
@@ -97,7 +106,8 @@ def scan_plan(folder: Path, manifest: Manifest) -> PlanScan | None:
 
 def trial_problems(folder: Path, manifest: Manifest, plan: PlanScan | None) -> list[str]:
     """Unreadable records (a half-written last line aside), and records the plan does not explain."""
-    check = TrialsCheck(plan.digests, manifest.resends_allowed(), plan.conversations) if plan is not None else None
+    check = TrialsCheck(plan.digests, manifest.resends_allowed(), plan.conversations,
+                        owned=plan.owned, shard=manifest.shard) if plan is not None else None
     out: list[str] = []
     unreadable = 0
     try:

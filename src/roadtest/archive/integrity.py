@@ -313,6 +313,11 @@ class TrialsCheck:
     """How many times a failed call may have been sent again (resumes with --retry-errors)."""
     conversations: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     """planned conversation id -> (its model, its simulated customer's model): turns are explained by these."""
+    owned: set[str] | None = None
+    """A shard's run: the planned ids in its slice; a record of another shard's trial is foreign, and only these
+    must have a record when the run is complete (None: the whole plan)."""
+    shard: Any = None
+    """A shard's run: its manifest record (index, count), for the messages."""
     seen: dict[str, tuple[int, bool, int]] = field(default_factory=dict)
     """trial id -> (records so far, whether the last one is an error, line of the first)."""
     found: dict[str, list[str]] = field(default_factory=dict)
@@ -332,6 +337,21 @@ class TrialsCheck:
         self.seen[tid] = (count + 1, bool(record.get("error")), first)
 
     def _foreign(self, record: dict[str, Any]) -> str | None:
+        return self._foreign_call(record) or self._other_shard(record)
+
+    def _other_shard(self, record: dict[str, Any]) -> str | None:
+        """A shard's run holds only its own slice: a record of another shard's trial was not sent by it."""
+        if self.owned is None:
+            return None
+        kind = record_kind(record)
+        owner = record.get("conversation") if kind == "turn" else record.get("target") if kind == "judge" \
+            else record["trial_id"]
+        if owner in self.owned:
+            return None
+        this = f"{self.shard.index}/{self.shard.count}" if self.shard is not None else "this one"
+        return f"belongs to another shard than this run's ({this}): a shard sends only its own slice of the plan"
+
+    def _foreign_call(self, record: dict[str, Any]) -> str | None:
         tid = record["trial_id"]
         if record.get("kind") == "turn":
             return self._foreign_turn(record)
@@ -376,8 +396,10 @@ class TrialsCheck:
             if len(texts) > SHOWN:
                 out.append(f"trials.jsonl: {len(texts) - SHOWN:,} more like these")
         if complete:
-            missing = [tid for tid in self.planned if tid not in self.seen and tid not in self.conversations]
+            missing = [tid for tid in self.planned if tid not in self.seen and tid not in self.conversations
+                       and (self.owned is None or tid in self.owned)]
             if missing:
-                out.append(f"trials.jsonl: {len(missing):,} of {len(self.planned):,} planned trials have no record, "
+                planned = len(self.planned) if self.owned is None else len(self.owned - set(self.conversations))
+                out.append(f"trials.jsonl: {len(missing):,} of {planned:,} planned trials have no record, "
                            f"yet the run is marked complete (e.g. {missing[0][:120]})")
         return out

@@ -27,7 +27,9 @@ def list_runs(runs_dir: Path) -> list[dict[str, Any]]:
         rows.append({"run_id": archive.path.name, "started_at": manifest.started_at, "status": manifest.status,
                      "hypotheses": list(sel.hypotheses), "models": list(sel.models),
                      "fingerprint": manifest.fingerprint, "verdicts": _verdict_counts(archive.path / "verdicts.json"),
-                     "rerun_of": manifest.rerun_of})
+                     "rerun_of": manifest.rerun_of,
+                     "shard": f"{manifest.shard.index}/{manifest.shard.count}" if manifest.shard else None,
+                     "merged_from": [s.run_id for s in manifest.merged_from]})
     return rows
 
 

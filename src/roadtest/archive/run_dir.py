@@ -139,10 +139,13 @@ class RunArchive:
 
     # -- creating -----------------------------------------------------------
     @classmethod
-    def create(cls, runs_dir: Path, config: dict[str, Any], command: list[str], root: Path) -> "RunArchive":
+    def create(cls, runs_dir: Path, config: dict[str, Any], command: list[str], root: Path,
+               shard: Any = None) -> "RunArchive":
+        """A new run folder `<UTC start>-<fingerprint[:6]>` (a shard's: `...-s<K>of<N>`, its manifest naming the
+        shard: a roadtest.plan.shards.Shard) with its manifest; the plan is written next (`write_plan`)."""
         fp = fingerprint(config)
         stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-        run_id = f"{stamp}-{fp[:6]}"
+        run_id = f"{stamp}-{fp[:6]}" + (f"-{shard.suffix}" if shard is not None else "")
         path, n = runs_dir / run_id, 1
         while True:
             try:
@@ -162,6 +165,7 @@ class RunArchive:
             "workspace": {"git_revision": git_revision(root)},
             "config": config, "fingerprint": fp, "datasets": dataset_hashes(config),
             "endpoints": {}, "files": {}, "plan": None,
+            **({"shard": {"index": shard.index, "count": shard.count}} if shard is not None else {}),
         })
         return archive
 
@@ -178,7 +182,7 @@ class RunArchive:
                 counts[group_key(trial)] = counts.get(group_key(trial), 0) + 1
                 yield jsonl(trial.to_json())
 
-        self._store_plan(lines())
+        self.store_plan(lines())
         return counts
 
     def copy_plan(self, original: "RunArchive") -> None:
@@ -191,10 +195,12 @@ class RunArchive:
                                 "rerun it from its workspace with `roadtest run`")
         original._refuse(scan.problems)
         with open_regular(original.path / PLAN) as source:
-            if self._store_plan(source)["sha256"] != scan.sha256:
+            if self.store_plan(source)["sha256"] != scan.sha256:
                 raise AlteredArchive(f"{original.path / PLAN} changed while it was copied", "run the command again")
 
-    def _store_plan(self, lines) -> dict[str, Any]:
+    def store_plan(self, lines) -> dict[str, Any]:
+        """plan.jsonl from `lines` (bytes, each a JSON line), written whole, fsync'd, then recorded in the manifest
+        (count, size, sha256); returns that record."""
         h, size, total = hashlib.sha256(), 0, 0
 
         def write(f: IO[bytes]) -> None:
@@ -210,6 +216,12 @@ class RunArchive:
             manifest["plan"] = {"trials": total, "bytes": size, "sha256": h.hexdigest()}
             self.write_manifest(manifest)
         return manifest["plan"]
+
+    def store_trials(self, write) -> None:
+        """trials.jsonl written whole by `write(f)` (a merge: the shards' records), fsync'd; `record_sources`
+        records it next."""
+        with self.lock(), self._writing(TRIALS):
+            replace_file(self.path / TRIALS, write, durable=True)
 
     def plan(self, skip: set[str] | None = None):
         """The planned trials, streamed, leaving out the ids in `skip`. A plan the manifest recorded must still
@@ -590,6 +602,14 @@ def archives_in_run_order(folders: list[Path]) -> list[RunArchive]:
     return sorted((RunArchive(path) for path in folders), key=key)
 
 
+def _is_shard(archive: RunArchive) -> bool:
+    """A shard's run (`run --shard`): 'latest' means the latest whole run (a merged one counts) when there is one."""
+    try:
+        return archive.manifest_record().shard is not None
+    except Exception:  # noqa: BLE001 - a damaged archive is not a shard; the command that reads it says what is wrong
+        return False
+
+
 def find_run(runs_dir: Path, ref: str) -> RunArchive:
     """A run by id, by folder path, or 'latest'."""
     candidate = Path(ref)
@@ -600,7 +620,8 @@ def find_run(runs_dir: Path, ref: str) -> RunArchive:
             if runs_dir.is_dir() else []
         if not runs:
             raise RoadtestError(f"no runs in {runs_dir}", "start one with `roadtest run`")
-        return runs[-1]
+        whole = [run for run in runs if not _is_shard(run)]
+        return (whole or runs)[-1]
     if (runs_dir / ref / MANIFEST).is_file():
         return RunArchive(runs_dir / ref)
     known = sorted(p.name for p in runs_dir.glob("*/")) if runs_dir.is_dir() else []

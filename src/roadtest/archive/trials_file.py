@@ -110,13 +110,30 @@ class Appender:
 def served_by(folder: Path) -> dict[str, dict[str, list[str]]]:
     """Per model: the model names and system fingerprints its responses carried (endpoint drift), from the run
     folder's trials.jsonl (answers served from the response cache say nothing about the endpoint)."""
+    return served_by_endpoint(folder)[0]
+
+
+def served_by_endpoint(folder: Path) -> tuple[dict[str, dict[str, list[str]]], dict[str, dict[int, dict[str, list[str]]]]]:
+    """`served_by`, and the same per replica (model -> replica number -> served) for the rows of a model with
+    several replicas (those rows name theirs), in one pass over trials.jsonl."""
     seen: dict[str, dict[str, set[str]]] = {}
+    per_replica: dict[str, dict[int, dict[str, set[str]]]] = {}
     for record in read_records(folder / TRIALS):
         body = (record.get("response") or {}).get("body")
         if not isinstance(body, dict) or record.get("cache"):
             continue
-        entry = seen.setdefault(record["model"], {"model": set(), "system_fingerprint": set()})
+        entries = [seen.setdefault(record["model"], {"model": set(), "system_fingerprint": set()})]
+        replica = record.get("replica")
+        if isinstance(replica, int) and not isinstance(replica, bool):
+            entries.append(per_replica.setdefault(record["model"], {}).setdefault(
+                replica, {"model": set(), "system_fingerprint": set()}))
         for key in ("model", "system_fingerprint"):
             if body.get(key):
-                entry[key].add(str(body[key]))
-    return {m: {k: sorted(v) for k, v in e.items()} for m, e in seen.items()}
+                for entry in entries:
+                    entry[key].add(str(body[key]))
+    return ({m: _sorted(e) for m, e in seen.items()},
+            {m: {n: _sorted(e) for n, e in replicas.items()} for m, replicas in per_replica.items()})
+
+
+def _sorted(entry: dict[str, set[str]]) -> dict[str, list[str]]:
+    return {k: sorted(v) for k, v in entry.items()}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 import json
 import math
 import os
@@ -219,18 +220,25 @@ def run(workspace: Workspace = Path("."),
         allow_outside: AllowOutside = False,
         deadline: Annotated[Optional[str], typer.Option("--deadline", help="Stop starting calls after this long, e.g. 30m; resume later.")] = None,
         retry_base: Annotated[float, typer.Option("--retry-base", hidden=True, help="First retry backoff in seconds.")] = 0.5,
+        runs_dir: Annotated[Optional[Path], typer.Option("--runs-dir", file_okay=False, help="Write the run folder here instead of the workspace's runs folder (e.g. one folder per scheduler job, shared by its shards).")] = None,
+        shard: Annotated[Optional[str], typer.Option("--shard", metavar="K/N", help="Send only shard K of N of the plan (by trial id), into its own run folder; join the shards with `roadtest merge`.")] = None,
+        ray: Annotated[Optional[str], typer.Option("--ray", metavar="[ADDRESS]", help="Run the plan as --shards Ray tasks and merge them (a local Ray cluster when no address is given; needs roadtest[ray]).")] = None,
+        shards: Annotated[Optional[int], typer.Option("--shards", min=1, max=1000, help="With --ray: how many shards.")] = None,
         json_out: JsonFlag = False,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False) -> None:
     """Run the evaluations linked to the hypotheses and archive every request and response.
 
     Example: roadtest run -H support-traffic-3x -m smollm2-135m --max-cost 2.50
     Example: roadtest run --resume latest --retry-errors   (send a finished run's failed calls again)
+    Example: roadtest run --shard 2/3   (one job of three; then: roadtest merge runs/*-s*of3)
+    Example: roadtest run --ray --shards 4   (four Ray tasks on a local cluster, merged)
     Exit codes: 0 done; 1 a gate hypothesis was refuted; 2 bad input; 3 the run could not finish, or a model's
     calls failed beyond max_error_rate (its verdicts are NOT DECIDED).
     """
     from roadtest.cli.progress import ProgressEvents
 
     api.check_run_options(resume, retry_errors, retry_base)
+    _check_distribution(resume, shard, ray, shards, runs_dir)
     options = api.RunOptions(cache=not no_cache, max_cost=max_cost, deadline_s=_duration(deadline),
                              retry_base_s=retry_base, retry_errors=retry_errors, allow_outside=allow_outside)
     command_line = ["roadtest", *sys.argv[1:]]
@@ -238,15 +246,51 @@ def run(workspace: Workspace = Path("."),
     def warn(message: str) -> None:
         err.print(f"warning: {api.printable_text(message)}", markup=False)
 
+    shard_dirs: list[Path] = []
     with ProgressEvents(err, quiet=quiet or json_out) as events:
-        result = api.run(workspace, hypothesis, model, events, command_line, options, warn=warn, resume=resume)
+        if ray is not None:
+            result, shard_dirs = api.run_on_ray(workspace, hypothesis, model, events, command_line, options, warn,
+                                                None if ray == LOCAL_RAY else ray, shards or 0)
+        else:
+            result = api.run(workspace, hypothesis, model, events, command_line, options, warn=warn, resume=resume,
+                             shard=shard, runs_dir=runs_dir)
+    _finish_run(result, events, json_out, [str(p) for p in shard_dirs])
+
+
+LOCAL_RAY = "local"
+"""What a bare `--ray` means: a local Ray cluster (Ray's own word for it)."""
+
+
+def _check_distribution(resume: str | None, shard: str | None, ray: str | None, shards: int | None,
+                        runs_dir: Path | None) -> None:
+    """--shard, --ray, --shards and --runs-dir: which go together."""
+    if runs_dir is not None and resume is not None:
+        raise RoadtestError("--runs-dir is for a new run; --resume writes into the run's own folder",
+                            "run `roadtest run --resume RUN` alone")
+    if shards is not None and ray is None:
+        raise RoadtestError("--shards works with --ray", "with a scheduler (Slurm, Kubernetes), give each job "
+                            "--shard K/N and join them with `roadtest merge`; on Ray: roadtest run --ray --shards N")
+    if ray is not None and shards is None:
+        raise RoadtestError("--ray needs --shards N (how many Ray tasks the plan is split into)",
+                            "e.g. roadtest run --ray --shards 4")
+    if ray is not None and (shard is not None or resume is not None):
+        raise RoadtestError("--ray runs and merges every shard itself; --shard and --resume do not apply",
+                            "finish a shard of a Ray run with `roadtest run --resume <shard>`, then `roadtest merge`")
+
+
+def _finish_run(result: api.RunResult, events, json_out: bool, shard_dirs: list[str]) -> None:
+    """The run's summary (or JSON), then its exit code: 3 not decided, 1 a gate refuted (a shard's verdicts are
+    of its slice alone: its gate is decided by the merged run)."""
+    shard = result.archive.manifest_record().shard
     gate_failed = [h["id"] for h in result.verdicts["hypotheses"] if h["gate"]
-                   and any(m["verdict"] == "REFUTED" for m in h["models"].values())]
+                   and any(m["verdict"] == "REFUTED" for m in h["models"].values())] if shard is None else []
     if json_out:
         _emit_json({"run_id": result.archive.run_id, "path": str(result.archive.path), "trials": result.trials,
                     "errors": result.errors, "cached": result.cached, "verdicts": _matrix(result.verdicts),
                     "gate_failed": gate_failed, "not_decided": api.not_decided(result.verdicts),
-                    "warnings": list(result.warnings)})
+                    "warnings": list(result.warnings), **({"shards": shard_dirs} if shard_dirs else {})})
+    elif shard is not None:
+        _print_shard_summary(result, events, f"{shard.index}/{shard.count}")
     else:
         _print_run_summary(result, events)
     undecided = api.not_decided(result.verdicts)
@@ -260,17 +304,26 @@ def run(workspace: Workspace = Path("."),
         raise typer.Exit(1)
 
 
+def _print_shard_summary(result: api.RunResult, events, label: str) -> None:
+    count = label.split("/")[1]
+    out.print(f"shard {label}: {plural_of(result.trials, 'trial')}, {plural_of(result.errors, 'error')} — its "
+              "verdicts are of this slice alone; the run's are the merged run's")
+    out.print(f"archive: {result.archive.path}")
+    out.print(f"next: once every shard has finished: roadtest merge {result.archive.path.parent}/*-s*of{count}")
+
+
 def _matrix(verdicts: dict[str, Any]) -> dict[str, dict[str, str]]:
     return {h["id"]: {m: v["verdict"] for m, v in h["models"].items()} for h in verdicts["hypotheses"]}
 
 
 def _print_run_summary(result: api.RunResult, events) -> None:
     rows = []
-    for model_id, t in events.tally.items():
+    for model_id, t in (events.tally.items() if events is not None else ()):
         kinds = ", ".join(f"{k} {v}" for k, v in sorted(t.error_kinds.items()))
         rows.append([model_id, str(t.trials), f"{t.errors}" + (f" ({kinds})" if kinds else ""),
                      f"{t.latency / t.trials:.2f} s" if t.trials else "—"])
-    print_table(out, ["model", "trials", "errors", "mean latency"], rows, title="Run summary")
+    if rows:
+        print_table(out, ["model", "trials", "errors", "mean latency"], rows, title="Run summary")
     matrix = _matrix(result.verdicts)
     models = list(next(iter(matrix.values()), {}))
     print_table(out, ["hypothesis", *models], [[hid, *(row.get(m, "") for m in models)] for hid, row in matrix.items()],
@@ -279,6 +332,31 @@ def _print_run_summary(result: api.RunResult, events) -> None:
         out.print(f"{result.cached} of {result.trials} calls came from the response cache (--no-cache sends them again)")
     out.print(f"archive: {result.archive.path}")
     out.print(f"next: roadtest report {result.archive.run_id}")
+
+
+@command
+def merge(run_refs: Annotated[list[str], typer.Argument(help="The shards' run ids or folders (every K of one --shard K/N split, once each).")],
+          workspace: Workspace = Path("."),
+          into: Annotated[Optional[Path], typer.Option("--into", help="Folder for the merged run (default: beside the first shard).", file_okay=False)] = None,
+          json_out: JsonFlag = False) -> None:
+    """Join the shards of one plan (`roadtest run --shard K/N`, run anywhere) into one run archive, after checking
+    that they share one fingerprint and one plan, cover it exactly once, and each verifies.
+
+    Example: roadtest merge runs/*-s*of3
+    Example: roadtest merge /shared/runs/*-s*of8 --into runs/nightly
+    Exit codes: 0 merged; 1 a gate hypothesis was refuted; 2 a shard missing, duplicated, foreign or altered;
+    3 a model's calls failed beyond max_error_rate.
+    """
+    result, warnings = api.merge(workspace, run_refs, into)
+    for message in warnings:
+        err.print(f"warning: {api.printable_text(message)}", markup=False)
+    shards = result.archive.manifest_record().merged_from
+    if json_out:
+        _finish_run(replace(result, warnings=tuple(warnings)), None, True, [s.run_id for s in shards])
+        return
+    out.print(f"merged {plural_of(len(shards), 'shard')} ({plural_of(result.trials, 'trial')}, "
+              f"{plural_of(result.errors, 'error')}) into {result.archive.path}")
+    _finish_run(result, None, False, [])
 
 
 @command
@@ -577,7 +655,12 @@ def runs(workspace: Workspace = Path("."), json_out: JsonFlag = False) -> None:
     table = []
     for r in rows:
         counts = ", ".join(f"{n} {v.lower()}" for v, n in sorted(r.get("verdicts", {}).items()))
-        table.append([r["run_id"], r.get("started_at") or "", r.get("status") or "", ", ".join(r.get("hypotheses", [])),
+        status = r.get("status") or ""
+        if r.get("shard"):
+            status += f" (shard {r['shard']})"
+        elif r.get("merged_from"):
+            status += f" (merged, {plural_of(len(r['merged_from']), 'shard')})"
+        table.append([r["run_id"], r.get("started_at") or "", status, ", ".join(r.get("hypotheses", [])),
                       ", ".join(r.get("models", [])), (r.get("fingerprint") or "")[:12], counts])
     print_table(out, ["run", "started", "status", "hypotheses", "models", "fingerprint", "verdicts"], table)
 
@@ -598,4 +681,16 @@ from roadtest.cli import record as _record  # noqa: E402,F401  (registers decide
 
 
 def main() -> None:
-    app()
+    app(args=optional_values(sys.argv[1:]))
+
+
+def optional_values(argv: list[str]) -> list[str]:
+    """`--ray` may stand alone (a local cluster) or take an address: typer options always take their value, so a
+    bare `--ray` (last, or before another option) is given the value `local` here."""
+    out = list(argv)
+    for i, arg in enumerate(out):
+        if arg == "--":
+            break
+        if arg == "--ray" and (i + 1 == len(out) or out[i + 1].startswith("-")):
+            out[i] = f"--ray={LOCAL_RAY}"
+    return out

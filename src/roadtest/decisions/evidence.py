@@ -85,6 +85,10 @@ def read_run(archive: RunArchive, check_sources: bool = False) -> RunVerdicts:
     """A finished run's verdicts; RoadtestError when it has none, its verdicts.json is not the one recorded or not
     of the shape roadtest writes, or (`check_sources`) its trials, plan or configuration changed after the run."""
     manifest = archive.manifest_record()
+    if manifest.shard is not None:   # a slice of a run: its verdicts are of part of the evidence
+        raise RoadtestError(f"run {archive.run_id} is shard {manifest.shard.index}/{manifest.shard.count} of a run: "
+                            "its verdicts are of its slice of the plan alone, not a decision",
+                            "merge the shards (`roadtest merge`) and decide on the merged run")
     recorded = manifest.files
     path = archive.path / VERDICTS
     if VERDICTS not in recorded or not path.is_file():

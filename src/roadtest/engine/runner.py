@@ -18,11 +18,13 @@ from typing import Any, Iterable, Iterator, Protocol
 from roadtest.engine.budget import Budget, estimated_tokens_in
 from roadtest.engine.cache import ResponseCache, request_key
 from roadtest.engine.limits import RateLimiter
+from roadtest.engine.replicas import Replica, Replicas
+from roadtest.engine.served import combined_identity, endpoint_entry
 from roadtest.engine.retry import RetryPolicy, classify_exception, classify_reply, endpoint_failure
 from roadtest.engine.records import server_message, trial_record
 from roadtest.plan import Trial
 from roadtest.plan.trial import group_key
-from roadtest.providers import Provider, Redactor, Reply, check_keys, open_provider, redactor
+from roadtest.providers import Provider, Redactor, Reply, check_keys, open_replicas, redactor
 from roadtest.spec import ModelSpec
 from roadtest.spec.hypothesis import Load, load_words
 
@@ -107,6 +109,13 @@ class Context:
     """Failed calls (after retries) per model, shared by the model's contexts in one execution."""
     sent: int = 0
     """Calls sent to this endpoint since it was opened (cache hits aside): the first `spec.warmup` are warm-up."""
+    replicas: Replicas | None = None
+    """The router over the model's endpoints when it has more than one (`provider` is then the first)."""
+
+    @property
+    def workers(self) -> int:
+        """Calls in flight at the model's normal level: max_concurrency on each replica."""
+        return self.spec.max_concurrency * (len(self.replicas) if self.replicas is not None else 1)
 
 
 def label(model: str, level: str | None, kind: str) -> str:
@@ -157,18 +166,49 @@ class Endpoints:
         home = self.home
         spec = self.models[model_id]
         redact = redactor(spec)
-        provider = await self.stack.enter_async_context(open_provider(spec, self.root, chat_format=chat_format))
-        identity = _clean(provider.identity(), redact)
+        opened = await _open_endpoints(self.stack, spec, self.root, redact, chat_format)
         if model_id == home.spec.id:   # the model's own tools server: beside its default endpoint
-            entry = {**self.recorded.get(model_id, {}), f"chat_format:{chat_format}": identity}
+            entry = {**self.recorded.get(model_id, {}), f"chat_format:{chat_format}": opened.identity}
         else:                          # a simulated customer: recorded unless its own run records it
-            entry = self.recorded.get(model_id) or {**identity, "models_entry": _clean(await _models_entry(provider, spec), redact)}
+            entry = self.recorded.get(model_id) or await opened.entry()
         self.recorded[model_id] = entry
         if not _deliver(home.options, home.sink.endpoint, model_id, entry):
             raise _Stopped()
-        return Context(provider, spec, identity, RateLimiter(spec.rpm, spec.tpm), home.sink, home.events,
-                       home.options, random.Random(f"{home.options.seed}/{model_id}/{chat_format}"), redact,
-                       None, home.failed)
+        return Context(opened.providers[0], spec, opened.identity, RateLimiter(spec.rpm, spec.tpm), home.sink,
+                       home.events, home.options, random.Random(f"{home.options.seed}/{model_id}/{chat_format}"),
+                       redact, None, home.failed, replicas=opened.replicas)
+
+
+@dataclass
+class _Opened:
+    """One model's endpoints, open: its providers (one per replica), its identity, its router (several only)."""
+
+    spec: ModelSpec
+    providers: list[Provider]
+    identity: dict[str, Any]
+    redact: Redactor | None
+    replicas: Replicas | None
+
+    async def entry(self) -> dict[str, Any]:
+        """The manifest's endpoint entry: the identity and the /models entry (with replicas, each replica's)."""
+        if self.replicas is None:
+            return {**self.identity, "models_entry": _clean(await _models_entry(self.providers[0], self.spec),
+                                                            self.redact)}
+        entries = await asyncio.gather(*(_models_entry(p, self.spec) for p in self.providers))
+        identities = [_clean(p.identity(), self.redact) for p in self.providers]
+        return endpoint_entry(identities, [_clean(e, self.redact) for e in entries])
+
+
+async def _open_endpoints(stack: AsyncExitStack, spec: ModelSpec, root: Path, redact: Redactor | None,
+                          chat_format: str | None = None) -> _Opened:
+    """Open every endpoint of `spec` (closed with `stack`); with more than one, a router over them."""
+    providers = await stack.enter_async_context(open_replicas(spec, root, chat_format))
+    if len(providers) == 1:
+        return _Opened(spec, providers, _clean(providers[0].identity(), redact), redact, None)
+    replicas = Replicas(providers, spec.max_concurrency)
+    stack.push_async_callback(replicas.aclose)
+    identity = combined_identity([_clean(p.identity(), redact) for p in providers])
+    return _Opened(spec, providers, identity, redact, replicas)
 
 
 class _Stopped(Exception):
@@ -192,14 +232,13 @@ async def execute(trials: Iterable[Trial], models: dict[str, ModelSpec], root: P
         spec = models[model_id]
         redact = redactor(spec)
         async with AsyncExitStack() as stack:
-            provider = await stack.enter_async_context(open_provider(spec, root))
-            identity = _clean(provider.identity(), redact)
-            entry = _clean(await _models_entry(provider, spec), redact)
-            recorded[model_id] = {**identity, "models_entry": entry}
+            opened = await _open_endpoints(stack, spec, root, redact)
+            recorded[model_id] = await opened.entry()
             if not _deliver(options, sink.endpoint, model_id, recorded[model_id]):
                 return
-            ctx = Context(provider, spec, identity, RateLimiter(spec.rpm, spec.tpm), sink, events, options,
-                          random.Random(f"{options.seed}/{model_id}"), redact, _planned(totals, model_id), failed)
+            ctx = Context(opened.providers[0], spec, opened.identity, RateLimiter(spec.rpm, spec.tpm), sink, events,
+                          options, random.Random(f"{options.seed}/{model_id}"), redact, _planned(totals, model_id),
+                          failed, replicas=opened.replicas)
             endpoints = Endpoints(ctx, stack, models, root, recorded)
             for key, block in groupby(model_trials, key=group_key):
                 if options.stopped:
@@ -256,7 +295,7 @@ async def _run_block(ctx: Context, level: str | None, block: Iterator[Trial], ru
     if load is not None and load.rps is not None:
         await _open_loop(ctx, load.rps, block, run)
     else:
-        concurrency = load.concurrency if load is not None and load.concurrency else ctx.spec.max_concurrency
+        concurrency = load.concurrency if load is not None and load.concurrency else ctx.workers
         await _closed_loop(concurrency, block, run)
 
 
@@ -384,14 +423,23 @@ async def call(ctx: Context, trial: Trial) -> dict[str, Any] | None:
             if ctx.options.deadline is not None and time.monotonic() >= ctx.options.deadline:
                 ctx.options.stopped = "deadline"   # the rate limit held it past the deadline: resume sends it
                 return None
+        replica = await _replica(ctx, trial)    # waiting for a replica's slot is not latency: before the timer
+        if replica is not None and ctx.replicas is not None and ctx.options.stopped:
+            ctx.replicas.done(replica, None)    # the run stopped while this call waited for a slot
+            return None
+        provider = replica.provider if replica is not None else ctx.provider
         started_at, t0 = _now(), time.perf_counter()
         reply: Reply | None = None
+        outcome = None
         try:
             async with asyncio.timeout(ctx.spec.timeout_s):   # the whole call, not one read
-                reply = await ctx.provider.send(trial.endpoint, trial.body)
+                reply = await provider.send(trial.endpoint, trial.body)
             outcome = classify_reply(reply, server_message)
         except Exception as exc:  # noqa: BLE001 - a failed call is data, not a crash
             outcome = classify_exception(exc)
+        finally:
+            if replica is not None and ctx.replicas is not None:
+                ctx.replicas.done(replica, None if outcome is None else endpoint_failure(outcome.kind))
         latency = time.perf_counter() - t0
         attempts += 1
         if outcome.ok:
@@ -400,11 +448,12 @@ async def call(ctx: Context, trial: Trial) -> dict[str, Any] | None:
                                   redactor=redactor)
             if cache is not None and key is not None:   # what is cached is what is archived: redacted
                 cache.put(key, ctx.identity, trial.endpoint, reply.status, record["response"]["body"], latency)
-            return _mark_warmup(record, warm)
+            return _mark_warmup(_mark_replica(record, replica), warm)
         if not outcome.retry or attempts > ctx.spec.max_retries:
             assert outcome.kind is not None and outcome.message is not None     # a failure names both
-            return _mark_warmup(trial_record(trial, reply, latency, started_at, (outcome.kind, outcome.message),
-                                             attempts, waited, redactor), warm)
+            return _mark_warmup(_mark_replica(trial_record(trial, reply, latency, started_at,
+                                                           (outcome.kind, outcome.message), attempts, waited,
+                                                           redactor), replica), warm)
         if ctx.options.stopped:   # the run stopped sending: no retry now, resume sends the trial again
             return None
         wait = ctx.options.retry.backoff(attempts, outcome.retry_after, ctx.rng)
@@ -414,6 +463,20 @@ async def call(ctx: Context, trial: Trial) -> dict[str, Any] | None:
         waited += wait
         if not await _sleep_unless_stopped(ctx.options, wait):
             return None
+
+
+async def _replica(ctx: Context, trial: Trial) -> Replica | None:
+    """The replica this attempt goes to (None: the model has one endpoint). Outside a load level each replica
+    takes at most max_concurrency calls at once; a level's traffic is the model's whole, uncapped."""
+    if ctx.replicas is None:
+        return None
+    return await ctx.replicas.acquire(capped=trial.level is None)
+
+
+def _mark_replica(record: dict[str, Any], replica: Replica | None) -> dict[str, Any]:
+    if replica is not None:
+        record["replica"] = replica.number
+    return record
 
 
 def _mark_warmup(record: dict[str, Any], warm: bool) -> dict[str, Any]:

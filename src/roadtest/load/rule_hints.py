@@ -75,6 +75,11 @@ def _actions_unused(data: Any, ctx: dict, line) -> tuple[tuple, str]:
                    f"`rule: end_state` (now `rule: {ctx.get('rule')}`)")
 
 
+def _base_url_twice(data: Any, ctx: dict, line) -> tuple[tuple, str]:
+    return ("base_url",), (f"list each replica's endpoint once: remove the second {ctx.get('url')} "
+                           "(two calls in flight on one server are `max_concurrency: 2`)")
+
+
 def _needs_gguf(data: Any, ctx: dict, line) -> tuple[tuple, str]:
     return (), (f"add `gguf: smollm2-135m-instruct` (bundled: {', '.join(BUNDLED_MODELS)}) "
                 "or a path to a .gguf file")
@@ -200,6 +205,9 @@ HINTS: dict[str, Hint] = {
     "model_local_base_url": _fixed("remove `base_url:`, or set `provider: openai` to use that endpoint",
                                    ("base_url",)),
     "model_needs_base_url": _fixed("add `base_url: https://api.openai.com/v1` (or your server's URL ending in /v1)"),
+    "model_openai_replicas": _fixed("remove `replicas:` and list the endpoints instead, e.g. `base_url: "
+                                    "[http://gpu-1:8000/v1, http://gpu-2:8000/v1]`", ("replicas",)),
+    "model_base_url_twice": _base_url_twice,
     "workspace_model_twice": _model_twice,
 }
 """Hint for each rule code of roadtest.spec."""

@@ -66,6 +66,55 @@ def open_provider(spec: ModelSpec, root: Path, chat_format: str | None = None):
     return opener(spec, root, chat_format=chat_format) if chat_format else opener(spec, root)
 
 
+def open_replicas(spec: ModelSpec, root: Path,
+                  chat_format: str | None = None) -> contextlib.AbstractAsyncContextManager[list[Provider]]:
+    """Async context manager yielding one ready provider per endpoint of `spec`, in order: its `base_url`s
+    (openai), or its `replicas` llama.cpp servers (local, started at once, the CPU cores shared out); a model
+    with one endpoint gets `open_provider`'s. Stops everything it started."""
+    if spec.replica_count == 1:
+        return _one(spec, root, chat_format)
+    return _local_replicas(spec, root, chat_format) if spec.provider == "local" else _openai_replicas(spec)
+
+
+@contextlib.asynccontextmanager
+async def _one(spec: ModelSpec, root: Path, chat_format: str | None) -> AsyncIterator[list[Provider]]:
+    async with open_provider(spec, root, chat_format) as provider:
+        yield [provider]
+
+
+@contextlib.asynccontextmanager
+async def _openai_replicas(spec: ModelSpec) -> AsyncIterator[list[Provider]]:
+    from roadtest.providers.openai import OpenAIProvider
+
+    providers: list[OpenAIProvider] = []
+    try:
+        for url in spec.base_urls:
+            providers.append(OpenAIProvider(spec, url))
+        yield list(providers)
+    finally:
+        for provider in providers:
+            await provider.aclose()
+
+
+@contextlib.asynccontextmanager
+async def _local_replicas(spec: ModelSpec, root: Path, chat_format: str | None) -> AsyncIterator[list[Provider]]:
+    from roadtest.providers.local import LocalProvider, LocalServer, replica_threads, start_all, stop_all
+
+    threads = replica_threads(spec.replicas)
+    servers = [LocalServer(spec, root, chat_format=chat_format, threads=threads) for _ in range(spec.replicas)]
+    start_all(servers)
+    providers: list[LocalProvider] = []
+    try:
+        providers = [LocalProvider(spec, server) for server in servers]
+        yield list(providers)
+    finally:
+        try:
+            for provider in providers:
+                await provider.aclose()
+        finally:
+            stop_all(servers)
+
+
 _LAZY = {"OpenAIProvider": "roadtest.providers.openai", "LocalServer": "roadtest.providers.local"}
 
 
@@ -79,4 +128,4 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = ["MIN_KEY_CHARS", "PROVIDERS", "Provider", "Redactor", "Reply", "ResponseTooLarge", "LocalServer",
-           "OpenAIProvider", "check_keys", "open_provider", "redact", "redactor"]
+           "OpenAIProvider", "check_keys", "open_provider", "open_replicas", "redact", "redactor"]

@@ -70,9 +70,11 @@ class LocalServer:
     """Starts `python -m llama_cpp.server` for one GGUF and stops it by PID."""
 
     def __init__(self, spec: ModelSpec, root: Path, startup_timeout_s: float = 180.0,
-                 chat_format: str | None = None) -> None:
+                 chat_format: str | None = None, threads: int | None = None) -> None:
         self.spec = spec
         self.chat_format = chat_format
+        self.threads = threads or os.cpu_count() or 1
+        """CPU threads the server computes with (every core, unless replicas share them)."""
         self.path = gguf_path(spec, root)
         self.startup_timeout_s = startup_timeout_s
         self.port = 0
@@ -87,10 +89,23 @@ class LocalServer:
     def command(self) -> list[str]:
         return [sys.executable, "-m", "llama_cpp.server", "--model", str(self.path),
                 "--host", "127.0.0.1", "--port", str(self.port), "--model_alias", self.spec.request_model,
-                "--n_ctx", str(self.spec.n_ctx), "--n_threads", str(os.cpu_count() or 1),
+                "--n_ctx", str(self.spec.n_ctx), "--n_threads", str(self.threads),
                 "--verbose", "false", *(["--chat_format", self.chat_format] if self.chat_format else [])]
 
-    def start(self) -> str:
+    def start(self, wait: bool = True) -> str:
+        """Start the server and wait until it answers; `wait=False` only starts the process (`wait_ready` then
+        waits), so several servers can start at once. Call it from a thread that lives as long as the server:
+        on Linux the server's death signal fires when the thread that started it ends, not only the process."""
+        self._launch()
+        if wait:
+            try:
+                self.wait_ready()
+            except BaseException:
+                self.stop()
+                raise
+        return self.base_url
+
+    def _launch(self) -> None:
         if importlib.util.find_spec("llama_cpp") is None:
             raise RoadtestError("llama-cpp-python is not installed", INSTALL_HINT)
         self.port = free_port()
@@ -98,16 +113,11 @@ class LocalServer:
         self.process = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=self._log,
                                         stderr=subprocess.STDOUT, start_new_session=True,
                                         preexec_fn=_die_with_parent if sys.platform == "linux" else None)
-        try:
-            self._wait_ready()
-        except BaseException:
-            self.stop()
-            raise
-        return self.base_url
 
-    def _wait_ready(self) -> None:
+    def wait_ready(self) -> None:
+        """Wait until the launched server answers /models (RunError when it exits or takes too long)."""
         process = self.process
-        assert process is not None              # start() starts it first
+        assert process is not None              # launch() starts it first
         deadline = time.monotonic() + self.startup_timeout_s
         while time.monotonic() < deadline:
             if process.poll() is not None:
@@ -149,6 +159,37 @@ class LocalServer:
             if self.chat_format:
                 self._identity["chat_format"] = self.chat_format
         return self._identity
+
+
+def start_all(servers: list[LocalServer]) -> None:
+    """Start several servers at once (the processes load their models in parallel), then wait until each
+    answers; if one fails, every one is stopped. The waiting is done here, not in threads: a server started
+    from a thread would get its death signal when that thread ends."""
+    try:
+        for server in servers:
+            server.start(wait=False)
+        for server in servers:
+            server.wait_ready()
+    except BaseException:
+        stop_all(servers)
+        raise
+
+
+def stop_all(servers: list[LocalServer]) -> None:
+    """Stop every server by its PID (each one, even when stopping another fails)."""
+    errors = []
+    for server in servers:
+        try:
+            server.stop()
+        except Exception as exc:  # noqa: BLE001 - stop the others, then say what went wrong
+            errors.append(exc)
+    if errors:
+        raise errors[0]
+
+
+def replica_threads(replicas: int) -> int:
+    """CPU threads each of `replicas` local servers computes with: the cores shared out, at least one each."""
+    return max(1, (os.cpu_count() or 1) // replicas)
 
 
 class LocalProvider(OpenAIProvider):

@@ -26,7 +26,7 @@ class OpenAIProvider:
 
     def __init__(self, spec: ModelSpec, base_url: str | None = None) -> None:
         self.spec = spec
-        self.base_url = (base_url or spec.base_url or "").rstrip("/")
+        self.base_url = (base_url or next(iter(spec.base_urls), "")).rstrip("/")
         self._urls = {e: httpx.URL(f"{self.base_url}/{e}") for e in ENDPOINTS}
         host = self._urls[ENDPOINTS[0]].netloc.decode("ascii")
         headers = {"host": host, "content-type": "application/json", "accept": "application/json"}
@@ -64,6 +64,17 @@ class OpenAIProvider:
             return [e for e in data if isinstance(e, dict)] if isinstance(data, list) else []
         except (httpx.HTTPError, ValueError, AttributeError, OSError, ResponseTooLarge):
             return []
+
+    async def alive(self) -> bool:
+        """Whether the endpoint answers its /models listing with 200 (a replica out of rotation is probed so)."""
+        request = httpx.Request("GET", httpx.URL(f"{self.base_url}/models"), headers=self._headers,
+                                extensions=self._timeout)
+        try:
+            response = await self._transport.handle_async_request(request)
+            await response.aclose()
+        except (httpx.HTTPError, OSError):
+            return False
+        return response.status_code == 200
 
     def identity(self) -> dict[str, Any]:
         return {"provider": "openai", "base_url": self.base_url, "model": self.spec.request_model,

@@ -101,13 +101,27 @@ NORMALISATION = "answers compared after Unicode NFKC, punctuation removed, white
                 "(unless case_sensitive)"
 
 
+def _servers(m: dict[str, Any]) -> str:
+    """'local llama.cpp server', or how many serve the model as replicas."""
+    count = m.get("replicas") or 1
+    return "local llama.cpp server" if count == 1 else f"{count} local llama.cpp servers (replicas)"
+
+
+def _endpoints(m: dict[str, Any]) -> str:
+    """'OpenAI-compatible endpoint URL', or every replica's URL."""
+    urls = m.get("base_url")
+    if isinstance(urls, list) and len(urls) > 1:
+        return f"{len(urls)} OpenAI-compatible endpoints (replicas) {', '.join(urls)}"
+    return f"OpenAI-compatible endpoint {urls[0] if isinstance(urls, list) else urls}"
+
+
 def identity_line(m: dict[str, Any], endpoint: dict[str, Any]) -> str:
     """What the model is, in a few words (the title block)."""
     if m["provider"] == "local":
         sha = endpoint.get("gguf_sha256", "")
         mode = f", {m['mode']} mode" if m.get("mode") else ""
-        return f"local llama.cpp server, {m['gguf']}{mode}" + (f" (GGUF sha256 {sha[:12]}…)" if sha else "")
-    return f"OpenAI-compatible endpoint {m.get('base_url')}, model {m.get('model') or m['id']}"
+        return f"{_servers(m)}, {m['gguf']}{mode}" + (f" (GGUF sha256 {sha[:12]}…)" if sha else "")
+    return f"{_endpoints(m)}, model {m.get('model') or m['id']}"
 
 
 def endpoint_line(m: dict[str, Any], endpoint: dict[str, Any], currency: str | None = None) -> str:
@@ -115,14 +129,15 @@ def endpoint_line(m: dict[str, Any], endpoint: dict[str, Any], currency: str | N
     if m["provider"] == "local":
         sha = endpoint.get("gguf_sha256", "")
         mode = f", {m['mode']} mode" if m.get("mode") else ""
-        text = f"local llama.cpp server (llama-cpp-python {endpoint.get('llama_cpp_version', '?')}), " \
+        text = f"{_servers(m)} (llama-cpp-python {endpoint.get('llama_cpp_version', '?')}), " \
                f"{endpoint.get('gguf_file') or m['gguf']}{mode}" + (f", GGUF sha256 {sha}" if sha else "")
         text += f"; context {m.get('n_ctx')} tokens"
     else:
-        text = f"OpenAI-compatible endpoint {m.get('base_url')}, model {m.get('model') or m['id']}"
+        text = f"{_endpoints(m)}, model {m.get('model') or m['id']}"
         if m.get("api_key_env"):
             text += f", key from ${m['api_key_env']}"
-    limits = [f"{m.get('max_concurrency')} in flight", f"timeout {m.get('timeout_s')} s",
+    each = " on each replica" if len(endpoint.get("replicas") or []) > 1 else ""
+    limits = [f"{m.get('max_concurrency')} in flight{each}", f"timeout {m.get('timeout_s')} s",
               f"{m.get('max_retries')} retries", "log-probabilities " + ("asked for" if m.get("logprobs") else "off")]
     limits += [f"{k} {m[k]}" for k in ("rpm", "tpm") if m.get(k)]
     price = m.get("price")
@@ -147,6 +162,14 @@ def run_record(manifest: Manifest, run_ids: Sequence[str] | None = None) -> list
     revision = manifest.workspace.git_revision if manifest.workspace is not None else None
     rows.append(("workspace revision", revision or "not a git checkout"))
     rows.append(("platform", manifest.platform or ""))
+    if manifest.shard is not None:
+        rows.append(("shard", f"{manifest.shard.index} of {manifest.shard.count}: this run sent only its slice of "
+                              "the plan"))
+    for shard in manifest.merged_from:
+        rows.append((f"shard {shard.index} of {shard.count}",
+                     f"run {shard.run_id}, {shard.trials.records:,} records (trials.jsonl sha256 "
+                     f"{shard.trials.sha256[:12]}…), {shard.started_at or ''} to {shard.finished_at or ''}"
+                     + (f" on {shard.platform}" if shard.platform and shard.platform != manifest.platform else "")))
     for i, resumed in enumerate(manifest.resumes, 1):
         rows.append((f"resumed ({i})", f"{resumed.at or ''}: {' '.join(resumed.command)}"))
     for i, ex in enumerate(manifest.execution, 1):

@@ -276,6 +276,8 @@ def _load_rows(load: dict[str, Any] | None, models: list[str]) -> list[LoadRow]:
             t = lv["target"]
             level = Load.model_validate({k: t[k] for k in ("concurrency", "rps") if t.get(k) is not None}).words()
             level = ("normal: " if label == "base" else "") + level
+            if lv.get("replicas"):
+                level += f", across {lv['replicas']} replicas"
             if lv.get("achieved_concurrency") is None:
                 got = "not measured: every call came from the response cache"
             else:

@@ -204,6 +204,22 @@ def _cost_lines(metrics: dict[str, Any], model_ids: list[str], scenario_ids: lis
                            costing, cost.monthly(metrics, m, costing))) for m in model_ids]
 
 
+def replica_warnings(endpoints: dict[str, Any], model_ids: Sequence[str]) -> list[str]:
+    """Page 1's warning for each replica that seems to serve a different model under its model's name (the
+    engine recorded it in the model's endpoint entry: roadtest.engine.replicas.replica_drift)."""
+    return [f"{m}: {sentence}" for m in model_ids for sentence in (endpoints.get(m) or {}).get("replica_drift") or []]
+
+
+def shard_warnings(manifest: Manifest) -> list[str]:
+    """A document of one shard says first that its evidence is a slice of the run's."""
+    if manifest.shard is None:
+        return []
+    k, n = manifest.shard.index, manifest.shard.count
+    return [f"This document covers shard {k} of {n} of a run: about 1/{n} of its plan. Its verdicts are of that "
+            f"slice alone, not the run's; merge the shards (`roadtest merge`) and report the merged run for the "
+            "decision."]
+
+
 def build_view(manifest: Manifest, metrics: dict[str, Any], verdicts: dict[str, Any],
                generated: str, requests: dict[tuple[str, str], dict[str, Any]] | None = None, *,
                decisions: dict[str, Any] | None = None, run_ids: Sequence[str] | None = None,
@@ -264,7 +280,8 @@ def build_view(manifest: Manifest, metrics: dict[str, Any], verdicts: dict[str, 
         toxicity_classifier=metrics.get("toxicity_classifier", ""),
         judges=[_judge_line(j) for j in metrics.get("judges", {}).values()],
         comparisons=scan_rows, variability=variability,
-        warnings=list(warnings), design_warnings=warned,
+        warnings=shard_warnings(manifest) + list(warnings) + replica_warnings(endpoints, [m["id"] for m in models]),
+        design_warnings=warned,
         model_lines=_cost_lines(metrics, model_ids, scenario_ids, depends, costing),
         model_note=MODEL_NOTE if any("latency_n" in v for v in metrics.get("models", {}).values()) else "",
         toc=_toc(hyps, scenarios, best or scan, variability, record),

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Any, Literal, Optional, Union
 
-from pydantic import Field, model_validator
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 from roadtest.spec.base import Ident, Spec, rule_error
 
@@ -34,8 +34,9 @@ class ModelSpec(Spec):
     """`local` starts a llama.cpp server on loopback; `openai` talks to base_url."""
     gguf: Optional[str] = None
     """local only: a bundled model name (see `roadtest check`) or a path to a .gguf file."""
-    base_url: Optional[str] = None
-    """openai only: the endpoint root, e.g. https://api.openai.com/v1."""
+    base_url: Union[str, list[str], None] = None
+    """openai only: the endpoint root, e.g. https://api.openai.com/v1; a list of distinct roots serves the model
+    from several replicas (each call goes to the one with the fewest calls in flight)."""
     api_key_env: Optional[str] = None
     """Name of the environment variable holding the API key; the key is never written."""
     model: Optional[str] = None
@@ -45,7 +46,10 @@ class ModelSpec(Spec):
     price: Optional[Price] = None
     """Token prices, for cost metrics; without it cost is reported as not priced."""
     max_concurrency: int = Field(default=1, ge=1, le=512)
-    """Requests in flight at once against this model."""
+    """Requests in flight at once against this model (against each replica when it has several)."""
+    replicas: int = Field(default=1, ge=1, le=16)
+    """local only: start this many llama.cpp servers, splitting the CPU cores between them (an openai model gets
+    replicas from a list of `base_url`s)."""
     timeout_s: float = Field(default=120.0, gt=0)
     """Per-call timeout in seconds (the whole call, not one read)."""
     max_retries: int = Field(default=4, ge=0, le=20)
@@ -77,10 +81,40 @@ class ModelSpec(Spec):
             if self.base_url:
                 raise rule_error("model_local_base_url",
                                  "a local model has no `base_url:`; roadtest starts its server")
-        if self.provider == "openai" and not self.base_url:
-            raise rule_error("model_needs_base_url",
-                             "an openai model needs `base_url:` (e.g. https://api.openai.com/v1)")
+        if self.provider == "openai":
+            if not self.base_url:
+                raise rule_error("model_needs_base_url",
+                                 "an openai model needs `base_url:` (e.g. https://api.openai.com/v1)")
+            if "replicas" in self.model_fields_set:
+                raise rule_error("model_openai_replicas",
+                                 "`replicas:` starts local servers; an openai model gets replicas from a list of "
+                                 "`base_url`s")
+            twice = sorted({u for u in self.base_urls if self.base_urls.count(u) > 1})
+            if twice:
+                raise rule_error("model_base_url_twice", "`base_url:` lists {url} more than once",
+                                 url=twice[0])
         return self
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # One endpoint dumps as it always did (no `replicas` key): the resolved config's hash is the run's
+        # fingerprint, and every fingerprint written before replicas existed must stay what it was.
+        data = handler(self)
+        if self.replicas == 1:
+            data.pop("replicas", None)
+        return data
+
+    @property
+    def base_urls(self) -> list[str]:
+        """The endpoint roots of an openai model, one per replica ([] for a local model)."""
+        if self.base_url is None:
+            return []
+        return [self.base_url] if isinstance(self.base_url, str) else list(self.base_url)
+
+    @property
+    def replica_count(self) -> int:
+        """How many endpoints serve this model: its `replicas` (local) or its `base_url`s (openai)."""
+        return self.replicas if self.provider == "local" else max(1, len(self.base_urls))
 
     @property
     def request_model(self) -> str:

@@ -37,18 +37,28 @@ def achieved(trials: pd.DataFrame) -> dict[str, Any]:
 
 
 def load_summary(data: RunData) -> dict[str, Any]:
-    """Per scenario x model: the normal level and every load level asked for, each with its latency."""
+    """Per scenario x model: the normal level and every load level asked for, each with its latency.
+
+    A model served by several replicas has each level say how many (`replicas`; absent: one endpoint), and its
+    normal level is max_concurrency on each replica."""
     levels = data.config["selection"].get("loads", [])
     out: dict[str, Any] = {}
     for entry in levels:
         sid = entry["scenario"]
         for model in data.model_ids:
             rows = out.setdefault(sid, {}).setdefault(model, {})
+            spec = data.models[model]
             if "base" not in rows:
-                rows["base"] = _level(data, sid, model, None, {"label": "normal", "concurrency":
-                                                               data.models[model].max_concurrency})
-            rows[entry["label"]] = _level(data, sid, model, f"load:{entry['label']}", entry)
+                rows["base"] = _replicas(_level(data, sid, model, None, {
+                    "label": "normal", "concurrency": spec.max_concurrency * spec.replica_count}), spec.replica_count)
+            rows[entry["label"]] = _replicas(_level(data, sid, model, f"load:{entry['label']}", entry),
+                                             spec.replica_count)
     return out
+
+
+def _replicas(level: dict[str, Any], count: int) -> dict[str, Any]:
+    """The level as measured with `count` replicas behind the model (said only when more than one)."""
+    return {**level, "replicas": count} if count > 1 else level
 
 
 def _level(data: RunData, sid: str, model: str, variant: str | None, target: dict[str, Any]) -> dict[str, Any]:

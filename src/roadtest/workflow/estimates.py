@@ -66,7 +66,7 @@ def plan(root: Path, hypotheses: list[str] | None, models: list[str] | None,
         latency, source = history.get(model, (DEFAULT_LATENCY_S[model_spec.provider], "a rough default"))
         rows.append({"model": model, "scenario": scenario, "trials": c["trials"], "tokens_in_est": tokens_in,
                      "tokens_out_max": c["max_out"], "cost_max": cost,
-                     "time_s_est": c["trials"] * latency / model_spec.max_concurrency, "latency_source": source,
+                     "time_s_est": c["trials"] * latency / (model_spec.max_concurrency * model_spec.replica_count), "latency_source": source,
                      **({"conversations": c["conversations"]} if "conversations" in c else {})})
     priced = [r["cost_max"] for r in rows if r["cost_max"] is not None]
     return {"selection": config["selection"], "trials": rows, "feasibility": feasibility(config),

@@ -141,6 +141,9 @@ def combine_runs(archives: list[RunArchive]) -> CombinedRuns:
             config["selection"][key] += [k for k in ids if k not in config["selection"][key]]
     config["models"] = models
     warnings, diffs = [], []
+    replicas = replica_note([(a.run_id, m) for a, m in zip(archives, manifests)])
+    if replicas:
+        warnings.append(replicas)
     for archive, manifest in zip(archives[1:], manifests[1:]):
         changes = [c for c in setting_changes(manifests[0].dump(), manifest.dump())
                    if c.category not in ("model", "endpoint")]
@@ -161,6 +164,21 @@ def combine_runs(archives: list[RunArchive]) -> CombinedRuns:
                         scored, warnings, diffs)
 
 
+def replica_note(runs: list[tuple[str, Manifest]]) -> str | None:
+    """Page 1's words when the runs served their models with different numbers of replicas (None when every
+    run used the same counts): a level of traffic spread over more replicas is a lighter load on each."""
+    from roadtest.spec import ModelSpec
+
+    counts = {run_id: {m.id: ModelSpec.model_validate(m.dump()).replica_count for m in manifest.config.models}
+              for run_id, manifest in runs}
+    if len({tuple(sorted(set(c.values()))) for c in counts.values()}) < 2:
+        return None
+    told = "; ".join(f"{run_id}: " + ", ".join(f"{m} with {n} replica{'s' if n != 1 else ''}" for m, n in c.items())
+                     for run_id, c in counts.items())
+    return (f"The runs served their models with different numbers of replicas ({told}): latency and load figures "
+            f"measured with more replicas are not comparable with ones measured with fewer.")
+
+
 def pdf_warnings() -> list[str]:
     """What makes this machine's PDFs differ, byte for byte, from one where `make install` ran."""
     from roadtest.report.render import font_subsetter
@@ -178,8 +196,8 @@ def _to_the_second(stamp: str | None) -> str | None:
 
 def _fresh_snapshot(record: tuple[Path, Path] | None, archives: list[RunArchive]) -> dict[str, Any] | None:
     """The workspace's decision record as the document shows it against these runs (None: no decisions/)."""
-    if record is None:
-        return None
+    if record is None or any(a.manifest_record().shard is not None for a in archives):
+        return None   # a shard's verdicts are of a slice: no decision is shown against them
     from roadtest.decisions.evidence import read_run
     from roadtest.decisions.snapshot import snapshot
 

@@ -9,7 +9,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from roadtest.archive import RunArchive, canonical_json, resolve_config
 from roadtest.archive.config import model_specs
@@ -18,6 +18,7 @@ from roadtest.archive.run_dir import PLAN, now
 from roadtest.archive.trials_file import served_by
 from roadtest.errors import RoadtestError, RunError
 from roadtest.load import load_workspace
+from roadtest.plan.shards import Shard
 from roadtest.workflow.archives import find_run
 from roadtest.workflow.deriving import check_sources, derive
 from roadtest.workflow.workspace import budget_warnings, check_max_cost, check_warnings
@@ -68,22 +69,26 @@ def check_request(resume: str | None, retry_errors: bool, retry_base_s: float) -
 
 
 def start(root: Path, hypotheses: list[str] | None, models: list[str] | None, events: Events,
-          command: list[str], options: RunOptions, warn: Callable[[str], None], resume_ref: str | None = None
-          ) -> RunResult:
-    """`roadtest run`: a new run of the selection, or, given `resume_ref` (id, folder or 'latest'), that run
-    finished as it was planned."""
+          command: list[str], options: RunOptions, warn: Callable[[str], None], resume_ref: str | None = None,
+          shard: Shard | None = None, runs_dir: Path | None = None) -> RunResult:
+    """`roadtest run`: a new run of the selection (with `shard`, only that slice of its plan), or, given
+    `resume_ref` (id, folder or 'latest'), that run finished as it was planned."""
     if resume_ref is None:
-        return run(root, hypotheses, models, events, command, options, warn)
-    if hypotheses or models:
-        raise RoadtestError("--resume finishes a run as it was planned; -H and -m do not apply",
-                            f"run `roadtest run --resume {resume_ref}` alone")
+        return run(root, hypotheses, models, events, command, options, warn, shard=shard, runs_dir=runs_dir)
+    if hypotheses or models or shard:
+        raise RoadtestError("--resume finishes a run as it was planned; -H, -m and --shard do not apply",
+                            f"run `roadtest run --resume {resume_ref}` alone (a shard's run stays that shard)")
     return resume(root, find_run(root, resume_ref), events, command, options, warn)
 
 
 def run(root: Path, hypotheses: list[str] | None, models: list[str] | None, events: Events,
-        command: list[str], options: RunOptions = RunOptions(), warn: Callable[[str], None] = lambda _: None
-        ) -> RunResult:
-    """Plan, archive the plan, execute, derive. A run that cannot finish keeps what finished (exit code 3)."""
+        command: list[str], options: RunOptions = RunOptions(), warn: Callable[[str], None] = lambda _: None,
+        shard: Shard | None = None, runs_dir: Path | None = None) -> RunResult:
+    """Plan, archive the plan, execute, derive. A run that cannot finish keeps what finished (exit code 3).
+
+    With `shard` the archive holds the whole plan but only that slice of it is sent (roadtest.plan.shards): its
+    own run folder (`...-s<K>of<N>`, under `runs_dir` when given), with the fingerprint every shard of the
+    workspace shares; `roadtest merge` joins the shards into one run."""
     from roadtest.plan import build_trials, select
     from roadtest.providers import check_keys
     check_max_cost(options.max_cost)
@@ -94,9 +99,11 @@ def run(root: Path, hypotheses: list[str] | None, models: list[str] | None, even
     warnings = check_warnings(ws) + budget_warnings(model_specs(config).values(), options.max_cost)
     for message in warnings:
         warn(message)
-    archive = RunArchive.create(ws.runs_dir, config, command, ws.root)
+    archive = RunArchive.create(runs_dir or ws.runs_dir, config, command, ws.root, shard=shard)
     with archive.lock():   # one writer per run folder: a `run --resume` of this run is refused while it runs
         totals = archive.write_plan(build_trials(ws, sel))
+        if shard is not None:
+            totals = _totals(_slice(archive, archive.plan()))
         warnings += _execute(archive, ws.root, events, options, totals, skip=set(), warn=warn)
         return replace(_result(archive), warnings=tuple(warnings))
 
@@ -118,7 +125,7 @@ def resume(root: Path, archive: RunArchive, events: Events, command: list[str],
         archive.repair_trials()
         manifest = archive.manifest()   # read again under the lock
         done = archive.done_ids(answered_only=options.retry_errors)
-        totals = _totals(archive.plan(skip=done))
+        totals = _totals(_slice(archive, archive.plan(skip=done)))
         manifest["resumes"] = manifest.get("resumes", []) + [{"command": command, "at": now(),
                                                               "done_before": len(done),
                                                               "retry_errors": options.retry_errors}]
@@ -142,13 +149,16 @@ def rerun(root: Path, original: RunArchive, into: Path | None, events: Events, c
                             "rerun it from its workspace with `roadtest run`")
     check_sources(original)   # links, missing or altered sources: nothing is sent from them
     check_keys(original.specs().models.values())
-    target = RunArchive.create(into or original.path.parent, original.config().dump(), command, root)
+    shard = original.manifest_record().shard   # a shard's rerun sends that shard again
+    target = RunArchive.create(into or original.path.parent, original.config().dump(), command, root,
+                               shard=Shard.from_record(shard) if shard is not None else None)
     with target.lock():
         target.copy_plan(original)   # the original's plan only if it is the one its run recorded; recorded here
         fresh = target.manifest()
         fresh["rerun_of"] = original.run_id
         target.write_manifest(fresh)
-        _execute(target, root.resolve(), events, replace(options, cache=False), _totals(target.plan()), skip=set())
+        _execute(target, root.resolve(), events, replace(options, cache=False), _totals(_slice(target, target.plan())),
+                 skip=set())
         result = _result(target)
         comparison = compare_runs(original, target)
         target.write_derived("rerun.json", canonical_json(comparison, indent=2) + "\n")
@@ -170,6 +180,21 @@ def _totals(trials: Iterable[Trial]) -> dict[tuple, int]:
     for trial in trials:
         totals[group_key(trial)] = totals.get(group_key(trial), 0) + 1
     return totals
+
+
+def _slice(archive: RunArchive, trials: Iterable[Trial]) -> Iterator[Trial]:
+    """The planned trials this run sends: all of them, or a shard's run its own slice."""
+    record = archive.manifest_record().shard
+    if record is None:
+        yield from trials
+        return
+    shard = Shard.from_record(record)
+    yield from (t for t in trials if shard.owns(t))
+
+
+def result_of(archive: RunArchive) -> RunResult:
+    """A finished archive as a RunResult: its verdicts derived again, its trials counted (a retried trial once)."""
+    return _result(archive)
 
 
 def _result(archive: RunArchive) -> RunResult:
@@ -204,7 +229,7 @@ def _execute(archive: RunArchive, root: Path, events: Events, options: RunOption
     talks = conversations(archive, retry_errors=options.retry_errors)
 
     async def phases() -> None:
-        await execute(archive.plan(skip), models, root, archive, events, engine, totals, talks)
+        await execute(_slice(archive, archive.plan(skip)), models, root, archive, events, engine, totals, talks)
         if engine.stopped:
             return
         archive.flush()
@@ -270,12 +295,27 @@ def _stop_message(stopped: str, archive: RunArchive) -> tuple[str, str]:
     return messages.get(stop_kind(stopped), (f"stopped before the end: {stopped}; {where}", f"finish it with: {resume}"))
 
 
+def record_served(manifest: dict[str, Any], folder: Path) -> None:
+    """Into the manifest's endpoint entries: the model names and system fingerprints the answers in `folder`'s
+    trials.jsonl carried (`served`), per replica too, with a replica serving another model under the same name
+    flagged (`replica_drift`). A run records it as each execution ends, a merge over the merged trials."""
+    for model_id, served in served_by(folder).items():
+        manifest["endpoints"].setdefault(model_id, {})["served"] = served
+    replicated = {m: e for m, e in manifest["endpoints"].items() if e.get("replicas")}
+    if replicated:
+        from roadtest.archive.trials_file import served_by_endpoint
+        from roadtest.engine.served import record_served as record_replicas
+
+        per_replica = served_by_endpoint(folder)[1]
+        for model_id, entry in replicated.items():
+            record_replicas(entry, per_replica.get(model_id, {}))
+
+
 def _record_execution(archive: RunArchive, options: RunOptions, cache: ResponseCache | None) -> None:
     archive.flush()
     archive.record_sources()
     manifest = archive.manifest()
-    for model_id, served in served_by(archive.path).items():
-        manifest["endpoints"].setdefault(model_id, {})["served"] = served
+    record_served(manifest, archive.path)
     runs = manifest.get("execution", [])
     runs.append({"cache": {**cache.stats(), "unsaved": cache.unsaved, "warnings": list(cache.warnings)}
                  if cache else None, "max_cost": options.max_cost,

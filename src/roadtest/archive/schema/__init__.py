@@ -18,13 +18,13 @@ from roadtest.archive.schema.config import (HypothesisEntry, ModelEntry, Resolve
                                             ToolTable, WorkspaceSettings)
 from roadtest.archive.schema.derived import (CriterionVerdict, Estimate, HypothesisVerdict, Metrics, ModelVerdict,
                                              ScoreRow, Verdicts)
-from roadtest.archive.schema.manifest import (Execution, FileSummary, Manifest, PlanSummary, Resume, TrialsSummary,
-                                              WorkspaceState)
+from roadtest.archive.schema.manifest import (Execution, FileSummary, Manifest, MergedShard, PlanSummary, Resume,
+                                              ShardRecord, TrialsSummary, WorkspaceState)
 from roadtest.archive.schema.trials import (CacheHit, CallError, CallRow, JudgeRow, ModelRow, PlannedTrial, Request,
                                             Response, TrialRow, TurnRow, row, row_problem)
 
 __all__ = ["CacheHit", "CallError", "CallRow", "Closed", "CriterionVerdict", "Estimate", "Execution", "FileSummary",
-           "HypothesisEntry", "HypothesisVerdict", "JudgeRow", "Manifest", "Metrics", "ModelEntry", "ModelRow",
+           "HypothesisEntry", "HypothesisVerdict", "JudgeRow", "Manifest", "MergedShard", "Metrics", "ModelEntry", "ModelRow",
            "ModelVerdict", "Number", "PlanSummary", "PlannedTrial", "Record", "Request", "ResolvedConfig", "Response",
-           "Resume", "ScenarioEntry", "ScoreRow", "Selection", "ToolTable", "TrialRow", "TrialsSummary", "TurnRow",
+           "Resume", "ScenarioEntry", "ScoreRow", "Selection", "ShardRecord", "ToolTable", "TrialRow", "TrialsSummary", "TurnRow",
            "Verdicts", "WorkspaceSettings", "WorkspaceState", "row", "row_problem"]

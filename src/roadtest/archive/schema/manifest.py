@@ -62,6 +62,40 @@ class Execution(Record):
     """When it ended (UTC, ISO 8601)."""
 
 
+class ShardRecord(Record):
+    """`roadtest run --shard K/N`: this run is one slice of its plan (roadtest.plan.shards); plan.jsonl is the
+    whole plan, trials.jsonl holds only the shard's trials."""
+
+    index: StrictInt = Field(ge=1)
+    """K: which shard (1-based)."""
+    count: StrictInt = Field(ge=1)
+    """N: how many shards the plan is split into."""
+
+
+class MergedShard(Record):
+    """One shard of a merged run, as it was when it was merged (`roadtest merge`)."""
+
+    run_id: str
+    """The shard's run id."""
+    index: StrictInt
+    """K."""
+    count: StrictInt
+    """N."""
+    command: list[str] = []
+    """The command line that started it."""
+    started_at: Optional[str] = None
+    """When it started."""
+    finished_at: Optional[str] = None
+    """When it last ended."""
+    platform: Optional[str] = None
+    """The machine it ran on (platform.platform())."""
+    versions: dict[str, Optional[str]] = {}
+    """Its roadtest, python and package versions."""
+    trials: TrialsSummary
+    """Its trials.jsonl (records, bytes, sha256): the merged trials.jsonl is the shards' files one after another,
+    in shard order (the merged run's `resumes` and `execution` are the shards' too, in the same order)."""
+
+
 class WorkspaceState(Record):
     """The workspace the run was started from."""
 
@@ -116,6 +150,10 @@ class Manifest(Record):
     """Every execution, in order."""
     rerun_of: Optional[str] = None
     """`roadtest rerun`: the run whose plan was sent again."""
+    shard: Optional[ShardRecord] = None
+    """`roadtest run --shard K/N`: the slice of the plan this run sends (absent: the whole plan)."""
+    merged_from: list[MergedShard] = []
+    """`roadtest merge`: the shards this run was merged from, in shard order (absent: it ran as one)."""
 
     @property
     def written_by(self) -> Optional[str]:

@@ -102,6 +102,9 @@ class CallRow(Record):
     """Served from the response cache (absent: sent to the endpoint)."""
     warmup: StrictBool = False
     """Load trials: a warm-up call, not measured."""
+    replica: Optional[StrictInt] = None
+    """The replica that answered (1-based; for an error, the one the last attempt went to), for a model served by
+    several endpoints (absent with one endpoint, and for an answer from the cache)."""
 
 
 class ModelRow(CallRow):
