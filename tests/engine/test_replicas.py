@@ -188,6 +188,15 @@ def test_both_replicas_answer_the_cap_holds_on_each_and_rows_name_their_replica(
         (1, u1, "smollm2"), (2, u2, "smollm2")]
 
 
+def test_each_replica_is_a_cold_server_its_first_calls_are_warm_up(tmp_path, stub):
+    (p1, u1), (p2, u2) = stub(delay_s=0.05), stub(delay_s=0.05)
+    sink = engine(model([u1, u2], max_concurrency=1, warmup=2), trials(12), tmp_path)
+    for number in (1, 2):
+        mine = [r for r in sink.records if r["replica"] == number]
+        assert len(mine) > 2
+        assert [bool(r.get("warmup")) for r in mine] == [True, True] + [False] * (len(mine) - 2)
+
+
 def test_a_load_level_is_the_models_whole_traffic_without_a_cap_per_replica(tmp_path, stub):
     (p1, u1), (p2, u2) = stub(delay_s=0.15), stub(delay_s=0.15)
     sink = engine(model([u1, u2], max_concurrency=1, warmup=0), trials(16, level="c4"), tmp_path)

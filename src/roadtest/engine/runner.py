@@ -427,6 +427,8 @@ async def call(ctx: Context, trial: Trial) -> dict[str, Any] | None:
         if replica is not None and ctx.replicas is not None and ctx.options.stopped:
             ctx.replicas.done(replica, None)    # the run stopped while this call waited for a slot
             return None
+        if replica is not None:   # each replica is a server of its own, cold at first: its first calls are warm-up
+            warm = replica.sent <= ctx.spec.warmup
         provider = replica.provider if replica is not None else ctx.provider
         started_at, t0 = _now(), time.perf_counter()
         reply: Reply | None = None

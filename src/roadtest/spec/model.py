@@ -61,8 +61,9 @@ class ModelSpec(Spec):
     n_ctx: int = Field(default=2048, ge=256)
     """local only: context window of the llama.cpp server."""
     warmup: int = Field(default=2, ge=0, le=100)
-    """The first calls after the endpoint is opened (a server's cold start) are warm-up: their answers count,
-    their latencies are shown apart and never enter a latency or load claim."""
+    """The first calls after the endpoint is opened (a server's cold start; with replicas, each replica's first
+    calls) are warm-up: their answers count, their latencies are shown apart and never enter a latency or load
+    claim."""
     max_response_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     """A response body larger than this is not read on: the call becomes an error row (too_large)."""
     tool_results: Optional[Literal["tool", "user"]] = None
