@@ -104,8 +104,8 @@ def merge(root: Path, refs: list[str], into: Path | None = None) -> tuple[RunRes
     first shard); its result and the merge's warnings."""
     from roadtest.workflow import merging, running
     from roadtest.workflow.archives import find_run
-    merged, warnings = merging.merge([find_run(root, ref) for ref in refs], into)
-    return running.result_of(merged), warnings
+    merged = merging.merge([find_run(root, ref) for ref in refs], into)
+    return running.result_of(merged.archive, merged.verdicts), merged.warnings
 
 
 def rerun(root: Path, original: RunArchive, into: Path | None, events: Events,

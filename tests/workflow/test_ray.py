@@ -95,7 +95,7 @@ def test_ray_shards_merge_as_merge_does_and_decide_as_the_unsharded_run(tmp_path
     assert [f.name[-5:] for f in folders] == ["s1of3", "s2of3", "s3of3"]
     assert all(f.parent == root / "runs" for f in folders)
     again = tmp_path / "elsewhere" / result.archive.path.name
-    merged_again, _ = merging.merge([RunArchive(f) for f in folders], into=again)
+    merged_again = merging.merge([RunArchive(f) for f in folders], into=again).archive
     mine, theirs = _files(result.archive.path), _files(merged_again.path)
     assert set(FILES) <= set(mine)
     assert mine == theirs   # byte for byte, derived files included
@@ -138,8 +138,8 @@ def test_a_shard_that_stops_keeps_its_folder_and_is_finished_and_merged(tmp_path
 
     for folder in folders:   # the hint works: each shard resumed from the bytes Ray brought back
         running.resume(root, RunArchive(folder), Recorder(), ["roadtest", "run", "--resume", folder.name], NO_CACHE)
-    merged, _ = merging.merge([RunArchive(f) for f in folders])
-    assert running.result_of(merged).trials == len(ITEMS)
+    merged = merging.merge([RunArchive(f) for f in folders])
+    assert running.result_of(merged.archive, merged.verdicts).trials == len(ITEMS)
 
 
 def test_without_the_extra_it_says_how_to_install_it(tmp_path, monkeypatch):

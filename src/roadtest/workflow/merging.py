@@ -14,7 +14,7 @@ import shutil
 from contextlib import ExitStack
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from roadtest.archive import RunArchive
 from roadtest.archive.canonical import fingerprint
@@ -29,10 +29,20 @@ from roadtest.workflow.running import record_served
 MERGED_SUFFIX = "merged"
 
 
-def merge(shards: list[RunArchive], into: Path | None = None) -> tuple[RunArchive, list[str]]:
+class Merged(NamedTuple):
+    """A merge's outcome."""
+
+    archive: RunArchive
+    """The merged run."""
+    warnings: list[str]
+    """Shards that ran different software or saw different endpoints."""
+    verdicts: dict[str, Any]
+    """Its verdicts, as derived (and written to verdicts.json)."""
+
+
+def merge(shards: list[RunArchive], into: Path | None = None) -> Merged:
     """Check the shards and write the merged run at `into` (default: beside the first shard, named
-    `<earliest shard's start>-<fingerprint[:6]>-merged`), scores, metrics and verdicts derived. Returns the merged
-    archive and warnings (shards that ran different software or saw different endpoints)."""
+    `<earliest shard's start>-<fingerprint[:6]>-merged`), scores, metrics and verdicts derived."""
     if not shards:
         raise RoadtestError("merge needs the run folders of a plan's shards", "e.g. roadtest merge runs/*-s*of3")
     manifests = [_shard_manifest(a) for a in shards]
@@ -50,8 +60,7 @@ def merge(shards: list[RunArchive], into: Path | None = None) -> tuple[RunArchiv
         except BaseException:   # a merge the disk refused leaves no half-merged run behind
             _remove(target, created)
             raise
-    derive(merged)
-    return merged, warnings
+    return Merged(merged, warnings, derive(merged))
 
 
 def _shard_manifest(archive: RunArchive) -> Manifest:

@@ -91,10 +91,10 @@ def run_on_ray(root: Path, hypotheses: list[str] | None, models: list[str] | Non
     folders = [write_shard(ws.runs_dir, o) for o in outcomes if o.name is not None]
     check_outcomes(outcomes, folders)
     from roadtest.workflow import merging, running
-    merged, merge_warnings = merging.merge([RunArchive(p) for p in folders])
-    for message in merge_warnings:
+    merged = merging.merge([RunArchive(p) for p in folders])
+    for message in merged.warnings:
         relay.warning(message)
-    return replace(running.result_of(merged), warnings=tuple(relay.warnings)), folders
+    return replace(running.result_of(merged.archive, merged.verdicts), warnings=tuple(relay.warnings)), folders
 
 
 def import_ray() -> Any:

@@ -192,13 +192,14 @@ def _slice(archive: RunArchive, trials: Iterable[Trial]) -> Iterator[Trial]:
     yield from (t for t in trials if shard.owns(t))
 
 
-def result_of(archive: RunArchive) -> RunResult:
-    """A finished archive as a RunResult: its verdicts derived again, its trials counted (a retried trial once)."""
-    return _result(archive)
+def result_of(archive: RunArchive, verdicts: dict[str, Any] | None = None) -> RunResult:
+    """A finished archive as a RunResult: its trials counted (a retried trial once), its verdicts (derived again
+    unless given: a merge hands over the verdicts it has just derived)."""
+    return _result(archive, verdicts)
 
 
-def _result(archive: RunArchive) -> RunResult:
-    verdicts = derive(archive)
+def _result(archive: RunArchive, verdicts: dict[str, Any] | None = None) -> RunResult:
+    verdicts = derive(archive) if verdicts is None else verdicts
     last = archive.outcomes()   # a retried trial counts once, as its last record
     errors = sum(e for e, _ in last.values())
     cached = sum(c for _, c in last.values())
