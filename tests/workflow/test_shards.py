@@ -294,3 +294,25 @@ def test_reports_name_the_shards_and_a_shard_says_it_is_a_slice(tmp_path, served
     assert "covers shard" not in html
     assert runner.invoke(app, ["report", str(shards[0]), "-w", str(ws)]).exit_code == 0
     assert "This document covers shard 1 of 2" in (shards[0] / "report.html").read_text()
+
+
+def test_conversations_shard_by_conversation_and_merge_to_the_unsharded_run(tmp_path, stub):
+    from tests.engine.test_conversation_engine import scripted
+    from tests.engine.test_conversations import CASES, write_ws
+
+    _, url = stub(answer=scripted)
+    ws = write_ws(tmp_path / "ws", url, cases=CASES)
+    whole = Path(_run(ws, "-m", "smollm2")["path"])
+    shards = [Path(_run(ws, "-m", "smollm2", "--shard", f"{k}/2")["path"]) for k in (1, 2)]
+    turns = {p.name: {r["conversation"] for r in _lines(p / "trials.jsonl") if r.get("kind") == "turn"}
+             for p in shards}
+    assert all(turns.values()) and not set.intersection(*turns.values())   # each conversation in one shard, whole
+    result = runner.invoke(app, ["merge", "-w", str(ws), *map(str, shards), "--json"])
+    assert result.exit_code in (0, 1), result.output
+    merged = Path(json.loads(result.stdout)["path"])
+    assert _verdicts(merged) == _verdicts(whole)
+    assert _untimed(_lines(merged / "scores.jsonl")) == _untimed(_lines(whole / "scores.jsonl"))
+    conversations = [json.loads((p / "metrics.json").read_text())["scenarios"]["order-support"]["smollm2"]
+                     for p in (merged, whole)]
+    assert json.dumps(conversations[0].get("failures"), sort_keys=True) == \
+        json.dumps(conversations[1].get("failures"), sort_keys=True)
