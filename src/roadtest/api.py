@@ -99,13 +99,13 @@ def run_on_ray(root: Path, hypotheses: list[str] | None, models: list[str] | Non
                              address, shards)
 
 
-def merge(root: Path, refs: list[str], into: Path | None = None) -> tuple[RunResult, list[str]]:
+def merge(root: Path, refs: list[str], into: Path | None = None) -> tuple[RunResult, list[str], list[Path]]:
     """The shards named by `refs` (ids or folders) checked and merged into one run (at `into`, default beside the
-    first shard); its result and the merge's warnings."""
+    first shard): its result, the merge's warnings and the shards' folders in shard order."""
     from roadtest.workflow import merging, running
     from roadtest.workflow.archives import find_run
     merged = merging.merge([find_run(root, ref) for ref in refs], into)
-    return running.result_of(merged.archive, merged.verdicts), merged.warnings
+    return running.result_of(merged.archive, merged.verdicts), merged.warnings, merged.shards
 
 
 def rerun(root: Path, original: RunArchive, into: Path | None, events: Events,

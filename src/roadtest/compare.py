@@ -105,7 +105,7 @@ def setting_changes(ma: dict[str, Any], mb: dict[str, Any]) -> list[SettingChang
     for mid in sorted(set(models_a) | set(models_b)):
         out += _changes(lambda p: "model", flatten(models_a.get(mid, {})), flatten(models_b.get(mid, {})), f"models.{mid}.")
     for mid in sorted(set(ma.get("endpoints", {})) & set(mb.get("endpoints", {}))):
-        ia, ib = _identity(ma["endpoints"][mid]), _identity(mb["endpoints"][mid])
+        ia, ib = endpoint_identity(ma["endpoints"][mid]), endpoint_identity(mb["endpoints"][mid])
         out += _changes(lambda p: "endpoint", flatten(ia), flatten(ib), f"endpoints.{mid}.")
     for hid in sorted(set(ca["hypotheses"]) | set(cb["hypotheses"])):
         ha = flatten(ca["hypotheses"].get(hid, {}).get("spec", {}))
@@ -114,11 +114,11 @@ def setting_changes(ma: dict[str, Any], mb: dict[str, Any]) -> list[SettingChang
     return out
 
 
-def _identity(entry: dict[str, Any]) -> dict[str, Any]:
+def endpoint_identity(entry: dict[str, Any]) -> dict[str, Any]:
     """An endpoint entry's identity keys, without what a server changes from call to call (each replica's too)."""
     out = {k: _served_entry(v) if k == "models_entry" else v for k, v in entry.items() if k in IDENTITY_KEYS}
     if entry.get("replicas"):
-        out["replicas"] = [_identity(r) for r in entry["replicas"] if isinstance(r, dict)]
+        out["replicas"] = [endpoint_identity(r) for r in entry["replicas"] if isinstance(r, dict)]
     return out
 
 

@@ -207,7 +207,7 @@ def test_a_load_level_is_the_models_whole_traffic_without_a_cap_per_replica(tmp_
 
 
 def test_a_replica_stopped_mid_run_is_taken_out_and_every_trial_is_answered(tmp_path, stub):
-    (p1, u1), (p2, u2) = stub(delay_s=0.02), stub(delay_s=0.02)
+    (p1, u1), (p2, u2) = stub(delay_s=0.05), stub(delay_s=0.05)
     stopped = []
 
     def stop_the_second(done: int) -> None:
@@ -215,11 +215,11 @@ def test_a_replica_stopped_mid_run_is_taken_out_and_every_trial_is_answered(tmp_
             stopped.append(len(p2.seen))
             p2.stop()
 
-    sink = engine(model([u1, u2], max_concurrency=2, timeout_s=2), trials(40), tmp_path, Sink(stop_the_second))
+    sink = engine(model([u1, u2], max_concurrency=2, timeout_s=0.5), trials(80), tmp_path, Sink(stop_the_second))
     rows = sink.records
-    assert stopped and len(rows) == 40
+    assert stopped and len(rows) == 80
     assert all(r["error"] is None for r in rows)                      # no error row: replica 1 answered instead
-    assert len(p1.seen) + stopped[0] >= 40 and len(p2.seen) == stopped[0]
+    assert len(p1.seen) + stopped[0] >= 80 and len(p2.seen) == stopped[0]
     retried = sum(r["attempts"] - 1 for r in rows)
     assert retried >= 3                                               # its failures, up to taking it out
     assert {r["replica"] for r in rows[-20:]} == {1}                  # then only replica 1 answers
@@ -232,6 +232,54 @@ def test_a_replica_answering_only_errors_is_taken_out_and_the_others_answer(tmp_
     assert all(r["error"] is None and r["replica"] == 1 for r in sink.records)
     assert len(p1.seen) == 12
     assert 3 <= len(p2.seen) < 12                                     # three failures in a row, then out
+
+
+def test_a_replica_listing_its_model_but_failing_its_calls_costs_no_error_row(tmp_path, stub):
+    # it answers GET /models (so its probes succeed) and 503 to every call: it must not attract the calls
+    (p1, u1), (p2, u2) = stub(delay_s=0.05), stub(lambda i, body: "503")
+    sink = engine(model([u1, u2], max_concurrency=2, max_retries=4), trials(40), tmp_path)
+    assert len(sink.records) == 40
+    assert all(r["error"] is None and r["replica"] == 1 for r in sink.records)   # retries went to replica 1
+    assert len(p2.seen) <= 8                      # three in a row, then one call at a time after each probe
+
+
+def test_a_retry_goes_to_another_replica_than_the_one_that_failed():
+    async def go():
+        r = _router(2, cap=4)
+        first = await r.acquire()
+        r.done(first, True)
+        assert (await r.acquire(avoid=first)) is not first
+        only = _router(1, cap=4)
+        alone = await only.acquire()
+        only.done(alone, True)
+        assert (await only.acquire(avoid=alone)) is alone          # no other: the same one, never a wait
+    asyncio.run(go())
+
+
+def test_a_replica_put_back_by_a_probe_is_on_probation_until_a_call_succeeds():
+    async def go():
+        async def yes(replica) -> bool:
+            return True
+
+        r = _router(2, cap=4, probe=yes, first_pause_s=0.01)
+        bad = r.replicas[1]
+        bad.in_flight = 3
+        for _ in range(3):
+            r.done(bad, True)
+        assert not bad.in_rotation and bad.pause == 0.01
+        await asyncio.sleep(0.05)
+        assert bad.in_rotation and bad.probation
+        taken = [await r.acquire(), await r.acquire(), await r.acquire()]
+        assert sum(t is bad for t in taken) == 1                    # one call at a time on probation
+        r.done(bad, True)                                          # its first failure takes it out again
+        assert not bad.in_rotation and bad.pause == 0.02            # and it rests longer
+        await asyncio.sleep(0.05)
+        assert bad.in_rotation and bad.probation
+        picked = next(t for t in [await r.acquire() for _ in range(3)] if t is bad)
+        r.done(picked, False)                                      # an answer: healthy again
+        assert not bad.probation and bad.pause == 0.0
+        await r.aclose()
+    asyncio.run(go())
 
 
 def test_every_replica_failing_ends_in_the_error_rate_stop(tmp_path, stub):

@@ -242,7 +242,8 @@ def test_bad_combinations_of_shard_and_ray_flags_exit_2(tmp_path, served):
     ws = workspaces.write(tmp_path / "ws", [url])
     for args, words in ((["--shards", "2"], "--shards works with --ray"), (["--ray"], "--ray needs --shards"),
                         (["--shard", "5/3"], "K/N"), (["--ray", "--shards", "2", "--shard", "1/2"], "do not apply"),
-                        (["--resume", "latest", "--shard", "1/2"], "do not apply")):
+                        (["--resume", "latest", "--shard", "1/2"], "do not apply"),
+                        (["--ray", "--shards", "2", "--runs-dir", str(tmp_path / "elsewhere")], "--runs-dir")):
         result = runner.invoke(app, ["run", "-w", str(ws), "-q", *optional_values(args)])
         assert result.exit_code == 2, (args, result.output)
         assert words in result.output, (args, result.output)
@@ -316,3 +317,69 @@ def test_conversations_shard_by_conversation_and_merge_to_the_unsharded_run(tmp_
                      for p in (merged, whole)]
     assert json.dumps(conversations[0].get("failures"), sort_keys=True) == \
         json.dumps(conversations[1].get("failures"), sort_keys=True)
+
+    # a shard with one conversation's every turn removed (hashes re-recorded) does not cover its slice
+    cut = tmp_path / "cut"
+    shutil.copytree(shards[1], cut)
+    gone = sorted(turns[shards[1].name])[0]
+    rows = [r for r in _lines(cut / "trials.jsonl") if r.get("conversation") != gone]
+    (cut / "trials.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    _rehash(cut)
+    verify = runner.invoke(app, ["verify", str(cut)])
+    assert verify.exit_code == 1 and "conversation has no turn" in verify.output and gone in verify.output
+    refused = runner.invoke(app, ["merge", "-w", str(ws), str(shards[0]), str(cut)])
+    assert refused.exit_code == 2 and "does not verify" in refused.output
+
+
+def test_merge_refuses_a_target_inside_a_run_folder_and_damaged_manifests_by_name(tmp_path, served):
+    _, url = served
+    ws = workspaces.write(tmp_path / "ws", [url])
+    shards = [Path(_run(ws, "--shard", f"{k}/2")["path"]) for k in (1, 2)]
+    inside = runner.invoke(app, ["merge", "-w", str(ws), *map(str, shards), "--into", str(shards[0] / "merged")])
+    assert inside.exit_code == 2 and "inside the run folder" in inside.output
+    assert not (shards[0] / "merged").exists()
+    assert runner.invoke(app, ["verify", str(shards[0])]).exit_code == 0     # the shard is untouched
+
+    for change, words in (({"started_at": "yesterday"}, "started_at"), ({"finished_at": "2026-12-01T10:00:00"},
+                                                                         "finished_at"), ({"plan": None}, "plan")):
+        damaged = tmp_path / f"damaged-{next(iter(change))}"
+        shutil.copytree(shards[0], damaged)
+        manifest = json.loads((damaged / "manifest.json").read_text())
+        (damaged / "manifest.json").write_text(json.dumps({**manifest, **change}))
+        refused = runner.invoke(app, ["merge", "-w", str(ws), str(damaged), str(shards[1])])
+        assert refused.exit_code == 2, (change, refused.output)
+        assert words in refused.output and "shard 1/2" in refused.output and "internal error" not in refused.output
+
+
+def test_a_shard_that_changes_while_it_is_merged_is_refused_and_nothing_is_left(tmp_path, served, monkeypatch):
+    from roadtest.workflow import merging
+
+    _, url = served
+    ws = workspaces.write(tmp_path / "ws", [url])
+    shards = [Path(_run(ws, "--shard", f"{k}/2")["path"]) for k in (1, 2)]
+    checked = merging._check_plans
+
+    def then_changed(ordered):   # an upload still arriving: the file grows after it was verified
+        checked(ordered)
+        with (shards[1] / "trials.jsonl").open("a") as f:
+            f.write((shards[1] / "trials.jsonl").read_text().splitlines()[0] + "\n")
+
+    monkeypatch.setattr(merging, "_check_plans", then_changed)
+    refused = runner.invoke(app, ["merge", "-w", str(ws), *map(str, shards)])
+    assert refused.exit_code == 1 and "changed while it was merged" in refused.output
+    assert not list(ws.glob("runs/*-merged"))
+
+
+def test_shards_of_a_server_whose_listing_stamps_the_time_merge_without_a_warning(tmp_path, served):
+    _, url = served
+    ws = workspaces.write(tmp_path / "ws", [url])
+    shards = [Path(_run(ws, "--shard", f"{k}/2")["path"]) for k in (1, 2)]
+    from roadtest.archive import RunArchive
+
+    for n, shard in enumerate(shards):   # a vLLM-style listing: its `created` is the time it was asked
+        manifest = json.loads((shard / "manifest.json").read_text())
+        manifest["endpoints"]["stub"]["models_entry"] = {"id": "stub", "object": "model", "created": 1_700_000_000 + n}
+        RunArchive(shard).write_manifest(manifest)
+    result = runner.invoke(app, ["merge", "-w", str(ws), *map(str, shards)])
+    assert result.exit_code == 0, result.output
+    assert "saw another endpoint" not in result.output

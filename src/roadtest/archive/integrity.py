@@ -321,12 +321,16 @@ class TrialsCheck:
     seen: dict[str, tuple[int, bool, int]] = field(default_factory=dict)
     """trial id -> (records so far, whether the last one is an error, line of the first)."""
     found: dict[str, list[str]] = field(default_factory=dict)
+    talked: set[str] = field(default_factory=set)
+    """Planned conversations with at least one turn record."""
 
     def add(self, n: int, record: dict[str, Any]) -> None:
         tid = record["trial_id"]
         problem = self._foreign(record)
         if problem:
             self._note("foreign", f"{n}: trial {tid[:120]} {problem}")
+        if record.get("kind") == "turn" and isinstance(record.get("conversation"), str):
+            self.talked.add(record["conversation"])
         count, failed, first = self.seen.get(tid, (0, True, n))
         if count and not failed:
             self._note("twice", f"{n}: trial {tid[:120]} was answered already (line {first}): sent twice, "
@@ -402,4 +406,10 @@ class TrialsCheck:
                 planned = len(self.planned) if self.owned is None else len(self.owned - set(self.conversations))
                 out.append(f"trials.jsonl: {len(missing):,} of {planned:,} planned trials have no record, "
                            f"yet the run is marked complete (e.g. {missing[0][:120]})")
+            silent = [cid for cid in self.conversations if cid not in self.talked
+                      and (self.owned is None or cid in self.owned)]
+            if silent:
+                out.append(f"trials.jsonl: {len(silent):,} planned conversation{'s' if len(silent) > 1 else ''} "
+                           f"{'have' if len(silent) > 1 else 'has'} no turn, yet the run is marked complete "
+                           f"(e.g. {silent[0][:120]})")
         return out

@@ -273,6 +273,9 @@ def _check_distribution(resume: str | None, shard: str | None, ray: str | None, 
     if ray is not None and shards is None:
         raise RoadtestError("--ray needs --shards N (how many Ray tasks the plan is split into)",
                             "e.g. roadtest run --ray --shards 4")
+    if ray is not None and runs_dir is not None:
+        raise RoadtestError("--runs-dir does not apply to --ray: the shards come back into the workspace's runs "
+                            "folder", "run `roadtest run --ray --shards N` without --runs-dir")
     if ray is not None and (shard is not None or resume is not None):
         raise RoadtestError("--ray runs and merges every shard itself; --shard and --resume do not apply",
                             "finish a shard of a Ray run with `roadtest run --resume <shard>`, then `roadtest merge`")
@@ -331,7 +334,8 @@ def _print_run_summary(result: api.RunResult, events) -> None:
     if result.cached:
         out.print(f"{result.cached} of {result.trials} calls came from the response cache (--no-cache sends them again)")
     out.print(f"archive: {result.archive.path}")
-    out.print(f"next: roadtest report {result.archive.run_id}")
+    merged = bool(result.archive.manifest_record().merged_from)   # merged anywhere (--into): named by its folder
+    out.print(f"next: roadtest report {result.archive.path if merged else result.archive.run_id}")
 
 
 @command
@@ -344,15 +348,15 @@ def merge(run_refs: Annotated[list[str], typer.Argument(help="The shards' run id
 
     Example: roadtest merge runs/*-s*of3
     Example: roadtest merge /shared/runs/*-s*of8 --into runs/nightly
-    Exit codes: 0 merged; 1 a gate hypothesis was refuted; 2 a shard missing, duplicated, foreign or altered;
-    3 a model's calls failed beyond max_error_rate.
+    Exit codes: 0 merged; 1 a gate hypothesis was refuted, or a shard's file changed while it was merged; 2 a
+    shard missing, duplicated, foreign, unfinished or not verifying; 3 a model's calls failed beyond max_error_rate.
     """
-    result, warnings = api.merge(workspace, run_refs, into)
+    result, warnings, folders = api.merge(workspace, run_refs, into)
     for message in warnings:
         err.print(f"warning: {api.printable_text(message)}", markup=False)
     shards = result.archive.manifest_record().merged_from
     if json_out:
-        _finish_run(replace(result, warnings=tuple(warnings)), None, True, [s.run_id for s in shards])
+        _finish_run(replace(result, warnings=tuple(warnings)), None, True, [str(p) for p in folders])
         return
     out.print(f"merged {plural_of(len(shards), 'shard')} ({plural_of(result.trials, 'trial')}, "
               f"{plural_of(result.errors, 'error')}) into {result.archive.path}")

@@ -42,6 +42,12 @@ class Replica:
     in_rotation: bool = True
     taken_out: int = 0
     """Times it was taken out of rotation."""
+    probation: bool = False
+    """Put back by a probe, not yet by an answer: one call at a time, and the first endpoint failure takes it out
+    again (a server that answers /models but fails its completions must not attract the calls)."""
+    pause: float = 0.0
+    """The rest before its next probe; it doubles with every failed probe and every return to failing, and is
+    forgotten once a call succeeds."""
 
     @property
     def number(self) -> int:
@@ -77,18 +83,23 @@ class Replicas:
     def __len__(self) -> int:
         return len(self.replicas)
 
-    def choose(self, capped: bool = True) -> Replica | None:
-        """The replica the next call goes to, or None when every usable one is at its cap (`capped`)."""
+    def choose(self, capped: bool = True, avoid: Replica | None = None) -> Replica | None:
+        """The replica the next call goes to, or None when every usable one is at its cap (`capped`); a replica
+        on probation takes one call at a time. `avoid` (the replica a retry's last attempt failed on) is chosen
+        only when no other can take the call now."""
         pool = [r for r in self.replicas if r.in_rotation] or self.replicas
+        pool = [r for r in pool if not (r.probation and r.in_flight >= 1)]
         if capped:
             pool = [r for r in pool if r.in_flight < self.cap]
+        others = [r for r in pool if r is not avoid]
+        pool = others or pool
         return min(pool, key=lambda r: (r.in_flight, r.sent, r.index)) if pool else None
 
-    async def acquire(self, capped: bool = True) -> Replica:
+    async def acquire(self, capped: bool = True, avoid: Replica | None = None) -> Replica:
         """A replica for one attempt, its slot taken (waits for a free slot when `capped` and all are busy).
         Hand it back with `done`."""
         while True:
-            replica = self.choose(capped)
+            replica = self.choose(capped, avoid)
             if replica is not None:
                 replica.in_flight += 1
                 replica.sent += 1
@@ -107,10 +118,10 @@ class Replicas:
         replica.in_flight -= 1
         if failed:
             replica.failures += 1
-            if replica.in_rotation and replica.failures >= self.failures_out:
+            if replica.in_rotation and (replica.probation or replica.failures >= self.failures_out):
                 self._take_out(replica)
         elif failed is not None:
-            replica.failures = 0
+            replica.failures, replica.probation, replica.pause = 0, False, 0.0   # it answers: healthy again
             if not replica.in_rotation:
                 self._put_back(replica)
         self._wake()
@@ -122,8 +133,9 @@ class Replicas:
                 waiter.set_result(None)
 
     def _take_out(self, replica: Replica) -> None:
-        replica.in_rotation = False
+        replica.in_rotation, replica.probation = False, False
         replica.taken_out += 1
+        replica.pause = self.first_pause_s if replica.pause == 0 else min(replica.pause * 2, self.longest_pause_s)
         task = self._probes.get(replica.index)
         if task is None or task.done():
             self._probes[replica.index] = asyncio.get_running_loop().create_task(self._probe_until_back(replica))
@@ -133,9 +145,8 @@ class Replicas:
         self._wake()
 
     async def _probe_until_back(self, replica: Replica) -> None:
-        pause = self.first_pause_s
         while not replica.in_rotation:
-            await asyncio.sleep(pause)
+            await asyncio.sleep(replica.pause)
             if replica.in_rotation:
                 return
             try:
@@ -143,9 +154,10 @@ class Replicas:
             except Exception:  # noqa: BLE001 - a probe that fails is a replica still down
                 answered = False
             if answered:
+                replica.probation = True   # until a call succeeds: a listing is not an answer
                 self._put_back(replica)
                 return
-            pause = min(pause * 2, self.longest_pause_s)
+            replica.pause = min(replica.pause * 2, self.longest_pause_s)
 
     async def aclose(self) -> None:
         """Stop probing (the model's run ended)."""

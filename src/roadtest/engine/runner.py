@@ -415,6 +415,7 @@ async def call(ctx: Context, trial: Trial) -> dict[str, Any] | None:
             record["cache"] = {"hit": True, "key": key, "stored_at": hit["created_at"]}
             return record
     attempts, waited = 0, 0.0
+    failed_on: Replica | None = None
     warm = ctx.sent < ctx.spec.warmup   # a cold server answers its first calls slowly: their latency is set apart
     ctx.sent += 1
     while True:
@@ -423,9 +424,9 @@ async def call(ctx: Context, trial: Trial) -> dict[str, Any] | None:
             if ctx.options.deadline is not None and time.monotonic() >= ctx.options.deadline:
                 ctx.options.stopped = "deadline"   # the rate limit held it past the deadline: resume sends it
                 return None
-        replica = await _replica(ctx, trial)    # waiting for a replica's slot is not latency: before the timer
-        if replica is not None and ctx.replicas is not None and ctx.options.stopped:
-            ctx.replicas.done(replica, None)    # the run stopped while this call waited for a slot
+        replica = await _replica(ctx, trial, failed_on)   # waiting for a slot is not latency: before the timer
+        if replica is not None and ctx.replicas is not None and (ctx.options.stopped or _past_deadline(ctx)):
+            ctx.replicas.done(replica, None)    # the run stopped (or its deadline passed) while this call waited
             return None
         if replica is not None:   # each replica is a server of its own, cold at first: its first calls are warm-up
             warm = replica.sent <= ctx.spec.warmup
@@ -444,6 +445,7 @@ async def call(ctx: Context, trial: Trial) -> dict[str, Any] | None:
                 ctx.replicas.done(replica, None if outcome is None else endpoint_failure(outcome.kind))
         latency = time.perf_counter() - t0
         attempts += 1
+        failed_on = replica if replica is not None and not outcome.ok else None   # a retry goes elsewhere
         if outcome.ok:
             assert reply is not None            # only a reply can be ok
             record = trial_record(trial, reply, latency, started_at, attempts=attempts, waited_s=waited,
@@ -467,12 +469,20 @@ async def call(ctx: Context, trial: Trial) -> dict[str, Any] | None:
             return None
 
 
-async def _replica(ctx: Context, trial: Trial) -> Replica | None:
-    """The replica this attempt goes to (None: the model has one endpoint). Outside a load level each replica
-    takes at most max_concurrency calls at once; a level's traffic is the model's whole, uncapped."""
+async def _replica(ctx: Context, trial: Trial, avoid: Replica | None) -> Replica | None:
+    """The replica this attempt goes to (None: the model has one endpoint), another than `avoid` (the one the
+    last attempt failed on) when another can take it. Outside a load level each replica takes at most
+    max_concurrency calls at once; a level's traffic is the model's whole, uncapped."""
     if ctx.replicas is None:
         return None
-    return await ctx.replicas.acquire(capped=trial.level is None)
+    return await ctx.replicas.acquire(capped=trial.level is None, avoid=avoid)
+
+
+def _past_deadline(ctx: Context) -> bool:
+    if ctx.options.deadline is not None and time.monotonic() >= ctx.options.deadline:
+        ctx.options.stopped = "deadline"   # held past the deadline waiting for a slot: resume sends it
+        return True
+    return False
 
 
 def _mark_replica(record: dict[str, Any], replica: Replica | None) -> dict[str, Any]:

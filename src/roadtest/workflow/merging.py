@@ -9,6 +9,7 @@ a function of the shards' folders alone: merging the same folders twice writes t
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from contextlib import ExitStack
@@ -18,11 +19,12 @@ from typing import IO, Any, NamedTuple
 
 from roadtest.archive import RunArchive
 from roadtest.archive.canonical import fingerprint
-from roadtest.archive.checks import PLAN, TRIALS
+from roadtest.archive.checks import MANIFEST, PLAN, TRIALS
+from roadtest.archive.lock import LOCK
 from roadtest.archive.files import open_regular, reason, remedy
 from roadtest.archive.migrations import SCHEMA_VERSION
 from roadtest.archive.schema import Manifest
-from roadtest.errors import RoadtestError
+from roadtest.errors import AlteredArchive, RoadtestError
 from roadtest.workflow.deriving import derive
 from roadtest.workflow.running import record_served
 
@@ -38,6 +40,8 @@ class Merged(NamedTuple):
     """Shards that ran different software or saw different endpoints."""
     verdicts: dict[str, Any]
     """Its verdicts, as derived (and written to verdicts.json)."""
+    shards: list[Path]
+    """The shards' folders, in shard order."""
 
 
 def merge(shards: list[RunArchive], into: Path | None = None) -> Merged:
@@ -56,11 +60,19 @@ def merge(shards: list[RunArchive], into: Path | None = None) -> Merged:
         target, created = _target(into, ordered)
         merged = RunArchive(target)
         try:
+            stack.enter_context(merged.lock())   # refused at once while another merge writes there
+        except BaseException:
+            if created:
+                _remove(target, created)
+            raise
+        try:
+            _refuse_busy(target)
             warnings = _write(merged, ordered)
-        except BaseException:   # a merge the disk refused leaves no half-merged run behind
+            verdicts = derive(merged)
+        except BaseException:   # a merge refused or stopped half-way leaves no half-merged run behind
             _remove(target, created)
             raise
-    return Merged(merged, warnings, derive(merged))
+    return Merged(merged, warnings, verdicts, [a.path for a, _ in ordered])
 
 
 def _shard_manifest(archive: RunArchive) -> Manifest:
@@ -119,6 +131,13 @@ def _check_shard(archive: RunArchive, manifest: Manifest) -> None:
         raise RoadtestError(f"{_name(archive, manifest)} is {manifest.status}, not complete: its slice of the plan "
                             "is not all answered",
                             f"finish it with `roadtest run --resume {archive.path}`, then merge again")
+    if manifest.plan is None or manifest.trials is None:
+        raise RoadtestError(f"{_name(archive, manifest)}: its manifest records no "
+                            f"{'plan' if manifest.plan is None else 'trials'} summary, which every shard's run "
+                            "writes: it was not written whole by `roadtest run --shard`",
+                            f"see `roadtest verify {archive.path}`; run the shard again")
+    for key in ("started_at", "finished_at"):
+        _instant(archive, manifest, key)
     if fingerprint(manifest.config.dump()) != manifest.fingerprint:
         raise RoadtestError(f"{_name(archive, manifest)}: its configuration does not hash to its fingerprint "
                             "(a setting was edited after the run)", f"see `roadtest verify {archive.path}`")
@@ -144,34 +163,63 @@ def _check_plans(ordered: list[tuple[RunArchive, Manifest]]) -> None:
 
 def merged_id(ordered: list[tuple[RunArchive, Manifest]]) -> str:
     """`<earliest shard's UTC start>-<fingerprint[:6]>-merged`: the same for the same shards, wherever merged."""
-    starts = [m.started_at for _, m in ordered if m.started_at]
-    stamp = min(datetime.fromisoformat(s).astimezone(timezone.utc) for s in starts).strftime("%Y%m%d-%H%M%S") \
-        if starts else "00000000-000000"
-    return f"{stamp}-{ordered[0][1].fingerprint[:6]}-{MERGED_SUFFIX}"
+    start = min(_instant(a, m, "started_at") for a, m in ordered)
+    return f"{start.strftime('%Y%m%d-%H%M%S')}-{ordered[0][1].fingerprint[:6]}-{MERGED_SUFFIX}"
+
+
+def _instant(archive: RunArchive, manifest: Manifest, key: str) -> datetime:
+    """A shard's start or end as a UTC instant; a RoadtestError naming the shard when it is not one."""
+    stamp = getattr(manifest, key)
+    try:
+        when = datetime.fromisoformat(stamp) if isinstance(stamp, str) else None
+    except ValueError:
+        when = None
+    if when is None or when.tzinfo is None:
+        raise RoadtestError(f"{_name(archive, manifest)}: its manifest's {key} ({str(stamp)[:40]!r}) is not a UTC "
+                            "time as a run records it", f"see `roadtest verify {archive.path}`; restore the shard "
+                            "from another copy")
+    return when.astimezone(timezone.utc)
 
 
 def _target(into: Path | None, ordered: list[tuple[RunArchive, Manifest]]) -> tuple[Path, bool]:
-    """The merged run's folder, new or empty (and whether merge created it)."""
+    """The merged run's folder, new or empty and inside no run folder (and whether merge created it)."""
     target = into if into is not None else ordered[0][0].path.parent / merged_id(ordered)
+    for folder in (target.resolve(), *target.resolve().parents):
+        if (folder / MANIFEST).is_file():
+            raise RoadtestError(f"{target} is inside the run folder {folder}: merge writes a run folder of its own",
+                                "give --into a folder outside every run folder, e.g. runs/merged-nightly")
     if os.path.lexists(target) and (target.is_symlink() or not target.is_dir() or any(target.iterdir())):
         raise RoadtestError(f"{target} exists already: merge writes a new run folder",
                             "give another folder with --into, or delete that one if it is an earlier merge")
     created = not target.exists()
     try:
-        target.mkdir(parents=True, exist_ok=True)
+        target.mkdir(parents=True, exist_ok=not created)
+    except FileExistsError:
+        raise RoadtestError(f"{target} was created by someone else while merge checked the shards",
+                            "give another folder with --into") from None
     except OSError as exc:
         raise RoadtestError(f"could not create {target}: {reason(exc)}", f"{remedy(exc)}, then merge again") from None
     return target, created
+
+
+def _refuse_busy(target: Path) -> None:
+    """Under the target's lock: still empty (another merge into the same empty folder got there first)."""
+    if any(p.name != LOCK for p in target.iterdir()):
+        raise RoadtestError(f"{target} was written by someone else while merge checked the shards",
+                            "give another folder with --into")
 
 
 def _write(merged: RunArchive, ordered: list[tuple[RunArchive, Manifest]]) -> list[str]:
     """The merged folder: its manifest, the shared plan, the shards' trials one after another."""
     with merged.lock():
         merged.write_manifest(_manifest(merged, ordered))
-        first = ordered[0][0]
+        (first, head), *_ = ordered
+        assert head.plan is not None   # _check_shard refused a shard without one
         with open_regular(first.path / PLAN) as plan:
-            merged.store_plan(plan)
-        merged.store_trials(lambda f: _concatenate(f, [a for a, _ in ordered]))
+            copied = merged.store_plan(plan)
+        if copied["sha256"] != head.plan.sha256:
+            raise AlteredArchive(f"{first.path / PLAN} changed while it was merged", "merge again")
+        merged.store_trials(lambda f: _concatenate(f, ordered))
         merged.record_sources()
         manifest = merged.manifest()
         record_served(manifest, merged.path)
@@ -179,21 +227,24 @@ def _write(merged: RunArchive, ordered: list[tuple[RunArchive, Manifest]]) -> li
     return _warnings(ordered)
 
 
-def _concatenate(out: IO[bytes], shards: list[RunArchive]) -> None:
-    for archive in shards:
+def _concatenate(out: IO[bytes], ordered: list[tuple[RunArchive, Manifest]]) -> None:
+    """The shards' trials.jsonl one after another, each checked, as it is copied, against the sha256 its shard
+    recorded (a file that changed since it was verified, e.g. an upload still arriving, is refused)."""
+    for archive, manifest in ordered:
+        digest, tail = hashlib.sha256(), b"\n"
         with open_regular(archive.path / TRIALS) as f:
-            tail = b"\n"
             while chunk := f.read(1 << 20):
                 out.write(chunk)
+                digest.update(chunk)
                 tail = chunk[-1:]
-            if tail != b"\n":    # a shard's file ends with a whole record; never glue two records together
-                out.write(b"\n")
+        if manifest.files.get(TRIALS) != digest.hexdigest():
+            raise AlteredArchive(f"{archive.path / TRIALS} changed while it was merged", "merge again")
+        if tail != b"\n":    # a shard's file ends with a whole record; never glue two records together
+            out.write(b"\n")
 
 
 def _manifest(merged: RunArchive, ordered: list[tuple[RunArchive, Manifest]]) -> dict[str, Any]:
     head = ordered[0][1]
-    starts = [m.started_at for _, m in ordered if m.started_at]
-    ends = [m.finished_at for _, m in ordered if m.finished_at]
     endpoints: dict[str, dict[str, Any]] = {}
     for _, manifest in ordered:
         for model_id, entry in manifest.endpoints.items():
@@ -201,8 +252,8 @@ def _manifest(merged: RunArchive, ordered: list[tuple[RunArchive, Manifest]]) ->
     return {
         "schema_version": SCHEMA_VERSION, "run_id": merged.run_id, "status": "complete",
         "command": ["roadtest", "merge", *(a.run_id for a, _ in ordered)],
-        "started_at": min(starts, key=_instant) if starts else None,
-        "finished_at": max(ends, key=_instant) if ends else None,
+        "started_at": min((m.started_at for a, m in ordered), key=lambda t: datetime.fromisoformat(str(t))),
+        "finished_at": max((m.finished_at for a, m in ordered), key=lambda t: datetime.fromisoformat(str(t))),
         "versions": head.versions, "platform": head.platform,
         "workspace": head.workspace.dump() if head.workspace is not None else {"git_revision": None},
         "config": head.config.dump(), "fingerprint": head.fingerprint, "datasets": head.datasets,
@@ -213,8 +264,15 @@ def _manifest(merged: RunArchive, ordered: list[tuple[RunArchive, Manifest]]) ->
     }
 
 
-def _instant(stamp: str) -> datetime:
-    return datetime.fromisoformat(stamp).astimezone(timezone.utc)
+def _identity(entry: dict[str, Any]) -> dict[str, Any]:
+    """What an endpoint is, without what its answers carried (each shard saw its own) or what a server changes
+    from call to call (a /models entry's `created`)."""
+    from roadtest.compare import endpoint_identity
+
+    out = {k: v for k, v in endpoint_identity(entry).items() if k != "served"}
+    if "replicas" in out:
+        out["replicas"] = [{k: v for k, v in r.items() if k != "served"} for r in out["replicas"]]
+    return out
 
 
 def _shard_entry(archive: RunArchive, manifest: Manifest) -> dict[str, Any]:
@@ -235,8 +293,7 @@ def _warnings(ordered: list[tuple[RunArchive, Manifest]]) -> list[str]:
             out.append(f"{_name(archive, manifest)} ran other versions than {_name(first, head)}: "
                        + ", ".join(f"{k} {head.versions.get(k)} vs {manifest.versions.get(k)}" for k in changed))
         for model_id, entry in manifest.endpoints.items():
-            mine = {k: v for k, v in entry.items() if k != "served"}
-            theirs = {k: v for k, v in head.endpoints.get(model_id, mine).items() if k != "served"}
+            mine, theirs = _identity(entry), _identity(head.endpoints.get(model_id, entry))
             if mine != theirs:
                 keys = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
                 out.append(f"model {model_id}: {_name(archive, manifest)} saw another endpoint than "
