@@ -9,6 +9,8 @@ import json
 import re
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +58,9 @@ class Recorder:
         self.cluster: str | None = None
 
     def model_started(self, label: str, total: int | None) -> None:
-        if self.cluster is None and "ray" in sys.modules:   # called while the driver is connected
-            self.cluster = sys.modules["ray"].get_runtime_context().gcs_address
+        ray = sys.modules.get("ray")   # asked only while connected: a Ray call after shutdown starts a new cluster
+        if self.cluster is None and ray is not None and ray.is_initialized():
+            self.cluster = ray.get_runtime_context().gcs_address
         self.seen.append(("started", label, total))
 
     def trial_finished(self, record: dict[str, Any]) -> None:
@@ -88,8 +91,11 @@ def test_ray_shards_merge_as_merge_does_and_decide_as_the_unsharded_run(tmp_path
     urls = "[" + ", ".join(url for _, url in replicas) + "]"
     root = write_workspace(tmp_path / "ws", urls, items=ITEMS, hypothesis=ACCURACY)
     events, warned = Recorder(), []
+    began = time.time() - 1
     result, folders = on_ray.run_on_ray(root, None, None, events, COMMAND, NO_CACHE, warned.append, shards=3)
     assert not ray.is_initialized()   # the local cluster it started is stopped
+    assert not any(p.name.startswith("rt-ray-") for p in Path(tempfile.gettempdir()).iterdir())
+    assert not [p for p in (Path(tempfile.gettempdir()) / "ray").glob("session_*") if p.stat().st_mtime >= began]
     assert events.cluster is not None and events.cluster.startswith("127.0.0.1:")   # and listened on loopback only
 
     assert [f.name[-5:] for f in folders] == ["s1of3", "s2of3", "s3of3"]
