@@ -252,8 +252,8 @@ def _manifest(merged: RunArchive, ordered: list[tuple[RunArchive, Manifest]]) ->
     return {
         "schema_version": SCHEMA_VERSION, "run_id": merged.run_id, "status": "complete",
         "command": ["roadtest", "merge", *(a.run_id for a, _ in ordered)],
-        "started_at": min((m.started_at for a, m in ordered), key=lambda t: datetime.fromisoformat(str(t))),
-        "finished_at": max((m.finished_at for a, m in ordered), key=lambda t: datetime.fromisoformat(str(t))),
+        "started_at": min(ordered, key=lambda s: _instant(s[0], s[1], "started_at"))[1].started_at,
+        "finished_at": max(ordered, key=lambda s: _instant(s[0], s[1], "finished_at"))[1].finished_at,
         "versions": head.versions, "platform": head.platform,
         "workspace": head.workspace.dump() if head.workspace is not None else {"git_revision": None},
         "config": head.config.dump(), "fingerprint": head.fingerprint, "datasets": head.datasets,

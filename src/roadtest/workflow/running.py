@@ -105,7 +105,7 @@ def run(root: Path, hypotheses: list[str] | None, models: list[str] | None, even
         if shard is not None:
             totals = _totals(_slice(archive, archive.plan()))
         warnings += _execute(archive, ws.root, events, options, totals, skip=set(), warn=warn)
-        return replace(_result(archive), warnings=tuple(warnings))
+        return replace(result_of(archive), warnings=tuple(warnings))
 
 
 def resume(root: Path, archive: RunArchive, events: Events, command: list[str],
@@ -136,7 +136,7 @@ def resume(root: Path, archive: RunArchive, events: Events, command: list[str],
         for message in warnings:
             warn(message)
         warnings += _execute(archive, root.resolve(), events, options, totals, skip=done, warn=warn)
-        return replace(_result(archive), warnings=tuple(warnings))
+        return replace(result_of(archive), warnings=tuple(warnings))
 
 
 def rerun(root: Path, original: RunArchive, into: Path | None, events: Events, command: list[str],
@@ -159,7 +159,7 @@ def rerun(root: Path, original: RunArchive, into: Path | None, events: Events, c
         target.write_manifest(fresh)
         _execute(target, root.resolve(), events, replace(options, cache=False), _totals(_slice(target, target.plan())),
                  skip=set())
-        result = _result(target)
+        result = result_of(target)
         comparison = compare_runs(original, target)
         target.write_derived("rerun.json", canonical_json(comparison, indent=2) + "\n")
         return result, comparison
@@ -195,10 +195,6 @@ def _slice(archive: RunArchive, trials: Iterable[Trial]) -> Iterator[Trial]:
 def result_of(archive: RunArchive, verdicts: dict[str, Any] | None = None) -> RunResult:
     """A finished archive as a RunResult: its trials counted (a retried trial once), its verdicts (derived again
     unless given: a merge hands over the verdicts it has just derived)."""
-    return _result(archive, verdicts)
-
-
-def _result(archive: RunArchive, verdicts: dict[str, Any] | None = None) -> RunResult:
     verdicts = derive(archive) if verdicts is None else verdicts
     last = archive.outcomes()   # a retried trial counts once, as its last record
     errors = sum(e for e, _ in last.values())
